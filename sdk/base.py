@@ -1,0 +1,326 @@
+"""The SDK contract: :class:`BaseTrader`, one async interface in ccxt's unified shapes for every venue.
+
+Primitives keep ccxt's unified names and return ccxt's structures (``ccxt.base.types``); each venue
+implements them. Derived helpers (:meth:`BaseTrader.get_market_data`, :meth:`BaseTrader.get_equity`,
+:meth:`BaseTrader.get_trades_from_timestamp`, :meth:`BaseTrader.fetch_fx_rate`) are written once
+here on top of the primitives. Errors are ccxt's (:mod:`sdk.errors`).
+
+Conventions (ccxt's): ``symbol`` is canonical (``BHP/AUD``); ``amount`` is in units of the base
+(shares for a stock, base currency for FX); ``price`` is in the quote currency per unit;
+``timestamp`` is integer milliseconds since the epoch, UTC; OHLCV rows are
+``[timestamp_ms, open, high, low, close, volume]``.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypedDict
+
+from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
+
+from sdk.errors import FxRateUnavailable
+from sdk.symbols import parse_symbol
+
+if TYPE_CHECKING:
+    from sdk.instruments import InstrumentSpec
+    from sdk.settings import Settings
+
+__all__ = ["OHLCV", "BaseTrader", "MarketData", "OrderSide", "OrderTypeName"]
+
+log = logging.getLogger(__name__)
+
+OHLCV = list[float]  # [timestamp_ms, open, high, low, close, volume]
+OrderSide = Literal["buy", "sell"]
+OrderTypeName = Literal["limit", "market", "stop", "stop_limit"]
+
+
+class MarketData(TypedDict):
+    """A compact top-of-book view of one symbol (prices in the quote currency).
+
+    ``price``: last trade, else the bid/ask midpoint. ``bid_size``/``ask_size``: base units at the
+    best bid/ask. ``volume``: base units traded today. ``spread_pct``: (ask - bid) / mid × 100.
+    ``ob_imbalance``: (bid_size - ask_size) / (bid_size + ask_size), in [-1, 1].
+    ``timestamp``: milliseconds UTC of the quote.
+    """
+
+    symbol: str
+    timestamp: int | None
+    price: float | None
+    bid: float | None
+    ask: float | None
+    bid_size: float | None
+    ask_size: float | None
+    volume: float | None
+    spread_pct: float | None
+    ob_imbalance: float | None
+
+
+class BaseTrader(abc.ABC):
+    """An async venue in ccxt's shapes; an async context manager that connects and closes.
+
+    Subclasses set :attr:`id` and :attr:`has`, implement the abstract primitives, and register
+    themselves with :func:`sdk.registry.register_venue`.
+
+    Example::
+
+        async with create_trader("IB") as trader:
+            ticker = await trader.fetch_ticker("BHP/AUD")
+            equity_aud = await trader.get_equity()
+    """
+
+    #: The venue id: ``"IB"`` or a ccxt exchange id.
+    id: ClassVar[str] = ""
+    #: ccxt-style capabilities: ``{"fetchOHLCV": True, "createStopOrder": False, ...}``.
+    has: ClassVar[Mapping[str, bool]] = {}
+    #: Currencies tried as a bridge when no direct quote exists (``BTC -> USD -> AUD``).
+    fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fx_fallback: BaseTrader | None = None
+
+    @property
+    def base_currency(self) -> str:
+        """The account's base currency (``IB_BASE_CURRENCY``, AUD by default)."""
+        return self.settings.base_currency
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Open the venue session and load markets. Idempotent."""
+        await self.load_markets()
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stateless venues
+        """Close the venue session and release its resources. Idempotent."""
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # --- primitives (ccxt unified names) ----------------------------------------------------
+    @abc.abstractmethod
+    async def load_markets(self, reload: bool = False) -> dict[str, Market]:
+        """Markets keyed by canonical symbol, in ccxt's market structure."""
+
+    @abc.abstractmethod
+    async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Ticker:
+        """A ccxt ticker; prices in the quote currency, volumes in base units."""
+
+    @abc.abstractmethod
+    async def fetch_order_book(
+        self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
+    ) -> OrderBook:
+        """A ccxt order book: ``bids`` descending and ``asks`` ascending ``[price, amount]`` rows."""
+
+    @abc.abstractmethod
+    async def fetch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[OHLCV]:
+        """Candles ``[timestamp_ms, open, high, low, close, volume]``, oldest first, no duplicates."""
+
+    @abc.abstractmethod
+    async def fetch_balance(self, params: dict[str, Any] | None = None) -> Balances:
+        """ccxt balances: ``{"AUD": {"free", "used", "total"}, ..., "free": {...}, "used": {...}, "total": {...}}``."""
+
+    @abc.abstractmethod
+    async def fetch_positions(
+        self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
+    ) -> list[Position]:
+        """ccxt positions; notional and PnL in the position's quote currency."""
+
+    @abc.abstractmethod
+    async def create_order(
+        self,
+        symbol: str,
+        type: str,
+        side: OrderSide,
+        amount: float,
+        price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Order:
+        """Place an order; ``params={"clientOrderId": ...}`` makes a retry with that id idempotent."""
+
+    @abc.abstractmethod
+    async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Order:
+        """Cancel an order by venue id; returns the order as last known."""
+
+    @abc.abstractmethod
+    async def fetch_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Order:
+        """One order by venue id; raises ``OrderNotFound`` when the venue does not know it."""
+
+    @abc.abstractmethod
+    async def fetch_open_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[Order]:
+        """Open orders placed by this SDK (client order id with ``CLIENT_ORDER_PREFIX``)."""
+
+    @abc.abstractmethod
+    async def fetch_my_trades(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[Trade]:
+        """Own fills, oldest first; ``fee`` is None while the venue's cost is still pending."""
+
+    @abc.abstractmethod
+    async def fetch_instrument(self, symbol: str) -> InstrumentSpec:
+        """Tick ladder, size increment, market hours and order-type rules of ``symbol``.
+
+        Raises:
+            BadSymbol: the venue does not list ``symbol``.
+        """
+
+    # --- derived helpers, written once for every venue --------------------------------------
+    async def fetch_fx_rate(self, base: str, quote: str) -> float:
+        """Units of ``quote`` per one unit of ``base`` (``fetch_fx_rate("USD", "AUD")`` ~ 1.5).
+
+        Tries, in order: the identity; a direct market ``BASE/QUOTE`` (mid of bid/ask, else last);
+        the inverse market; a bridge through :attr:`fx_bridge_currencies`; then
+        :attr:`fx_fallback` (another venue). Venues with their own FX cache override this.
+
+        Raises:
+            FxRateUnavailable: no quote anywhere. Never answers a silent 1.0.
+        """
+        if base == quote:
+            return 1.0
+        rate = await self._direct_rate(base, quote)
+        if rate is not None:
+            return rate
+        for bridge in self.fx_bridge_currencies:
+            if bridge in (base, quote):
+                continue
+            first = await self._direct_rate(base, bridge)
+            second = await self._direct_rate(bridge, quote) if first is not None else None
+            if first is not None and second is not None:
+                return first * second
+        if self.fx_fallback is not None and self.fx_fallback is not self:
+            return await self.fx_fallback.fetch_fx_rate(base, quote)
+        raise FxRateUnavailable(
+            f"{self.id}: no quote to convert {base} to {quote}; add a {base}/{quote} market or set an FX fallback venue"
+        )
+
+    async def _direct_rate(self, base: str, quote: str) -> float | None:
+        markets = await self.load_markets()
+        for symbol, invert in ((f"{base}/{quote}", False), (f"{quote}/{base}", True)):
+            if symbol not in markets:
+                continue
+            ticker = await self.fetch_ticker(symbol)
+            price = _mid(ticker) or ticker.get("last")
+            if price:
+                return 1.0 / float(price) if invert else float(price)
+        return None
+
+    async def get_market_data(self, symbol: str) -> MarketData:
+        """Top of book, last price, sizes, volume, spread % and order-book imbalance for ``symbol``.
+
+        Uses the ticker, and the order book's top level when the ticker lacks sizes.
+        """
+        parse_symbol(symbol, default_quote=self.base_currency)
+        ticker = await self.fetch_ticker(symbol)
+        bid, ask = ticker.get("bid"), ticker.get("ask")
+        bid_size, ask_size = ticker.get("bidVolume"), ticker.get("askVolume")
+        if (bid_size is None or ask_size is None) and self.has.get("fetchOrderBook"):
+            book = await self.fetch_order_book(symbol, limit=1)
+            if book["bids"]:
+                bid, bid_size = float(book["bids"][0][0]), float(book["bids"][0][1])
+            if book["asks"]:
+                ask, ask_size = float(book["asks"][0][0]), float(book["asks"][0][1])
+        bid_f, ask_f, bid_n, ask_n = _num(bid), _num(ask), _num(bid_size), _num(ask_size)
+        mid = _mid({"bid": bid_f, "ask": ask_f})
+        spread_pct = (ask_f - bid_f) / mid * 100 if mid and bid_f and ask_f else None
+        depth = (bid_n or 0.0) + (ask_n or 0.0)
+        imbalance = (bid_n - ask_n) / depth if depth and bid_n is not None and ask_n is not None else None
+        return MarketData(
+            symbol=symbol,
+            timestamp=ticker.get("timestamp"),
+            price=_num(ticker.get("last")) or mid,
+            bid=bid_f,
+            ask=ask_f,
+            bid_size=bid_n,
+            ask_size=ask_n,
+            volume=_num(ticker.get("baseVolume")),
+            spread_pct=spread_pct,
+            ob_imbalance=imbalance,
+        )
+
+    async def get_equity(self) -> float:
+        """Account equity in the base currency (AUD by default).
+
+        Cash of every currency plus the market value of held positions (shorts subtract), each
+        converted with :meth:`fetch_fx_rate`. Venues that report net liquidation directly override.
+
+        Raises:
+            FxRateUnavailable: a currency held has no quote to the base currency.
+        """
+        balance = await self.fetch_balance()
+        totals: Mapping[str, Any] = balance.get("total") or {}
+        equity = 0.0
+        for currency, amount in totals.items():
+            if amount:
+                equity += float(amount) * await self.fetch_fx_rate(currency, self.base_currency)
+        if self.has.get("fetchPositions"):
+            for position in await self.fetch_positions():
+                equity += await self._position_value(position)
+        return equity
+
+    async def _position_value(self, position: Position) -> float:
+        contracts = abs(float(position.get("contracts") or 0))
+        mark = position.get("markPrice")
+        if not contracts or mark is None:
+            return 0.0
+        size = float(position.get("contractSize") or 1)
+        sign = -1.0 if position.get("side") == "short" else 1.0
+        quote = parse_symbol(position["symbol"], default_quote=self.base_currency).quote
+        value = sign * contracts * size * float(mark)
+        return value * await self.fetch_fx_rate(quote, self.base_currency)
+
+    async def get_trades_from_timestamp(
+        self, since: int, symbol: str | None = None, page_size: int = 100, max_pages: int = 1000
+    ) -> list[Trade]:
+        """Every own fill at or after ``since`` (ms UTC), oldest first, each once.
+
+        Pages through :meth:`fetch_my_trades`; a page that brings no new trade id ends the walk, and
+        ``max_pages`` bounds it (logged, never silent).
+        """
+        seen: dict[str, Trade] = {}
+        cursor = since
+        for _ in range(max_pages):
+            page = await self.fetch_my_trades(symbol, since=cursor, limit=page_size)
+            fresh = [t for t in page if str(t.get("id")) not in seen]
+            for trade in fresh:
+                seen[str(trade.get("id"))] = trade
+            if not fresh or len(page) < page_size:
+                break
+            cursor = max(int(t.get("timestamp") or cursor) for t in page)
+        else:
+            log.warning("trade pagination stopped at max_pages", extra={"venue": self.id, "max_pages": max_pages})
+        return sorted(seen.values(), key=lambda t: (t.get("timestamp") or 0, str(t.get("id"))))
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _mid(quote: Mapping[str, Any]) -> float | None:
+    bid, ask = quote.get("bid"), quote.get("ask")
+    if bid and ask and float(bid) > 0 and float(ask) > 0:
+        return (float(bid) + float(ask)) / 2
+    return None
