@@ -1,0 +1,112 @@
+"""The catalog of ../shared/data: instruments, spans, sources, merge rule, errors and the start-up summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sdk.data import Catalog, load_catalog
+from sdk.errors import BadSymbol
+from sdk.symbols import InstrumentType
+
+pytestmark = pytest.mark.shared_data
+
+
+def test_every_market_data_file_becomes_instruments(catalog: Catalog, shared_data: Path) -> None:
+    assert not catalog.synthetic and catalog.data_dir == shared_data
+    used = {name for info in catalog.instruments.values() for name in info.sources}
+    csv_files = {p.relative_to(shared_data).as_posix() for p in shared_data.rglob("*.csv")}
+    assert used == csv_files, "every CSV in the data directory feeds the catalog"
+    assert set(catalog.skipped) == {"ib_captures/ib_1min_bars_2021-01-05.jsonl.gz"}
+    assert "do not name their contract" in catalog.skipped["ib_captures/ib_1min_bars_2021-01-05.jsonl.gz"]
+    # 9 ASX stocks, XJO, AUD/USD, VIX, VIX3M, and the S&P 500 file's 506 tickers (SPY among them),
+    # plus QQQ/IWM/TSLA from the 1-minute IB export.
+    assert len(catalog.instruments) == 522
+
+
+@pytest.mark.parametrize(
+    ("symbol", "kind", "sec_type", "ib_symbol", "exchange", "market", "bar_sizes", "daily_only"),
+    [
+        ("BHP/AUD", InstrumentType.STOCK, "STK", "BHP", "ASX", "ASX", ("1D",), True),
+        ("XJO/AUD", InstrumentType.INDEX, "IND", "XJO", "ASX", "ASX", ("1D",), True),
+        ("SPY/USD", InstrumentType.ETF, "STK", "SPY", "ARCA", "NYSE", ("1min", "1D"), False),
+        ("QQQ/USD", InstrumentType.ETF, "STK", "QQQ", "NASDAQ", "NYSE", ("1min", "1D"), False),
+        ("AUD/USD", InstrumentType.FX, "CASH", "AUD", "IDEALPRO", "FX", ("15min", "1D"), False),
+        ("VIX/USD", InstrumentType.INDEX, "IND", "VIX", "CBOE", "NYSE", ("5min", "1D"), False),
+        ("BRK.B/USD", InstrumentType.STOCK, "STK", "BRK B", "NYSE", "NYSE", ("1D",), True),
+    ],
+)
+def test_instrument_facts(
+    catalog: Catalog,
+    symbol: str,
+    kind: InstrumentType,
+    sec_type: str,
+    ib_symbol: str,
+    exchange: str,
+    market: str,
+    bar_sizes: tuple[str, ...],
+    daily_only: bool,
+) -> None:
+    info = catalog.instruments[symbol]
+    assert (info.instrument_type, info.sec_type, info.ib_symbol, info.exchange, info.market) == (
+        kind, sec_type, ib_symbol, exchange, market
+    )  # fmt: skip
+    assert info.bar_sizes == bar_sizes and info.daily_only is daily_only
+    assert info.currency == symbol.split("/")[1]
+    assert info.first.tzinfo is not None and info.first < info.last
+
+
+def test_spans_merge_sources(catalog: Catalog) -> None:
+    bhp = catalog.instruments["BHP/AUD"]
+    assert bhp.sources == ("asx_daily/BHP.AX.csv", "asx_daily_long/BHP.AX.csv")
+    assert bhp.adjusted_sources == ("asx_daily/BHP.AX.csv",), "the yfinance history() export is dividend-adjusted"
+    assert bhp.first == datetime(2017, 1, 2, 23, tzinfo=UTC)  # 2017-01-03 10:00 Sydney
+    assert bhp.last == datetime(2026, 1, 1, 23, tzinfo=UTC)  # 2026-01-02 10:00 Sydney
+    spy = catalog.native_spans("SPY/USD")
+    assert list(spy) == ["1min", "1D"]
+    assert spy["1min"][0] == datetime(2019, 3, 25, 13, 30, tzinfo=UTC)
+    assert spy["1min"][1] == datetime(2025, 7, 31, 0, 0, tzinfo=UTC)  # the file's odd 20:00 New York bar
+    daily = catalog.bars("BHP/AUD", "1D")
+    assert len(daily) == 508 + 1335, "the two BHP files do not overlap: a union"
+
+
+def test_overlapping_daily_sources_keep_one_bar_per_session(catalog: Catalog) -> None:
+    vix = catalog.native("VIX/USD", "1D")
+    assert vix.index.is_unique
+    # CBOE's own file outranks Yahoo's ^VIX export where both have the day.
+    assert set(vix.loc["2000-01-01":"2025-11-25", "authority"]) == {2}
+    assert set(vix.loc["2025-11-26":, "authority"]) == {1}, "after the CBOE file ends, Yahoo's bars"
+    audusd = catalog.native("AUD/USD", "1D")
+    assert audusd.index.is_unique and len(audusd) >= 5143
+
+
+def test_unknown_symbol_names_close_matches(catalog: Catalog) -> None:
+    with pytest.raises(BadSymbol, match=r"no market data for 'BHP\.AX'.*close matches: BHP/AUD"):
+        catalog.bars("BHP.AX", "1D")
+    with pytest.raises(BadSymbol, match=r"close matches: .*CBA/AUD"):
+        catalog.info("CBA/AU")
+    with pytest.raises(BadSymbol, match="`trader data list` shows the 522 instruments"):
+        catalog.info("NOPE/XYZ")
+
+
+def test_summary_says_what_is_daily_only_and_what_was_skipped(catalog: Catalog) -> None:
+    lines = catalog.summary()
+    assert lines[0].startswith("market data: 522 instruments from 30 files in ")
+    assert "daily-only instruments (514 of 522)" in lines[1] and "open/high/low/close" in lines[1]
+    assert any(line.startswith("skipped ib_captures/ib_1min_bars_2021-01-05.jsonl.gz") for line in lines)
+    assert not any("SYNTHETIC" in line for line in lines)
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"does not exist.*MARKET_DATA_DIR"):
+        load_catalog(tmp_path / "absent")
+
+
+def test_bars_slice_is_half_open(catalog: Catalog) -> None:
+    start = pd.Timestamp("2019-03-25T13:30Z")
+    bars = catalog.bars("AAPL/USD", "1 min", start, start + pd.Timedelta(minutes=3))
+    assert list(bars.index) == [start + pd.Timedelta(minutes=i) for i in range(3)]
+    assert set(bars.columns) == {"open", "high", "low", "close", "volume", "wap", "bar_count"}
