@@ -1,0 +1,162 @@
+"""Gather a :class:`~sdk.risk.context.RiskContext` from any :class:`~sdk.base.BaseTrader`.
+
+One call per decision: the instrument (``fetch_instrument``), the top of book (``get_market_data``),
+positions (``fetch_positions``) with marks, FX rates into the base currency (``fetch_fx_rate``) for
+every currency the decision touches, the equity (``get_equity``), and a ccxt venue's fee rates
+(``fetch_fee_rates`` when the trader has it). Today's PnL comes from the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ccxt.base.types import Position
+
+from sdk.base import BaseTrader
+from sdk.costs.fx import FxRate, FxTable, to_decimal
+from sdk.costs.model import FeeRates, MonthlyVolume
+from sdk.errors import FxRateUnavailable
+from sdk.instruments import InstrumentSpec
+from sdk.risk.context import PositionFact, Quote, RiskContext
+from sdk.symbols import parse_symbol
+
+__all__ = ["build_risk_context", "positions_from_ccxt"]
+
+log = logging.getLogger(__name__)
+
+
+def positions_from_ccxt(positions: Iterable[Position], *, default_quote: str) -> dict[str, PositionFact]:
+    """ccxt positions as :class:`PositionFact` by symbol (``contracts × contractSize``, negative when short).
+
+    Several rows of one symbol (hedged accounts) are netted; the last non-None mark wins.
+    """
+    facts: dict[str, PositionFact] = {}
+    for position in positions:
+        symbol = str(position.get("symbol"))
+        contracts = to_decimal(position.get("contracts") or 0) * to_decimal(position.get("contractSize") or 1)
+        if position.get("side") == "short":
+            contracts = -abs(contracts)
+        mark = position.get("markPrice")
+        previous = facts.get(symbol)
+        amount = contracts + (previous.amount if previous else 0)
+        mark_price = to_decimal(mark) if mark else (previous.mark_price if previous else None)
+        currency = parse_symbol(symbol, default_quote=default_quote).quote
+        facts[symbol] = PositionFact(symbol, amount, mark_price, currency)
+    return {s: f for s, f in facts.items() if f.amount != 0}
+
+
+async def build_risk_context(
+    trader: BaseTrader,
+    symbol: str,
+    *,
+    pnl_today: Decimal | float,
+    now: datetime | None = None,
+    monthly_volume: MonthlyVolume | None = None,
+    extra_currencies: Iterable[str] = (),
+) -> RiskContext:
+    """The facts to validate an order in ``symbol`` on ``trader``.
+
+    Args:
+        trader: any connected venue.
+        symbol: the canonical symbol ordered.
+        pnl_today: today's realized plus unrealized PnL in the base currency (a loss is negative).
+        now: the decision time (default: the wall clock, UTC).
+        monthly_volume: month-to-date volume for IB Tiered plans (default zero: the first tier).
+        extra_currencies: more currencies to fetch rates for.
+
+    Returns:
+        A frozen :class:`RiskContext`. A currency whose rate the venue cannot give is left out of
+        ``fx`` (validation then refuses with ``fx_unavailable``); an unavailable equity is None.
+
+    Raises:
+        BadSymbol: ``symbol`` is not canonical or not listed by the venue.
+        ccxt errors from the venue while reading the instrument, the quote or the positions.
+    """
+    base = trader.base_currency
+    parse_symbol(symbol, default_quote=base)
+    instrument, market_data, positions = await asyncio.gather(
+        trader.fetch_instrument(symbol), trader.get_market_data(symbol), trader.fetch_positions()
+    )
+    quote = Quote.from_market_data(market_data)
+    facts = positions_from_ccxt(positions, default_quote=base)
+    facts = await _mark_unmarked(trader, facts, symbol, quote)
+    fee_rates = await _fee_rates(trader, instrument)
+    currencies = {instrument.quote, *(f.currency for f in facts.values()), *extra_currencies}
+    if instrument.venue.upper() == "IB":
+        currencies.add("USD")  # IDEALPRO and US commissions are charged in USD
+    elif fee_rates is not None and fee_rates.fee_side != "quote":
+        currencies.add(instrument.base)  # the fee may be charged in the base currency
+    stamp = now or datetime.now(UTC)
+    fx = await _fx_table(trader, base, currencies - {base}, stamp)
+    return RiskContext(
+        instrument=instrument,
+        quote=quote,
+        positions=facts,
+        fx=fx,
+        now=stamp,
+        pnl_today=to_decimal(pnl_today),
+        equity=await _equity(trader),
+        fee_rates=fee_rates,
+        monthly_volume=monthly_volume or MonthlyVolume(),
+    )
+
+
+async def _mark_unmarked(
+    trader: BaseTrader, facts: dict[str, PositionFact], symbol: str, quote: Quote
+) -> dict[str, PositionFact]:
+    marked = dict(facts)
+    for sym, fact in facts.items():
+        if fact.mark_price is not None:
+            continue
+        mark: Decimal | None
+        if sym == symbol:
+            mark = quote.last or quote.mid
+        else:
+            try:
+                ticker = await trader.fetch_ticker(sym)
+            except Exception as exc:  # a mark is best effort; validation refuses an unpriced position
+                log.warning("no mark for position", extra={"symbol": sym, "error": type(exc).__name__})
+                continue
+            last, bid, ask = ticker.get("last"), ticker.get("bid"), ticker.get("ask")
+            mark = to_decimal(last) if last else (to_decimal(bid) + to_decimal(ask)) / 2 if bid and ask else None
+        if mark is not None:
+            marked[sym] = PositionFact(sym, fact.amount, mark, fact.currency)
+    return marked
+
+
+async def _fee_rates(trader: BaseTrader, instrument: InstrumentSpec) -> FeeRates | None:
+    fetch: Callable[[str], Awaitable[FeeRates]] | None = getattr(trader, "fetch_fee_rates", None)
+    if fetch is None:
+        return None
+    try:
+        return await fetch(instrument.symbol)
+    except Exception as exc:  # COMMISSION_OVERRIDES may still supply rates; else validation refuses
+        log.warning("no fee rates from venue", extra={"symbol": instrument.symbol, "error": str(exc)})
+        return None
+
+
+async def _fx_table(trader: BaseTrader, base: str, currencies: set[str], stamp: datetime) -> FxTable:
+    async def one(currency: str) -> FxRate | None:
+        try:
+            rate = await trader.fetch_fx_rate(currency, base)
+        except FxRateUnavailable as exc:
+            log.warning("FX rate unavailable", extra={"currency": currency, "base": base, "error": str(exc)})
+            return None
+        return FxRate(currency, base, to_decimal(rate), f"{trader.id} fetch_fx_rate({currency}, {base})", stamp)
+
+    rates = await asyncio.gather(*(one(c) for c in sorted(currencies)))
+    return FxTable.of(base, *(r for r in rates if r is not None))
+
+
+async def _equity(trader: BaseTrader) -> Decimal | None:
+    try:
+        equity: Any = await trader.get_equity()
+    except FxRateUnavailable as exc:
+        log.warning("equity unavailable", extra={"error": str(exc)})
+        return None
+    return to_decimal(equity)
