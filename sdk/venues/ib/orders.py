@@ -1,0 +1,745 @@
+"""Orders on IB: validation, idempotent client order ids, status tracking and reconciliation.
+
+* Every order carries a client order id, ``CLIENT_ORDER_PREFIX`` + a unique suffix, in IB's
+  ``orderRef`` (echoed in openOrder, orderStatus and execDetails). A caller may choose it with
+  ``params={"clientOrderId": ...}``; a second ``create_order`` with an id already held never sends
+  a second order: it returns (or re-raises) the first one's outcome.
+* An order is registered before it is sent, so a connection drop between ``placeOrder`` and IB's
+  acknowledgement loses nothing: after the reconnect, :meth:`OrderService.reconcile` finds it in
+  IB's open or completed orders by ``orderRef``, or proves IB never got it (then, and only then,
+  the same client order id may be sent again).
+* Statuses map through :data:`sdk.venues.ib.parsing.ORDER_STATUS`; IB's raw status stays in
+  ``info["status"]``. ``id`` is IB's ``permId`` (stable across sessions and client ids) once IB has
+  acknowledged the order, the client order id before that.
+
+Contract id, exchange and commission source are logged for every order and fill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ccxt.base.types import Order
+from ib_async import CommissionReport, Fill, Trade
+from ib_async import Order as IBOrder
+
+from sdk.errors import BadRequest, InvalidOrder, NetworkError, OrderNotFound, PermissionDenied, RequestTimeout
+from sdk.instruments import InstrumentSpec
+from sdk.settings import Settings
+from sdk.ticks import safe_direction
+from sdk.venues.ib.clock import Clock
+from sdk.venues.ib.connection import IBConnection, ResyncReason
+from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
+from sdk.venues.ib.executions import COMMISSION_PENDING, ExecutionStore, FillRecord, iso8601
+from sdk.venues.ib.parsing import (
+    ORDER_REJECTION_CODES,
+    ORDER_TYPES,
+    TIME_IN_FORCE,
+    clean_number,
+    error_for,
+    to_ccxt_status,
+)
+
+__all__ = ["OrderRecord", "OrderService", "new_client_order_id"]
+
+log = logging.getLogger(__name__)
+
+_CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_TERMINAL = frozenset({"closed", "canceled", "rejected", "expired"})
+#: Bounds far beyond any real order; they keep absurd input (1e308) out of decimal arithmetic.
+MAX_AMOUNT = 1e12
+MAX_PRICE = 1e9
+#: IB's status for an order proven never received (not an IB status: ours, kept in info).
+LOST = "Lost"
+
+
+def new_client_order_id(prefix: str) -> str:
+    """``prefix`` + 16 random hex digits (``trd-3f9c2a1e0b7d4c55``)."""
+    return f"{prefix}{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    """What the SDK knows about one of its orders. Amounts in base units, prices in the quote currency."""
+
+    client_order_id: str
+    symbol: str
+    type: str
+    side: str
+    amount: float
+    price: float | None
+    stop_price: float | None
+    time_in_force: str
+    reduce_only: bool
+    timestamp: int
+    con_id: int = 0
+    exchange: str = ""
+    client_id: int | None = None
+    order_id: int | None = None
+    perm_id: int | None = None
+    ib_status: str = "PendingSubmit"
+    filled: float = 0.0
+    remaining: float | None = None
+    average: float | None = None
+    last_update: int | None = None
+    error_code: int | None = None
+    error_message: str = ""
+    acknowledged: bool = False
+    lost: bool = False
+    unconfirmed_after_resync: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def status(self) -> str:
+        if self.lost:
+            return "rejected"
+        return to_ccxt_status(self.ib_status, error_code=self.error_code, message=self.error_message)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in _TERMINAL
+
+    @property
+    def id(self) -> str:
+        """IB's permId once acknowledged, else the client order id."""
+        return str(self.perm_id) if self.perm_id else self.client_order_id
+
+    def notify(self) -> None:
+        """Wake everyone waiting on this order (each waiter then re-reads it)."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def changed(self) -> None:
+        await self._changed.wait()
+
+
+PositionLookup = Callable[[str], Awaitable[float]]
+InstrumentLookup = Callable[[str], Awaitable[InstrumentSpec]]
+
+
+class OrderService:
+    """Places, cancels, tracks and reconciles this SDK's orders on one :class:`IBConnection`.
+
+    Args:
+        settings: ``CLIENT_ORDER_PREFIX``.
+        conn: the session (its ``ib`` and resync hooks).
+        resolver: canonical symbol <-> contract.
+        executions: the fill store shared with the trader.
+        clock: timestamps of orders (the venue's clock in tests on the offline gateway).
+        instrument: ``symbol -> InstrumentSpec`` (price ladder and size step checks).
+        position: ``symbol -> signed position`` in base units (the market-order flattening rule).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        conn: IBConnection,
+        resolver: ContractResolver,
+        executions: ExecutionStore,
+        clock: Clock,
+        instrument: InstrumentLookup,
+        position: PositionLookup,
+        ack_timeout: float | None = None,
+    ) -> None:
+        self.prefix = settings.client_order_prefix
+        self.conn = conn
+        self.resolver = resolver
+        self.executions = executions
+        self.clock = clock
+        self._instrument = instrument
+        self._position = position
+        self.ack_timeout = ack_timeout or settings.ib_connect_timeout
+        self._orders: dict[str, OrderRecord] = {}
+        self._by_perm: dict[int, OrderRecord] = {}
+        self._by_ib_id: dict[tuple[int, int], OrderRecord] = {}
+        self._id_locks: dict[str, asyncio.Lock] = {}
+        ib = conn.ib
+        ib.openOrderEvent += self._on_trade
+        ib.orderStatusEvent += self._on_trade
+        ib.execDetailsEvent += self._on_exec
+        ib.commissionReportEvent += self._on_commission
+        ib.errorEvent += self._on_error
+        conn.add_resync_hook("orders", self.reconcile)
+
+    # --- lookup ---------------------------------------------------------------------------
+    def records(self) -> list[OrderRecord]:
+        """Every order held, oldest first."""
+        return sorted(self._orders.values(), key=lambda r: (r.timestamp, r.client_order_id))
+
+    def find(self, id: str) -> OrderRecord | None:
+        """An order by ``permId`` (as a string) or by client order id."""
+        if id in self._orders:
+            return self._orders[id]
+        if id.isdigit():
+            return self._by_perm.get(int(id))
+        return None
+
+    def owners(self) -> dict[int, list[str]]:
+        """Client id -> client order ids of the open orders it placed (only that id may modify them)."""
+        owners: dict[int, list[str]] = {}
+        for record in self._orders.values():
+            if not record.is_done and record.client_id is not None:
+                owners.setdefault(record.client_id, []).append(record.client_order_id)
+        return owners
+
+    def _index(self, record: OrderRecord) -> None:
+        self._orders[record.client_order_id] = record
+        if record.perm_id:
+            self._by_perm[record.perm_id] = record
+        if record.client_id is not None and record.order_id:
+            self._by_ib_id[(record.client_id, record.order_id)] = record
+
+    def _record_for(self, trade: Trade) -> OrderRecord | None:
+        order = trade.order
+        if order.permId and order.permId in self._by_perm:
+            return self._by_perm[order.permId]
+        if order.orderRef and order.orderRef in self._orders:
+            return self._orders[order.orderRef]
+        return self._by_ib_id.get((order.clientId, order.orderId))
+
+    # --- structures -----------------------------------------------------------------------
+    def to_order(self, record: OrderRecord) -> Order:
+        """The ccxt order structure of a record, with its fills as ``trades``."""
+        fills = self.executions.for_order(record.perm_id, record.client_order_id)
+        filled = max(record.filled, sum(f.amount for f in fills))
+        average = record.average
+        if average is None and fills and filled:
+            average = sum(f.amount * f.price for f in fills) / filled
+        remaining = record.remaining if record.remaining is not None else max(record.amount - filled, 0.0)
+        if record.is_done:
+            remaining = 0.0 if record.status == "closed" else remaining
+        fee, source = _order_fee(fills)
+        last_trade = max((f.timestamp for f in fills), default=None)
+        info: dict[str, Any] = {
+            "status": LOST if record.lost else record.ib_status,
+            "orderId": record.order_id,
+            "permId": record.perm_id,
+            "clientId": record.client_id,
+            "orderRef": record.client_order_id,
+            "conId": record.con_id,
+            "exchange": record.exchange,
+            "tif": record.time_in_force,
+            "errorCode": record.error_code,
+            "errorMessage": record.error_message or None,
+            "commissionSource": source,
+            "acknowledged": record.acknowledged,
+        }
+        if record.unconfirmed_after_resync:
+            info["reconcile"] = "IB did not report this order after the last reconnect"
+        order: dict[str, Any] = {
+            "info": info,
+            "id": record.id,
+            "clientOrderId": record.client_order_id,
+            "timestamp": record.timestamp,
+            "datetime": iso8601(record.timestamp),
+            "lastTradeTimestamp": last_trade,
+            "lastUpdateTimestamp": record.last_update,
+            "symbol": record.symbol,
+            "type": record.type,
+            "timeInForce": record.time_in_force,
+            "postOnly": False,
+            "reduceOnly": record.reduce_only,
+            "side": record.side,
+            "price": record.price,
+            "stopPrice": record.stop_price,
+            "triggerPrice": record.stop_price,
+            "amount": record.amount,
+            "cost": filled * average if average is not None else (0.0 if not filled else None),
+            "average": average,
+            "filled": filled,
+            "remaining": remaining,
+            "status": record.status,
+            "fee": fee,
+            "fees": [fee] if fee is not None else [],
+            "trades": [f.to_trade() for f in fills],
+        }
+        return order
+
+    # --- placing --------------------------------------------------------------------------
+    async def create_order(
+        self,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float,
+        price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Order:
+        """Validate, send once, and return the acknowledged order (see :meth:`IBTrader.create_order`)."""
+        params = dict(params or {})
+        client_order_id = self._client_order_id(params.get("clientOrderId"))
+        lock = self._id_locks.setdefault(client_order_id, asyncio.Lock())
+        async with lock:
+            existing = self._orders.get(client_order_id)
+            if existing is not None and not existing.lost:
+                _same_request(existing, symbol, type, side, amount)
+                log.info(
+                    "duplicate create_order: returning the order already sent",
+                    extra={"orderRef": client_order_id, "permId": existing.perm_id},
+                )
+                return await self._await_ack(existing)
+            record = await self._prepare(client_order_id, symbol, type, side, amount, price, params)
+            await self.conn.ensure_ready()
+            self._send(record, params)
+            return await self._await_ack(record)
+
+    def _client_order_id(self, given: Any) -> str:
+        if given is None:
+            return new_client_order_id(self.prefix)
+        if not isinstance(given, str) or not _CLIENT_ORDER_ID.fullmatch(given):
+            raise BadRequest(
+                f"clientOrderId {given!r} must be 1-40 letters, digits, '-' or '_' (IB orderRef), "
+                f"e.g. {new_client_order_id(self.prefix)!r}"
+            )
+        if not given.startswith(self.prefix):
+            raise BadRequest(
+                f"clientOrderId {given!r} must start with CLIENT_ORDER_PREFIX {self.prefix!r} so the SDK can "
+                f"tell its orders from others, e.g. {self.prefix}{given}"
+            )
+        return given
+
+    async def _prepare(
+        self,
+        client_order_id: str,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: float,
+        price: float | None,
+        params: dict[str, Any],
+    ) -> OrderRecord:
+        if type not in ORDER_TYPES:
+            raise InvalidOrder(f"order type {type!r} is not supported on IB; use one of {', '.join(ORDER_TYPES)}")
+        if side not in ("buy", "sell"):
+            raise InvalidOrder(f"side {side!r} must be 'buy' or 'sell'")
+        if not isinstance(amount, int | float) or not math.isfinite(amount) or not 0 < amount <= MAX_AMOUNT:
+            raise InvalidOrder(
+                f"amount {amount!r} must be a positive number of base units (shares, or FX base), "
+                f"at most {MAX_AMOUNT:g}"
+            )
+        tif = str(params.get("timeInForce", "GTC")).upper()
+        if tif not in TIME_IN_FORCE:
+            raise InvalidOrder(f"timeInForce {tif!r} is not supported on IB; use one of {', '.join(TIME_IN_FORCE)}")
+        stop_price = params.get("stopPrice", params.get("triggerPrice"))
+        if type in ("limit", "stop_limit") and not _sane_price(price):
+            raise InvalidOrder(
+                f"a {type} order needs a positive price in the quote currency (at most {MAX_PRICE:g}), got {price!r}"
+            )
+        if type in ("stop", "stop_limit") and not _sane_price(stop_price):
+            raise InvalidOrder(
+                f"a {type} order needs params={{'stopPrice': <trigger price>}}, positive and at most {MAX_PRICE:g} "
+                f"in the quote currency, got {stop_price!r}"
+            )
+        spec = await self._instrument(symbol)  # BadSymbol for unknown symbols
+        _check_size(spec, amount)
+        for label, value in (("price", price if type in ("limit", "stop_limit") else None), ("stopPrice", stop_price)):
+            if value is not None and not spec.ladder.is_on_ladder(value):
+                good = spec.ladder.round(value, safe_direction(side))  # type: ignore[arg-type]
+                raise InvalidOrder(
+                    f"{label} {value} is not on {symbol}'s price ladder (step {spec.ladder.increment_at(value)} "
+                    f"{spec.quote}; IB error 110 otherwise); the nearest safe price is {good}"
+                )
+        reduce_only = bool(params.get("reduceOnly", False))
+        if type == "market":
+            await self._check_market_order(spec, side, amount, reduce_only)
+        resolved = await self.resolver.resolve(symbol)
+        return OrderRecord(
+            client_order_id=client_order_id,
+            symbol=symbol,
+            type=type,
+            side=side,
+            amount=float(amount),
+            price=float(price) if price is not None and type in ("limit", "stop_limit") else None,
+            stop_price=float(stop_price) if stop_price is not None else None,
+            time_in_force=tif,
+            reduce_only=reduce_only,
+            timestamp=int(self.clock.now() * 1000),
+            con_id=resolved.con_id,
+            exchange=resolved.contract.exchange or resolved.contract.primaryExchange,
+        )
+
+    async def _check_market_order(self, spec: InstrumentSpec, side: str, amount: float, reduce_only: bool) -> None:
+        if not spec.market_orders_allowed:
+            raise InvalidOrder(
+                f"market orders are not used on {spec.symbol} ({spec.market}); flatten with a marketable "
+                "limit order instead (a limit through the opposite touch)"
+            )
+        if not reduce_only:
+            raise InvalidOrder(
+                "market orders are only for flattening: send a limit order, or pass "
+                "params={'reduceOnly': True} to close an existing position at market"
+            )
+        held = await self._position(spec.symbol)
+        reduces = (held > 0 and side == "sell") or (held < 0 and side == "buy")
+        if not reduces or amount > abs(held) + 1e-9:
+            raise InvalidOrder(
+                f"a reduceOnly market {side} of {amount} {spec.base} would not only reduce the position "
+                f"of {held} {spec.base} in {spec.symbol}; use at most {abs(held)} on the closing side"
+            )
+
+    def _send(self, record: OrderRecord, params: dict[str, Any]) -> None:
+        resolved = self.resolver.cached(record.symbol)
+        assert resolved is not None  # resolved in _prepare
+        order = self._ib_order(record, params)
+        self._index(record)
+        try:
+            trade = self.conn.ib.placeOrder(resolved.contract, order)
+        except ConnectionError as exc:
+            del self._orders[record.client_order_id]
+            raise NetworkError(f"IB connection lost before order {record.client_order_id} was sent: {exc}") from exc
+        record.order_id = trade.order.orderId
+        record.client_id = trade.order.clientId
+        record.lost = False
+        self._index(record)
+        _log_order("order sent", record, resolved)
+
+    def _ib_order(self, record: OrderRecord, params: dict[str, Any]) -> IBOrder:
+        order = IBOrder(
+            action="BUY" if record.side == "buy" else "SELL",
+            totalQuantity=record.amount,
+            orderType=ORDER_TYPES[record.type],
+            tif=record.time_in_force,
+            orderRef=record.client_order_id,
+            transmit=True,
+            outsideRth=bool(params.get("outsideRth", False)),
+        )
+        if self.conn.account:
+            order.account = self.conn.account
+        if record.price is not None:
+            order.lmtPrice = record.price
+        if record.stop_price is not None:
+            order.auxPrice = record.stop_price
+        return order
+
+    async def _await_ack(self, record: OrderRecord, timeout: float | None = None) -> Order:  # noqa: ASYNC109
+        """Wait until IB acknowledges, rejects, or proves it never got the order."""
+        deadline = asyncio.get_running_loop().time() + (timeout or self.ack_timeout)
+        while not (record.acknowledged or record.is_done or record.lost):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise RequestTimeout(
+                    f"order {record.client_order_id} was sent but IB has not acknowledged it within "
+                    f"{timeout or self.ack_timeout} s; it may be live: fetch_order({record.client_order_id!r}) "
+                    "later, or retry create_order with the same clientOrderId (no second order is sent)"
+                )
+            try:
+                await asyncio.wait_for(record.changed(), left)
+            except TimeoutError:
+                continue
+        if record.lost:
+            raise NetworkError(
+                f"order {record.client_order_id} never reached IB (the connection dropped before IB acknowledged "
+                "it); create_order with the same clientOrderId sends it again"
+            )
+        if record.status == "rejected":
+            raise error_for(record.error_code or 201, record.error_message or "order rejected")
+        return self.to_order(record)
+
+    # --- cancelling -----------------------------------------------------------------------
+    async def cancel_order(self, id: str) -> Order:
+        """Cancel by permId or client order id; returns the order once IB confirms (or as last known).
+
+        Raises:
+            OrderNotFound: no order of this SDK has that id.
+            InvalidOrder: the order is already filled or was rejected.
+            PermissionDenied: another client id placed it (IB lets only that id cancel it).
+        """
+        record = self.find(id)
+        if record is None:
+            raise OrderNotFound(f"no order with id or clientOrderId {id!r} placed by this SDK")
+        if record.status in ("canceled", "expired"):
+            return self.to_order(record)
+        if record.is_done:
+            raise InvalidOrder(f"order {id} is {record.status}; there is nothing to cancel")
+        await self.conn.ensure_ready()
+        if record.client_id is not None and record.client_id != self.conn.client_id:
+            raise PermissionDenied(
+                f"order {id} belongs to IB client id {record.client_id} and this session holds "
+                f"{self.conn.client_id}; IB lets only the owning client cancel it (reconnect with that id)"
+            )
+        ib_order = self._ib_trade_order(record)
+        try:
+            self.conn.ib.cancelOrder(ib_order)
+        except ConnectionError as exc:
+            raise NetworkError(f"IB connection lost while cancelling {id}: {exc}") from exc
+        log.info("cancel sent", extra={"orderRef": record.client_order_id, "permId": record.perm_id})
+        deadline = asyncio.get_running_loop().time() + self.ack_timeout
+        while not record.is_done:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break  # IB confirms asynchronously; the caller sees PendingCancel in info
+            try:
+                await asyncio.wait_for(record.changed(), left)
+            except TimeoutError:
+                break
+        if record.status == "rejected" and record.error_code not in ORDER_REJECTION_CODES:
+            raise error_for(record.error_code or 10148, record.error_message)
+        return self.to_order(record)
+
+    def _ib_trade_order(self, record: OrderRecord) -> IBOrder:
+        for trade in self.conn.ib.trades():
+            if (record.perm_id and trade.order.permId == record.perm_id) or (
+                trade.order.orderId == record.order_id and trade.order.clientId == record.client_id
+            ):
+                return trade.order
+        return IBOrder(orderId=record.order_id or 0, clientId=record.client_id or 0, permId=record.perm_id or 0)
+
+    # --- events ---------------------------------------------------------------------------
+    def _on_trade(self, trade: Trade) -> None:
+        record = self._record_for(trade)
+        if record is None:
+            return
+        self._update_from_trade(record, trade)
+
+    def _update_from_trade(self, record: OrderRecord, trade: Trade) -> None:
+        order, status = trade.order, trade.orderStatus
+        if order.permId:
+            record.perm_id = order.permId
+        if order.orderId:
+            record.order_id = order.orderId
+        if order.clientId or record.client_id is None:
+            record.client_id = order.clientId
+        if status.status and status.status != "ValidationError":
+            record.ib_status = status.status
+        if status.status not in ("PendingSubmit", "ApiPending", ""):
+            record.acknowledged = True
+        filled = clean_number(status.filled) or clean_number(order.filledQuantity)  # completed orders: the latter
+        if filled is not None and filled >= record.filled:
+            record.filled = filled
+            remaining = clean_number(status.remaining)
+            record.remaining = remaining if remaining is not None else record.remaining
+        average = clean_number(status.avgFillPrice)
+        if average and record.filled:
+            record.average = average
+        record.lost = False
+        record.last_update = int(self.clock.now() * 1000)
+        self._index(record)
+        record.notify()
+
+    def _on_error(self, req_id: int, code: int, message: str, contract: Any) -> None:
+        if req_id <= 0 or self.conn.client_id is None:
+            return
+        record = self._by_ib_id.get((self.conn.client_id, req_id))
+        # ib_async marks the order Cancelled (orderStatusEvent) just before it emits the error that
+        # says why: a "canceled" order without an error code still takes it (201 makes it rejected).
+        if record is None or record.status == "closed" or (record.is_done and record.error_code is not None):
+            return
+        warning = code in (110, 321, 399, 404) and record.acknowledged
+        if warning:
+            record.error_message = message
+            log.warning("IB order warning", extra={"orderRef": record.client_order_id, "code": code})
+        else:
+            record.error_code, record.error_message = code, message
+            if code in ORDER_REJECTION_CODES or code == 202:
+                record.ib_status = "Cancelled"
+            (log.info if code == 202 else log.warning)(
+                "IB order cancelled" if code == 202 else "IB order error",
+                extra={"orderRef": record.client_order_id, "code": code, "ib_message": message},
+            )
+        record.notify()
+
+    def _on_exec(self, trade: Trade, fill: Fill) -> None:
+        self.ingest_fill(fill)
+        record = self._record_for(trade)
+        if record is not None:
+            self._update_from_trade(record, trade)
+
+    def ingest_fill(self, fill: Fill) -> FillRecord | None:
+        """Add one execution to the store (no duplicates); logs a new fill with conId and exchange."""
+        try:
+            symbol = self.resolver.symbol_for(fill.contract)
+        except Exception:  # a contract with no canonical symbol (options ...): not ours to report
+            log.info("execution for an unsupported contract skipped", extra={"execId": fill.execution.execId})
+            return None
+        record, is_new = self.executions.ingest(fill, symbol)
+        if is_new:
+            log.info(
+                "fill",
+                extra={
+                    "execId": record.exec_id,
+                    "orderRef": record.order_ref,
+                    "permId": record.perm_id,
+                    "symbol": symbol,
+                    "conId": record.con_id,
+                    "exchange": record.exchange,
+                    "amount": record.amount,
+                    "price": record.price,
+                    "commissionSource": record.commission_source,
+                },
+            )
+            owner = self._by_perm.get(record.perm_id) or self._orders.get(record.order_ref)
+            if owner is not None:
+                owner.notify()
+        return record
+
+    def _on_commission(self, trade: Trade, fill: Fill, report: CommissionReport) -> None:
+        self.apply_commission(report)
+
+    def apply_commission(self, report: CommissionReport) -> None:
+        """Attach IB's commission report to its fill; logs when a fee becomes known."""
+        record = self.executions.apply_commission(report)
+        if record is not None:
+            log.info(
+                "commission",
+                extra={
+                    "execId": record.exec_id,
+                    "orderRef": record.order_ref,
+                    "conId": record.con_id,
+                    "exchange": record.exchange,
+                    "commission": record.commission,
+                    "currency": record.commission_currency,
+                    "commissionSource": record.commission_source,
+                },
+            )
+
+    def refresh_commissions(self) -> None:
+        """Pick up commission reports ib_async holds for fills still pending here."""
+        known = {f.execution.execId: f for f in self.conn.ib.fills()}
+        for record in self.executions.pending():
+            fill = known.get(record.exec_id)
+            if fill is not None and fill.commissionReport.execId:
+                self.apply_commission(fill.commissionReport)
+
+    # --- reconciliation -------------------------------------------------------------------
+    async def reconcile(self, reason: ResyncReason = "reconnect") -> None:
+        """Match IB's open and completed orders and executions with what this SDK holds.
+
+        Runs after every (re)connect, before the session is ready. Orders of this SDK (``orderRef``
+        with ``CLIENT_ORDER_PREFIX``) that IB reports are updated or, when placed by an earlier
+        process, adopted; executions are merged without duplicates. An order sent but never
+        acknowledged that IB does not report is marked lost (sending its client order id again is
+        then safe); an acknowledged open order IB no longer reports is flagged, never dropped.
+        """
+        ib = self.conn.ib
+        trades = list(ib.trades())
+        try:
+            trades += await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), min(self.ack_timeout, 5.0))
+        except (TimeoutError, ConnectionError) as exc:
+            log.warning("reqAllOpenOrders failed during reconcile", extra={"error": repr(exc)})
+        seen: set[str] = set()
+        adopted = 0
+        for trade in trades:
+            ref = trade.order.orderRef or ""
+            if not ref.startswith(self.prefix):
+                continue
+            record = self._record_for(trade)
+            if record is None:
+                record = self._adopt(trade)
+                if record is None:
+                    continue
+                adopted += 1
+            self._update_from_trade(record, trade)
+            record.acknowledged = True
+            record.unconfirmed_after_resync = False
+            seen.add(record.client_order_id)
+        for fill in ib.fills():
+            self.ingest_fill(fill)
+        self.refresh_commissions()
+        lost = 0
+        for record in self._orders.values():
+            if record.client_order_id in seen or record.is_done:
+                continue
+            if not record.acknowledged:
+                record.lost = True
+                lost += 1
+            else:
+                record.unconfirmed_after_resync = True
+            record.notify()
+        log.info(
+            "orders reconciled",
+            extra={
+                "reason": reason,
+                "reported": len(seen),
+                "adopted": adopted,
+                "lost": lost,
+                "fills": len(self.executions),
+            },
+        )
+
+    def _adopt(self, trade: Trade) -> OrderRecord | None:
+        try:
+            symbol = self.resolver.symbol_for(trade.contract)
+        except Exception:
+            return None
+        order = trade.order
+        order_type = {v: k for k, v in ORDER_TYPES.items()}.get(order.orderType.replace("STPLMT", "STP LMT"), "limit")
+        record = OrderRecord(
+            client_order_id=order.orderRef,
+            symbol=symbol,
+            type=order_type,
+            side="buy" if order.action.upper() == "BUY" else "sell",
+            amount=float(order.totalQuantity),
+            price=clean_number(order.lmtPrice) or None,
+            stop_price=clean_number(order.auxPrice) or None,
+            time_in_force=order.tif or "DAY",
+            reduce_only=False,
+            timestamp=int(self.clock.now() * 1000),
+            con_id=trade.contract.conId,
+            exchange=trade.contract.exchange,
+            acknowledged=True,
+        )
+        self._index(record)
+        return record
+
+
+def _sane_price(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and 0 < value <= MAX_PRICE
+
+
+def _same_request(record: OrderRecord, symbol: str, type: str, side: str, amount: float) -> None:
+    if (record.symbol, record.type, record.side, record.amount) != (symbol, type, side, float(amount)):
+        raise InvalidOrder(
+            f"clientOrderId {record.client_order_id} was already used for {record.side} {record.amount} "
+            f"{record.symbol} ({record.type}); use a new clientOrderId for a different order"
+        )
+
+
+def _check_size(spec: InstrumentSpec, amount: float) -> None:
+    size = Decimal(repr(float(amount)))
+    step = spec.size_increment
+    if step > 0 and size % step != 0:
+        raise InvalidOrder(
+            f"amount {amount} is not a multiple of {spec.symbol}'s size increment {step} {spec.base}; "
+            f"e.g. {(size // step) * step}"
+        )
+    if size < spec.min_size:
+        raise InvalidOrder(f"amount {amount} is below {spec.symbol}'s minimum size {spec.min_size} {spec.base}")
+
+
+def _order_fee(fills: list[FillRecord]) -> tuple[dict[str, Any] | None, str]:
+    if not fills:
+        return None, COMMISSION_PENDING
+    if any(f.commission is None for f in fills):
+        return None, COMMISSION_PENDING
+    currencies = {f.commission_currency for f in fills}
+    if len(currencies) != 1:
+        return None, "mixed currencies: see trades"
+    total = sum(f.commission or 0.0 for f in fills)
+    return {"cost": total, "currency": currencies.pop()}, "ib_commission_report"
+
+
+def _log_order(message: str, record: OrderRecord, resolved: ResolvedContract) -> None:
+    log.info(
+        message,
+        extra={
+            "orderRef": record.client_order_id,
+            "symbol": record.symbol,
+            "side": record.side,
+            "amount": record.amount,
+            "price": record.price,
+            "type": record.type,
+            "conId": resolved.con_id,
+            "exchange": record.exchange,
+            "clientId": record.client_id,
+            "orderId": record.order_id,
+            "commissionSource": "pending (IB commission report after each fill)",
+        },
+    )

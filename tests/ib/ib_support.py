@@ -1,0 +1,42 @@
+"""Helpers shared by the IB venue's tests (a module with a unique name, unlike ``conftest``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from sdk.venues.ib.connection import Backoff
+
+#: A Tuesday, 11:00 Sydney: ASX open, inside the real ASX daily, SPY daily and AUD/USD data.
+ASX_OPEN = datetime(2025, 3, 4, 0, 0, tzinfo=UTC)
+#: 10:30 New York on a day with real SPY 1-minute bars (Polygon file, 2024-02-20..2024-05-17).
+NYSE_OPEN_2024 = datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
+FAST_BACKOFF = Backoff(initial=0.05, maximum=0.3, jitter=0.05)
+
+
+class PausedTime:
+    """A simulated time source that only moves when advanced (the gateway's clock at speed 0)."""
+
+    speed = 0.0
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll ``condition`` (answers from the gateway arrive asynchronously); fail after ``timeout`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,98 @@
+"""Account through the offline gateway: balances, positions, equity and FX in the base currency (AUD)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from ccxt.test.exchange.base.test_balance import test_balance as check_balance
+from ccxt.test.exchange.base.test_position import test_position as check_position
+from ib_support import wait_for  # type: ignore[import-not-found]
+
+from sdk.errors import BadSymbol, FxRateUnavailable
+from sdk.venues.ib.trader import IBTrader
+
+
+def now_ms(gw: Any) -> int:
+    return int(gw.clock.timestamp() * 1000) + 1
+
+
+async def test_balance_per_currency(trader: IBTrader, gateway: Any, ccxt_for: Any) -> None:
+    balance = await trader.fetch_balance()
+    check_balance(ccxt_for(trader), {}, "fetchBalance", balance)
+    assert balance["total"] == {"AUD": 1_000_000.0, "USD": 100_000.0} == gateway.state()["cash"]
+    assert balance["AUD"] == {"free": 1_000_000.0, "used": 0.0, "total": 1_000_000.0}
+    assert balance["info"]["account"] == "DU****001", "account numbers are masked in payloads"
+    assert "DU0000001" not in repr(balance)
+
+
+async def test_open_buy_orders_reserve_cash(trader: IBTrader, ccxt_for: Any) -> None:
+    ticker = await trader.fetch_ticker("SPY/USD")
+    price = round(ticker["bid"] * 0.9, 2)
+    await trader.create_order("SPY/USD", "limit", "buy", 10, price)
+    balance = await trader.fetch_balance()
+    check_balance(ccxt_for(trader), {}, "fetchBalance", balance)
+    assert balance["USD"]["used"] == pytest.approx(10 * price)
+    assert balance["USD"]["free"] == pytest.approx(100_000 - 10 * price)
+
+
+async def test_equity_is_net_liquidation_in_aud(trader: IBTrader, gateway: Any) -> None:
+    equity = await trader.get_equity()
+    snapshot = gateway.account_snapshot()
+    rate = float(gateway.market.fx_rate("USD", "AUD", gateway.clock.timestamp()))
+    assert equity == pytest.approx(1_000_000 + 100_000 * rate, rel=1e-6)
+    summary = await trader.fetch_account_summary()
+    assert summary["NetLiquidation"] == pytest.approx(equity)
+    assert summary["AvailableFunds"] > 0 and "BuyingPower" in summary
+    assert snapshot is not None and summary["TotalCashValue"] == pytest.approx(equity)
+
+
+async def test_fx_rate_inverts_idealpro_and_never_guesses(trader: IBTrader, gateway: Any) -> None:
+    usd_aud = await trader.fetch_fx_rate("USD", "AUD")
+    aud_usd = await trader.fetch_fx_rate("AUD", "USD")
+    assert usd_aud == pytest.approx(1 / aud_usd)
+    assert usd_aud == pytest.approx(float(gateway.market.fx_rate("USD", "AUD", gateway.clock.timestamp())), rel=1e-3)
+    assert trader.fx.cached("USD", "AUD").source == "AUD/USD", "IDEALPRO lists AUD.USD, not USD.AUD"
+    assert await trader.fetch_fx_rate("AUD", "AUD") == 1.0
+    with pytest.raises(FxRateUnavailable, match="no FX quote to convert SEK to AUD"):
+        await trader.fetch_fx_rate("SEK", "AUD")
+    with pytest.raises(BadSymbol):
+        await trader.fetch_fx_rate("XYZ", "AUD")
+
+
+async def test_stale_fx_quote_is_refreshed(make_gateway: Any, make_trader: Any) -> None:
+    gw = await make_gateway()
+    trader = await make_trader(gw, ib_fx_max_age=60)
+    first = await trader.fetch_fx_rate("USD", "AUD")
+    stamp = trader.fx.cached("USD", "AUD").at
+    gw.clock.advance(30)
+    assert await trader.fetch_fx_rate("USD", "AUD") == first and trader.fx.cached("USD", "AUD").at == stamp
+    gw.clock.advance(3600)
+    await asyncio.sleep(0.1)  # the stream follows the market
+    await trader.fetch_fx_rate("USD", "AUD")
+    assert trader.fx.cached("USD", "AUD").at >= stamp + 3600, "older than IB_FX_MAX_AGE: asked again"
+
+
+async def test_long_and_short_positions(trader: IBTrader, gateway: Any, ccxt_for: Any) -> None:
+    bhp = await trader.fetch_ticker("BHP/AUD")
+    await trader.create_order("BHP/AUD", "limit", "buy", 300, round(bhp["ask"] + 0.05, 2))
+    fx = await trader.fetch_ticker("AUD/USD")
+    await trader.create_order("AUD/USD", "limit", "sell", 25_000, round(fx["bid"] - 0.001, 4))
+    await wait_for(lambda: len(gateway.state()["positions"]) == 2, what="two positions")
+    gateway.clock.advance(60)
+    await asyncio.sleep(0.1)
+    positions = {p["symbol"]: p for p in await trader.fetch_positions()}
+    exchange = ccxt_for(trader)
+    for symbol, position in positions.items():
+        check_position(exchange, {}, "fetchPositions", position, symbol, now_ms(gateway))
+    long, short = positions["BHP/AUD"], positions["AUD/USD"]
+    assert (long["side"], long["contracts"], long["info"]["position"]) == ("long", 300, 300)
+    assert (short["side"], short["contracts"], short["info"]["position"]) == ("short", 25_000, -25_000)
+    held = {p["symbol"]: p for p in gateway.state()["positions"]}
+    assert long["entryPrice"] == pytest.approx(held["BHP/AUD"]["avgCost"])
+    assert long["notional"] == pytest.approx(300 * long["markPrice"]) and long["info"]["currency"] == "AUD"
+    assert short["notional"] == pytest.approx(25_000 * short["markPrice"]) and short["info"]["currency"] == "USD"
+    expected_short_pnl = (short["markPrice"] - short["entryPrice"]) * -25_000
+    assert short["unrealizedPnl"] == pytest.approx(expected_short_pnl, abs=0.5)
+    assert [p["symbol"] for p in await trader.fetch_positions(["BHP/AUD"])] == ["BHP/AUD"]
