@@ -1,0 +1,289 @@
+"""The runner's notion of "now": a clock object, never ``time.time()`` scattered through the loop.
+
+Every clock answers ``now()`` (epoch seconds, UTC), ``speed`` (clock seconds per wall second) and can
+wait for a time (:meth:`RunnerClock.sleep_until`), waking early when the clock jumps. They also satisfy
+the IB venue's :class:`sdk.venues.ib.clock.Clock` protocol (``now()``, ``sleep()``), so the venue's
+pacing budget and timestamps run on the same time as the runner.
+
+* :class:`WallClock` — a real venue: the wall clock.
+* :class:`SimClockFollower` — an offline gateway in this process: its :class:`~sdk.gateway.clock.SimClock`
+  directly (jumps and speed changes wake waiters at once).
+* :class:`GatewayControlClock` — an offline gateway in another process: its control API's ``GET /clock``
+  (``{"now", "speed"}``) extrapolated locally and re-synced every ``resync`` wall seconds, so a
+  replay at ×N runs the runner at ×N.
+* :class:`VenueClock` — a venue's ``fetch_time`` (IB's ``reqCurrentTime``): wall time corrected by the
+  measured offset, re-measured every ``resync`` seconds.
+
+At ×200,000 a trading day passes in 0.43 s of wall time: the loop waits for the next bar close on the
+clock (wall seconds = clock seconds / speed), never a fixed wall interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+__all__ = ["GatewayControlClock", "RunnerClock", "SimClockFollower", "VenueClock", "WallClock"]
+
+log = logging.getLogger(__name__)
+
+#: Longest single wall wait, so a stop request, a jump or a speed change is noticed promptly.
+MAX_WAIT = 0.25
+
+
+class RunnerClock(Protocol):
+    """What the runner needs of time."""
+
+    def now(self) -> float:
+        """Clock time, epoch seconds UTC."""
+        ...
+
+    @property
+    def speed(self) -> float:
+        """Clock seconds per wall second (1 for real time, 0 while paused)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Return once ``seconds`` of clock time have passed."""
+        ...
+
+    async def sleep_until(self, ts: float, *, max_wall: float = MAX_WAIT) -> bool:
+        """Wait until the clock reaches ``ts`` or ``max_wall`` wall seconds pass; True when ``ts`` is reached."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def as_datetime(ts: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class _Base:
+    """``sleep``/``sleep_until`` on top of ``now`` and ``speed``, woken by :meth:`poke`."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Event()
+
+    def now(self) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def speed(self) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def poke(self) -> None:
+        """Wake every waiter (the clock jumped or changed speed)."""
+        self._changed.set()
+
+    async def sleep_until(self, ts: float, *, max_wall: float = MAX_WAIT) -> bool:
+        deadline = time.monotonic() + max_wall
+        while True:
+            ahead = ts - self.now()
+            if ahead <= 0:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            speed = self.speed
+            wait = min(left, ahead / speed if speed > 0 else MAX_WAIT / 2)
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(wait, 0.001))
+
+    async def sleep(self, seconds: float) -> None:
+        target = self.now() + max(0.0, seconds)
+        while not await self.sleep_until(target, max_wall=3600.0):
+            pass
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class WallClock(_Base):
+    """Real time."""
+
+    def now(self) -> float:
+        return time.time()
+
+    @property
+    def speed(self) -> float:
+        return 1.0
+
+
+class SimClockFollower(_Base):
+    """An in-process offline gateway's :class:`~sdk.gateway.clock.SimClock` (``timestamp()``, ``speed``, listeners).
+
+    Args:
+        sim: the gateway's clock.
+        driven_speed: the speed of whoever steps a paused clock forward (the demo's replay driver), reported
+            as :attr:`speed` while the clock itself is paused (for latency figures; waits wake on every step).
+    """
+
+    def __init__(self, sim: Any, *, driven_speed: Callable[[], float] | None = None) -> None:
+        super().__init__()
+        self.sim = sim
+        self.driven_speed = driven_speed
+        self._listening = False
+
+    def _on_change(self, old: float, new: float) -> None:
+        self.poke()
+
+    async def start(self) -> None:
+        if not self._listening:
+            self.sim.add_listener(self._on_change)
+            self._listening = True
+
+    async def close(self) -> None:
+        if self._listening:
+            self.sim.remove_listener(self._on_change)
+            self._listening = False
+
+    def now(self) -> float:
+        return float(self.sim.timestamp())
+
+    @property
+    def speed(self) -> float:
+        speed = float(self.sim.speed)
+        if speed == 0 and self.driven_speed is not None:
+            return float(self.driven_speed())
+        return speed
+
+
+class GatewayControlClock(_Base):
+    """Another process's offline gateway, through its control API ``GET /clock``.
+
+    Args:
+        url: the control API's base URL (``http://127.0.0.1:4099``); loopback only.
+        resync: wall seconds between re-syncs (the clock is extrapolated in between).
+    """
+
+    def __init__(self, url: str, *, resync: float = 0.2) -> None:
+        super().__init__()
+        self.url = url.rstrip("/")
+        self.resync = resync
+        self._anchor_sim = time.time()
+        self._anchor_wall = time.monotonic()
+        self._speed = 1.0
+        self._task: asyncio.Task[None] | None = None
+        self._session: Any = None
+        self.syncs = 0
+
+    def now(self) -> float:
+        return self._anchor_sim + (time.monotonic() - self._anchor_wall) * self._speed
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    async def sync(self) -> None:
+        """Read ``GET /clock`` now.
+
+        Raises:
+            ExchangeNotAvailable: the control API does not answer (the message names the URL).
+        """
+        from sdk.errors import ExchangeNotAvailable
+
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        try:
+            started = time.monotonic()
+            async with self._session.get(f"{self.url}/clock") as answer:
+                answer.raise_for_status()
+                body = await answer.json()
+            wall = (started + time.monotonic()) / 2
+        except Exception as exc:
+            raise ExchangeNotAvailable(
+                f"the offline gateway's control API at {self.url} does not answer GET /clock ({exc}); "
+                "start the gateway (trader gateway) or pass its --control-port"
+            ) from exc
+        sim = datetime.fromisoformat(str(body["now"])).timestamp()
+        speed = float(body["speed"])
+        jumped = abs(sim - self.now()) > max(1.0, self._speed * self.resync * 2) or speed != self._speed
+        self._anchor_sim, self._anchor_wall, self._speed = sim, wall, speed
+        self.syncs += 1
+        if jumped:
+            self.poke()
+
+    async def start(self) -> None:
+        await self.sync()
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="gateway-clock-resync")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync)
+            try:
+                await self.sync()
+            except Exception as exc:  # keep extrapolating; the next sync may succeed
+                log.warning("gateway clock re-sync failed", extra={"error": str(exc)})
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class VenueClock(_Base):
+    """A venue's own time (``fetch_time``, ms UTC): the wall clock plus the measured offset.
+
+    Args:
+        fetch_time: the venue's ``fetch_time`` coroutine function.
+        resync: wall seconds between measurements.
+    """
+
+    def __init__(self, fetch_time: Callable[[], Awaitable[int]], *, resync: float = 60.0) -> None:
+        super().__init__()
+        self._fetch_time = fetch_time
+        self.resync = resync
+        self.offset = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    @property
+    def speed(self) -> float:
+        return 1.0
+
+    async def sync(self) -> None:
+        started = time.time()
+        venue_ms = await self._fetch_time()
+        self.offset = venue_ms / 1000 - (started + time.time()) / 2
+
+    async def start(self) -> None:
+        await self.sync()
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="venue-clock-resync")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync)
+            try:
+                await self.sync()
+            except Exception as exc:
+                log.warning("venue clock re-sync failed", extra={"error": str(exc)})
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

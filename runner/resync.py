@@ -1,0 +1,188 @@
+"""The ResyncService: at start and after every reconnect, make the ledger agree with the venue.
+
+Our orders are the ones whose client order id starts with ``CLIENT_ORDER_PREFIX`` (IB's ``orderRef``;
+the ids after the prefix may be any letters and digits). A run on a real venue:
+
+1. every order the ledger holds as ``open`` is asked for at the venue (``fetch_order`` by client order
+   id; IB adopts earlier processes' orders by ``orderRef`` at each reconnect) and its state and fills
+   are recorded; one the venue does not know is left as it is and reported (an order recorded as
+   "submitting" is only sent again by a submit with its id);
+2. every open order of ours the venue reports and the ledger lacks is recorded (adopted);
+3. every fill of ours the venue reports (``get_trades_from_timestamp``) is recorded: the ledger is
+   keyed by the venue's execution id, so none is written twice and none is lost, and a commission
+   that arrived meanwhile completes its pending fee;
+4. positions, balances and equity are snapshotted.
+
+A shadow run restores its account instead: the shadow fills and open shadow orders of the run are
+replayed from the ledger into the shadow book (the venue never saw them). Each resync is a ``resync``
+event with its counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ccxt.base.types import Trade
+
+from runner.services import Services
+from runner.services.records import trade_from_row
+from runner.services.shadow import ShadowOrder
+from sdk.errors import NotSupported, OrderNotFound
+from sdk.ledger import queries as q
+
+__all__ = ["ResyncReport", "ResyncService"]
+
+log = logging.getLogger(__name__)
+_FILL_LOOKBACK_MS = 7 * 86_400_000
+
+
+@dataclass(slots=True)
+class ResyncReport:
+    """What one resync did."""
+
+    reason: str
+    orders_checked: int = 0
+    orders_updated: int = 0
+    orders_adopted: int = 0
+    orders_unknown: list[str] = field(default_factory=list)
+    fills_added: int = 0
+    fees_completed: int = 0
+    shadow_fills_restored: int = 0
+    shadow_orders_restored: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ResyncService:
+    """Reconciles the venue and the ledger for one service set (see the module docstring)."""
+
+    def __init__(self, services: Services, *, source: str = "runner") -> None:
+        self.services = services
+        self.prefix = services.settings.client_order_prefix
+        self.source = source
+        self._lock = asyncio.Lock()
+        self.reports: list[ResyncReport] = []
+
+    async def run(self, reason: str) -> ResyncReport:
+        """One resync (``start``, ``resume``, ``reconnect``); serialised, safe to call from event hooks."""
+        async with self._lock:
+            report = ResyncReport(reason)
+            if self.services.shadow:
+                if reason in ("start", "resume"):
+                    await self._restore_shadow(report)
+            else:
+                await self._orders(report)
+                await self._fills(report)
+            try:
+                await self.services.portfolio.record()
+            except Exception as exc:  # a snapshot is best effort here; the next one will come
+                log.warning("snapshot after resync failed", extra={"error": str(exc)})
+            self.reports.append(report)
+            log.info("resync done", extra=report.to_dict())
+            await asyncio.to_thread(
+                self.services.writer.record_event, "resync", report.to_dict(), message=f"resync after {reason}",
+                source=self.source, timestamp=int(self.services.execution.clock() * 1000),
+                run_id=self.services.session_id,
+            )  # fmt: skip
+            return report
+
+    # --- a real venue ---------------------------------------------------------------------------
+    def _scope(self) -> tuple[str, str]:
+        context = self.services.writer.session(self.services.session_id)
+        assert context is not None
+        return context.venue, context.account
+
+    async def _orders(self, report: ResyncReport) -> None:
+        svc = self.services
+        venue, account = self._scope()
+        ledger_open = await asyncio.to_thread(
+            q.orders_by_client_prefix, svc.ledger, self.prefix, venue=venue, account=account, statuses={"open"}
+        )
+        known = {row["client_order_id"] for row in await asyncio.to_thread(
+            q.orders_by_client_prefix, svc.ledger, self.prefix, venue=venue, account=account
+        )}  # fmt: skip
+        for row in ledger_open:
+            cid = row["client_order_id"]
+            report.orders_checked += 1
+            try:
+                order = await svc.trader.fetch_order(cid)
+            except (OrderNotFound, NotSupported):
+                report.orders_unknown.append(cid)
+                log.warning("an open order of the ledger is unknown to the venue", extra={"orderRef": cid})
+                continue
+            await svc.execution.reconcile_order(order, plan_id=row.get("plan_id"))
+            report.orders_updated += 1
+        try:
+            venue_open = await svc.trader.fetch_open_orders()
+        except NotSupported:
+            venue_open = []
+        for order in venue_open:
+            cid = str(order.get("clientOrderId") or "")
+            if cid.startswith(self.prefix) and cid not in known:
+                await svc.execution.reconcile_order(order)
+                report.orders_adopted += 1
+
+    async def _fills(self, report: ResyncReport) -> None:
+        svc = self.services
+        venue, account = self._scope()
+        since = int(svc.execution.clock() * 1000) - _FILL_LOOKBACK_MS
+        try:
+            trades = await svc.trader.get_trades_from_timestamp(since)
+        except NotSupported:
+            return
+        ours = [t for t in trades if str(t.get("clientOrderId") or "").startswith(self.prefix)]
+        known = await asyncio.to_thread(q.known_trade_ids, svc.ledger, venue, account)
+        pending = {
+            row["trade_id"]
+            for row in await asyncio.to_thread(
+                q.trades_with_commissions, svc.ledger, venue=venue, account=account, pending_only=True, limit=None
+            )
+        }
+        missing = [t for t in ours if str(t["id"]) not in known]
+        completing = [t for t in ours if str(t["id"]) in pending and t.get("fee") is not None]
+        if missing or completing:
+            await svc.execution.record_fills(tuple(missing + completing))
+        report.fills_added, report.fees_completed = len(missing), len(completing)
+        if missing:
+            log.warning("fills the ledger lacked were recorded", extra={"count": len(missing)})
+
+    # --- a shadow run -----------------------------------------------------------------------------
+    async def _restore_shadow(self, report: ResyncReport) -> None:
+        svc = self.services
+        book = svc.execution.book
+        if book is None:
+            return
+        rows = await asyncio.to_thread(q.trades_by_client_prefix, svc.ledger, self.prefix)
+        fills: list[Trade] = [trade_from_row(r) for r in rows if r.get("run_id") == svc.session_id and r["shadow"]]
+        for trade in fills:
+            if book.apply_fill(trade):
+                report.shadow_fills_restored += 1
+        svc.portfolio.on_fills(fills)
+        orders = await asyncio.to_thread(q.orders_by_client_prefix, svc.ledger, self.prefix, statuses={"open"})
+        for row in orders:
+            if row.get("run_id") != svc.session_id or not row["shadow"]:
+                continue
+            cid = row["client_order_id"]
+            book.orders[cid] = _shadow_order(row, [t for t in fills if t.get("clientOrderId") == cid])
+            svc.execution.track(cid, row.get("plan_id"))
+            report.shadow_orders_restored += 1
+
+
+def _shadow_order(row: dict[str, Any], trades: list[Trade]) -> ShadowOrder:
+    def dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    filled = sum((Decimal(str(t["amount"])) for t in trades), Decimal(0))
+    return ShadowOrder(
+        client_order_id=row["client_order_id"], symbol=row["symbol"], type=row.get("type") or "limit",
+        side=row["side"], amount=dec(row["amount"]) or Decimal(0), price=dec(row.get("price")),
+        stop_price=dec(row.get("trigger_price")), time_in_force=row.get("time_in_force") or "GTC",
+        reduce_only=bool(row.get("reduce_only")), timestamp=int(row["timestamp"]), filled=filled,
+        cost=sum((Decimal(str(t["amount"])) * Decimal(str(t["price"])) for t in trades), Decimal(0)),
+        trades=list(trades),
+    )  # fmt: skip

@@ -1,0 +1,525 @@
+"""The execution service: every order of the runner, the plan monitor and the MCP server goes through here.
+
+One path: fresh facts (:func:`sdk.risk.build_risk_context`) -> :meth:`sdk.risk.RiskManager.validate` ->
+either a simulated fill (shadow mode, :class:`~runner.services.shadow.ShadowVenue`, the offline
+gateway's fill model against the live quote) or ``trader.create_order(...,
+params={"clientOrderId": ...})`` -> the order, its risk decision, origin and fills in the ledger.
+
+**Idempotent by client order id**, in one process and across processes: a second :meth:`submit`
+with an id already used returns the first result (``replayed=True``) and sends nothing. The ledger is
+checked first (the row is written *before* an order is sent), then the venue (``fetch_order`` by
+client order id: IB adopts our orders by ``orderRef`` at every reconnect), so a process killed
+between sending and recording never sends twice. Only an order the ledger holds as "submitting"
+and the venue provably does not know is sent again, with the same id.
+
+Usage::
+
+    services = await build_services(settings, trader, ledger, session_id=run_id, shadow=True)
+    decision = await services.execution.preview(intent)          # no side effects
+    result = await services.execution.submit(intent)             # ExecutionResult
+    result.order["status"], result.fills, result.shadow, result.risk_decision
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ccxt.base.types import Order, Trade
+
+from runner.services.records import ledger_order, ledger_trades, order_from_row, origin_fields, trade_from_row
+from runner.services.shadow import ShadowBook, ShadowVenue
+from sdk.base import BaseTrader
+from sdk.costs import CostTracker
+from sdk.errors import (
+    BadRequest,
+    BaseError,
+    ExchangeError,
+    FxRateUnavailable,
+    InsufficientFunds,
+    InvalidOrder,
+    NotSupported,
+    OrderNotFound,
+    PermissionDenied,
+)
+from sdk.ledger import EventKind, LedgerWriter
+from sdk.risk import Approved, Decision, OrderIntent, Rejected, RiskContext, RiskManager, build_risk_context
+from sdk.settings import Settings
+
+__all__ = ["ExecutionResult", "ExecutionService", "ExecutionStats", "PnlSource"]
+
+log = logging.getLogger(__name__)
+
+PnlSource = Callable[[], Awaitable[Decimal]]
+_VENUE_REFUSALS = (InvalidOrder, InsufficientFunds, BadRequest, PermissionDenied)
+_TERMINAL = frozenset({"closed", "canceled", "expired", "rejected"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """The outcome of one :meth:`ExecutionService.submit`.
+
+    Attributes:
+        client_order_id: our id of the order (``CLIENT_ORDER_PREFIX`` + letters and digits).
+        decision: the RiskManager's :class:`~sdk.risk.Approved` or :class:`~sdk.risk.Rejected`; None only
+            when the result was rebuilt from the ledger by another process (see ``risk_decision``).
+        risk_decision: the decision as JSON (``decision.to_dict()``), as the ledger stores it.
+        order: the ccxt ``Order`` (prices in the quote currency, amounts in base units); None when rejected.
+        fills: the ccxt ``Trade`` s known so far (``fee`` None while pending).
+        shadow: True when simulated (nothing was sent to the venue).
+        replayed: True when an earlier submit with this client order id answered (nothing was sent now).
+    """
+
+    client_order_id: str
+    decision: Decision | None
+    risk_decision: dict[str, Any]
+    order: Order | None
+    fills: tuple[Trade, ...]
+    shadow: bool
+    replayed: bool = False
+
+    @property
+    def approved(self) -> bool:
+        """True when the RiskManager approved the order."""
+        return bool(self.risk_decision.get("ok"))
+
+    @property
+    def reject_code(self) -> str | None:
+        """The :class:`~sdk.risk.RejectCode` value of a rejection, else None."""
+        return None if self.approved else self.risk_decision.get("code")
+
+    @property
+    def filled(self) -> Decimal:
+        """Base units filled so far."""
+        return sum((Decimal(str(t["amount"])) for t in self.fills), Decimal(0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (for logs and MCP tool results)."""
+        order = self.order or {}
+        return {
+            "client_order_id": self.client_order_id,
+            "approved": self.approved,
+            "shadow": self.shadow,
+            "replayed": self.replayed,
+            "risk_decision": self.risk_decision,
+            "order": {
+                k: order.get(k)
+                for k in ("id", "symbol", "side", "type", "amount", "price", "status", "filled", "average", "fee")
+            }
+            if self.order
+            else None,
+            "fills": [
+                {k: t.get(k) for k in ("id", "timestamp", "price", "amount", "takerOrMaker", "fee")} for t in self.fills
+            ],
+        }
+
+
+@dataclass(slots=True)
+class ExecutionStats:
+    """Counters of one service: orders proposed (submitted for checks), approved, rejected, sent, replayed."""
+
+    proposed: int = 0
+    approved: int = 0
+    rejected: int = 0
+    sent: int = 0
+    shadow_filled: int = 0
+    replayed: int = 0
+    venue_refused: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)
+
+
+class ExecutionService:
+    """Risk-checked, idempotent order execution on one venue, recorded in the ledger.
+
+    Args:
+        trader: the connected venue (``create_trader(...)``).
+        risk: the RiskManager (limits in the base currency).
+        costs: the CostTracker (shadow fills' commission estimates).
+        writer: the ledger writer; every write names ``session_id``.
+        session_id: the run id of the ledger session this service writes to.
+        shadow: simulate fills (``EXECUTE_ORDERS=false``) instead of sending.
+        settings: ``CLIENT_ORDER_PREFIX``, the base currency.
+        pnl_today: today's PnL in the base currency for the daily-loss check (the portfolio
+            tracker's); None checks with 0 and logs a warning once.
+        clock: the venue's time in epoch seconds (default: ``trader.clock.now`` if the trader has one,
+            else the wall clock): order times, risk "now" (market hours).
+        book: the shadow account (default: seeded from the venue's account on first use).
+        source: the program writing (``runner``, ``mcp``), for events.
+    """
+
+    def __init__(
+        self,
+        trader: BaseTrader,
+        risk: RiskManager,
+        costs: CostTracker,
+        writer: LedgerWriter,
+        *,
+        session_id: str,
+        shadow: bool,
+        settings: Settings,
+        pnl_today: PnlSource | None = None,
+        clock: Callable[[], float] | None = None,
+        book: ShadowBook | None = None,
+        source: str = "runner",
+    ) -> None:
+        self.trader = trader
+        self.risk = risk
+        self.costs = costs
+        self.writer = writer
+        self.ledger = writer.ledger
+        self.session_id = session_id
+        self.shadow = shadow
+        self.settings = settings
+        self.source = source
+        self._pnl_today = pnl_today
+        self._pnl_warned = False
+        venue_clock = getattr(trader, "clock", None)
+        self.clock: Callable[[], float] = clock or (venue_clock.now if venue_clock is not None else time.time)
+        self.book = book
+        self._venue: BaseTrader | None = None if shadow else trader
+        self._results: dict[str, ExecutionResult] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._open: set[str] = set()
+        self._plan_of: dict[str, str | None] = {}
+        self.stats = ExecutionStats()
+        #: Called with every batch of fills recorded (new fills and fee updates); the portfolio listens.
+        self.fill_listeners: list[Callable[[tuple[Trade, ...]], object]] = []
+
+    # --- the venue orders go to -----------------------------------------------------------------
+    async def venue(self) -> BaseTrader:
+        """The venue orders go to: the real one, or (shadow mode) the :class:`ShadowVenue` over it."""
+        if self._venue is None:
+            if self.book is None:
+                self.book = await ShadowBook.from_venue(self.trader)
+            self._venue = ShadowVenue(self.trader, self.book, self.costs, clock=self.clock)
+        return self._venue
+
+    def now(self) -> datetime:
+        """The venue's time, timezone-aware UTC."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def new_client_order_id(self) -> str:
+        """``CLIENT_ORDER_PREFIX`` + 16 random hex digits."""
+        return f"{self.settings.client_order_prefix}{uuid.uuid4().hex[:16]}"
+
+    async def _pnl(self) -> Decimal:
+        if self._pnl_today is None:
+            if not self._pnl_warned:
+                log.warning("no PnL source: the daily-loss check sees 0 (pass pnl_today, e.g. the portfolio's)")
+                self._pnl_warned = True
+            return Decimal(0)
+        return await self._pnl_today()
+
+    # --- preview ------------------------------------------------------------------------------
+    async def _decide(self, intent: OrderIntent) -> tuple[Decision, RiskContext]:
+        venue = await self.venue()
+        context = await build_risk_context(venue, intent.symbol, pnl_today=await self._pnl(), now=self.now())
+        return self.risk.validate(intent, context), context
+
+    async def preview(self, intent: OrderIntent) -> Decision:
+        """The RiskManager's decision on fresh facts; nothing is sent or recorded.
+
+        Returns:
+            :class:`~sdk.risk.Approved` (the normalised order, notional in the quote currency and in
+            the base currency, the cost estimate) or :class:`~sdk.risk.Rejected` (code, reason, limit).
+
+        Raises:
+            BadSymbol: the venue does not list the symbol. ccxt errors from the venue while reading facts.
+        """
+        decision, _ = await self._decide(intent)
+        return decision
+
+    # --- submit -------------------------------------------------------------------------------
+    async def submit(self, intent: OrderIntent, *, plan_id: str | None = None) -> ExecutionResult:
+        """Check ``intent`` again on fresh facts and execute it once (see the module docstring).
+
+        Args:
+            intent: the order; without ``client_order_id`` a fresh one is assigned (then a retry is
+                not idempotent: set the id to make it so).
+            plan_id: the plan this order belongs to (the plan must be in the ledger).
+
+        Returns:
+            :class:`ExecutionResult`. A rejection is recorded as a ``risk_rejection`` event and
+            returned (``result.approved`` False, ``result.order`` None).
+
+        Raises:
+            InvalidOrder, InsufficientFunds, PermissionDenied, BadRequest: the venue refused the order
+                (recorded as ``rejected`` in the ledger).
+            NetworkError, RequestTimeout: the outcome is unknown; the ledger holds the order as
+                submitting: retry with the same client order id (nothing is sent twice).
+        """
+        if intent.client_order_id is None:
+            intent = intent.model_copy(update={"client_order_id": self.new_client_order_id()})
+        cid = intent.client_order_id
+        assert cid is not None
+        async with self._locks.setdefault(cid, asyncio.Lock()):
+            earlier = self._results.get(cid)
+            if earlier is not None:
+                self.stats.replayed += 1
+                return replace(earlier, replayed=True)
+            replayed = await self._replay(cid)
+            if replayed is not None:
+                self.stats.replayed += 1
+                self._results[cid] = replayed
+                return replayed
+            self.stats.proposed += 1
+            decision, context = await self._decide(intent)
+            if isinstance(decision, Rejected):
+                return await self._rejected(cid, intent, decision)
+            self.stats.approved += 1
+            plan = plan_id or origin_fields(intent.origin)["plan_id"]
+            result = await self._execute(cid, intent, decision, context, plan)
+            self._results[cid] = result
+            return result
+
+    async def _rejected(self, cid: str, intent: OrderIntent, decision: Rejected) -> ExecutionResult:
+        self.stats.rejected += 1
+        code = decision.code.value
+        self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
+        payload = {**decision.to_dict(), "client_order_id": cid, "side": intent.side, "amount": str(intent.amount)}
+        await asyncio.to_thread(
+            self.writer.record_event,
+            EventKind.RISK_REJECTION,
+            payload,
+            message=decision.reason,
+            symbol=intent.symbol,
+            source=self.source,
+            timestamp=int(self.clock() * 1000),
+            run_id=self.session_id,
+        )
+        log.info(
+            "order rejected by risk",
+            extra={"orderRef": cid, "symbol": intent.symbol, "code": code, "reason": decision.reason},
+        )
+        result = ExecutionResult(cid, decision, decision.to_dict(), None, (), self.shadow)
+        self._results[cid] = result
+        return result
+
+    async def _execute(
+        self, cid: str, intent: OrderIntent, decision: Approved, context: RiskContext, plan_id: str | None
+    ) -> ExecutionResult:
+        args = decision.order.create_order_args()
+        args["params"]["clientOrderId"] = cid
+        record = {"risk_decision": decision.to_dict(), "plan_id": plan_id, **_who(intent.origin)}
+        self._plan_of[cid] = plan_id
+        if not self.shadow:
+            await self._record_order(self._submitting(cid, args), record, commission_source="pending")
+        venue = await self.venue()
+        instrument = context.instrument
+        started = time.perf_counter()
+        try:
+            order = await venue.create_order(**args)
+        except _VENUE_REFUSALS as exc:
+            self.stats.venue_refused += 1
+            refused = {**self._submitting(cid, args), "status": "rejected", "info": {"error": str(exc)}}
+            await self._record_order(refused, record, commission_source=None)
+            log.warning("venue refused the order", extra={"orderRef": cid, "error": str(exc)})
+            raise
+        if self.shadow:
+            self.stats.shadow_filled += 1 if order.get("filled") else 0
+        else:
+            self.stats.sent += 1
+        fills = tuple(order.get("trades") or ())
+        await self._record_order(order, record, commission_source=_commission_source(order, self.shadow))
+        await self._record_fills(fills)
+        if order.get("status") not in _TERMINAL or any(t.get("fee") is None for t in fills):
+            self._open.add(cid)
+        log.info(
+            "order executed",
+            extra={
+                "orderRef": cid, "symbol": intent.symbol, "side": args["side"], "type": args["type"],
+                "amount": args["amount"], "price": args["price"], "status": order.get("status"),
+                "filled": order.get("filled"), "shadow": self.shadow, "conId": instrument.con_id,
+                "exchange": instrument.exchange, "commissionSource": _commission_source(order, self.shadow),
+                "ack_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )  # fmt: skip
+        return ExecutionResult(cid, decision, decision.to_dict(), order, fills, self.shadow)
+
+    def _submitting(self, cid: str, args: dict[str, Any]) -> dict[str, Any]:
+        params = args["params"]
+        return {
+            "clientOrderId": cid,
+            "symbol": args["symbol"],
+            "type": args["type"],
+            "side": args["side"],
+            "amount": args["amount"],
+            "price": args["price"],
+            "triggerPrice": params.get("triggerPrice"),
+            "timeInForce": params.get("timeInForce"),
+            "reduceOnly": params.get("reduceOnly"),
+            "status": "open",
+            "timestamp": int(self.clock() * 1000),
+            "info": {"stage": "submitting"},
+        }
+
+    # --- replay: the idempotency check ----------------------------------------------------------
+    async def _replay(self, cid: str) -> ExecutionResult | None:
+        row = await asyncio.to_thread(ledger_order, self.ledger, cid)
+        submitting = row is not None and (row.get("info") or {}).get("stage") == "submitting"
+        if row is not None and not submitting:
+            trades = [trade_from_row(t) for t in await asyncio.to_thread(ledger_trades, self.ledger, cid)]
+            order = order_from_row(row, trades)
+            if not row["shadow"] and order["status"] not in _TERMINAL:
+                self._open.add(cid)
+            log.info("duplicate submit: answering from the ledger", extra={"orderRef": cid, "status": order["status"]})
+            return self._rebuilt(cid, row, order, tuple(trades))
+        if self.shadow and row is None:
+            return None
+        try:
+            order = await self.trader.fetch_order(cid)
+        except (OrderNotFound, NotSupported, BadRequest):
+            order = None
+        except ExchangeError as exc:  # the venue cannot tell: never risk a second order
+            raise ExchangeError(
+                f"cannot tell whether order {cid} already reached {self.trader.id} ({exc}); retry later"
+            ) from exc
+        if order is None:
+            if submitting:
+                log.warning("order recorded as submitting is unknown to the venue: sending it", extra={"orderRef": cid})
+            return None
+        fills = tuple(order.get("trades") or ())
+        record = {"risk_decision": (row or {}).get("risk_decision"), "plan_id": (row or {}).get("plan_id")}
+        await self._record_order(order, record, commission_source=_commission_source(order, False))
+        await self._record_fills(fills)
+        if order.get("status") not in _TERMINAL:
+            self._open.add(cid)
+        log.info("duplicate submit: the venue already has the order", extra={"orderRef": cid})
+        decision = dict((row or {}).get("risk_decision") or {"ok": True})
+        return ExecutionResult(cid, None, decision, order, fills, False, True)
+
+    def _rebuilt(self, cid: str, row: dict[str, Any], order: Order, fills: tuple[Trade, ...]) -> ExecutionResult:
+        decision = dict(row.get("risk_decision") or {"ok": order.get("status") != "rejected"})
+        return ExecutionResult(cid, None, decision, order, fills, bool(row["shadow"]), True)
+
+    # --- cancel and refresh ---------------------------------------------------------------------
+    async def cancel(self, order_id_or_client_order_id: str) -> Order:
+        """Cancel one of our orders (by venue id or client order id) and record its new state.
+
+        Raises:
+            OrderNotFound: neither the venue (or shadow book) nor this service knows the order.
+            InvalidOrder: it is already filled.
+        """
+        venue = await self.venue()
+        order = await venue.cancel_order(order_id_or_client_order_id)
+        await self._record_order(order, {}, commission_source=_commission_source(order, self.shadow))
+        await self._record_fills(tuple(order.get("trades") or ()))
+        return order
+
+    def track(self, client_order_id: str, plan_id: str | None = None) -> None:
+        """Keep refreshing an open order placed by an earlier process (a resumed run)."""
+        self._open.add(client_order_id)
+        self._plan_of.setdefault(client_order_id, plan_id)
+
+    @property
+    def open_client_order_ids(self) -> frozenset[str]:
+        """Client order ids still open (or with pending fees) that :meth:`refresh_open_orders` follows."""
+        return frozenset(self._open)
+
+    async def refresh_open_orders(self) -> list[Order]:
+        """Ask the venue for every open order of this service; record new states, fills and fees.
+
+        Returns:
+            The orders as the venue reports them now (shadow orders are worked against the live quote).
+        """
+        venue = await self.venue()
+        updated: list[Order] = []
+        for cid in sorted(self._open):
+            try:
+                order = await venue.fetch_order(cid)
+            except OrderNotFound:
+                log.warning("open order unknown to the venue; resync looks again", extra={"orderRef": cid})
+                continue
+            fills = tuple(order.get("trades") or ())
+            await self._record_order(order, {"plan_id": self._plan_of.get(cid)}, _commission_source(order, self.shadow))
+            await self._record_fills(fills)
+            if cid in self._results:
+                self._results[cid] = replace(self._results[cid], order=order, fills=fills)
+            if order.get("status") in _TERMINAL and all(t.get("fee") is not None for t in fills):
+                self._open.discard(cid)
+            updated.append(order)
+        return updated
+
+    async def reconcile_order(self, order: Order, *, plan_id: str | None = None) -> None:
+        """Record an order as the venue reports it now (the resync service) and follow it while it is open."""
+        cid = str(order.get("clientOrderId") or "")
+        fills = tuple(order.get("trades") or ())
+        await self._record_order(order, {"plan_id": plan_id}, _commission_source(order, self.shadow))
+        await self._record_fills(fills)
+        if cid and (order.get("status") not in _TERMINAL or any(t.get("fee") is None for t in fills)):
+            self.track(cid, plan_id)
+
+    async def record_fills(self, fills: tuple[Trade, ...]) -> None:
+        """Record fills (new ones, or a fee that arrived): idempotent by the venue's execution id."""
+        await self._record_fills(fills)
+
+    # --- recording ------------------------------------------------------------------------------
+    async def _record_order(self, order: Any, record: dict[str, Any], commission_source: str | None) -> None:
+        stored = {k: v for k, v in order.items() if k != "trades"}
+        await asyncio.to_thread(
+            self.writer.record_order,
+            stored,
+            shadow=self.shadow,
+            risk_decision=record.get("risk_decision"),
+            strategy=record.get("strategy"),
+            agent=record.get("agent"),
+            plan_id=record.get("plan_id"),
+            commission_source=commission_source,
+            run_id=self.session_id,
+        )
+
+    async def _record_fills(self, fills: tuple[Trade, ...]) -> None:
+        if not fills:
+            return
+        for trade in fills:
+            fee = trade.get("fee")
+            rate: Decimal | None = None
+            if fee and fee.get("currency"):
+                rate = await self._fee_rate(trade, str(fee["currency"]))
+            info = trade.get("info") or {}
+            source = info.get("commissionSource") or ("estimate" if self.shadow else None)
+            await asyncio.to_thread(
+                self.writer.record_trade,
+                trade,
+                shadow=self.shadow,
+                fx_rate=rate,
+                commission_source=source if fee else "pending",
+                run_id=self.session_id,
+            )
+        for listener in self.fill_listeners:
+            listener(fills)
+
+    async def _fee_rate(self, trade: Trade, currency: str) -> Decimal | None:
+        base = self.settings.base_currency
+        if currency == base:
+            return None
+        recorded = (trade.get("info") or {}).get("fxRate")
+        if recorded:
+            return Decimal(str(recorded))
+        try:
+            return Decimal(str(await self.trader.fetch_fx_rate(currency, base)))
+        except (FxRateUnavailable, BaseError) as exc:  # the fee in base stays pending, never guessed
+            extra = {"currency": currency, "error": str(exc)}
+            log.warning("no FX rate for a fee; fee_in_base left pending", extra=extra)
+            return None
+
+
+def _who(origin: str) -> dict[str, str | None]:
+    fields = origin_fields(origin)
+    return {"strategy": fields["strategy"], "agent": fields["agent"]}
+
+
+def _commission_source(order: Any, shadow: bool) -> str:
+    if shadow:
+        return "estimate"
+    source = (order.get("info") or {}).get("commissionSource")
+    if isinstance(source, str) and source:
+        return source[:32]
+    return "pending" if order.get("fee") is None else "venue"
