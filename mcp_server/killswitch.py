@@ -1,0 +1,25 @@
+"""The kill switch: while ``KILL_SWITCH_FILE`` exists, every write tool refuses (reads keep working).
+
+A person (or a monitoring script) creates the file to freeze all writes at once, without restarting
+the server; deleting it lifts the freeze. The file is checked on every write call, so the switch acts
+on the next call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["kill_switch_engaged", "kill_switch_message"]
+
+
+def kill_switch_engaged(path: Path) -> bool:
+    """True while the kill-switch file exists."""
+    return path.exists()
+
+
+def kill_switch_message(path: Path) -> str:
+    """The refusal an agent reads while the switch is engaged."""
+    return (
+        f"trading is frozen by the kill switch ({path} exists): no order can be previewed, placed or cancelled "
+        "and no plan changed; use the read tools, and ask the account's owner to remove the file to resume"
+    )

@@ -1,0 +1,214 @@
+"""The server's typed lifespan: one venue connection, the ledger, the shared services, the tokens.
+
+:func:`make_lifespan` returns the lifespan :func:`mcp_server.build_server` hands to ``MCPServer``.
+It opens the ledger (refusing an unmigrated one with the command that fixes it), connects the venue
+with the server's own IB client id (``MCP_IB_CLIENT_ID``), records a ledger session
+(``program="mcp"``), builds the runner's services when trading is enabled, and undoes it all in
+reverse order at shutdown. Tools reach it as ``ctx.request_context.lifespan_context``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mcp_server.tokens import TokenStore
+from sdk.calendars import market_status
+from sdk.ledger import git_sha, open_ledger, session_fields
+from sdk.logs import new_run_id, set_run_id
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from mcp_server.monitor import PlanWatch
+    from mcp_server.ohlcv import OhlcvCache
+    from sdk.base import BaseTrader
+    from sdk.ledger import Ledger, LedgerWriter
+    from sdk.settings import Settings
+    from sdk.venues.ib.clock import Clock
+
+__all__ = ["AppState", "ServicesFactory", "TraderFactory", "default_trader", "make_lifespan"]
+
+log = logging.getLogger(__name__)
+
+#: Builds the (unconnected) venue for the server from settings and the clock it should use.
+TraderFactory = Callable[["Settings", "Clock"], "BaseTrader"]
+#: Builds the runner's services (``runner.services.build_services``: an async function).
+ServicesFactory = Callable[..., Any]
+
+
+@dataclass
+class AppState:
+    """What every tool call can use (the lifespan context).
+
+    Attributes:
+        settings: the server's settings.
+        trader: the connected venue (its own IB client id).
+        ledger: the ledger (reads through ``sdk.ledger.queries``).
+        writer: the ledger writer bound to this server's session (audit events).
+        run_id: this server's session in the ledger.
+        clock: the venue's clock ("now" for market hours and history).
+        tokens: the confirmation tokens of ``preview_order`` / ``place_order``.
+        services: the runner's services (``runner.services.Services``: execution, plans, portfolio, and
+            ``venue``, the account orders go to: the shadow account in shadow mode).
+        ohlcv: the cache of completed candles.
+        watch: the plan watcher (stops and targets of the plans created here), when trading is enabled.
+    """
+
+    settings: Settings
+    trader: BaseTrader
+    ledger: Ledger
+    writer: LedgerWriter
+    run_id: str
+    clock: Clock
+    tokens: TokenStore
+    ohlcv: OhlcvCache
+    services: Any = None
+    watch: PlanWatch | None = None
+    mode: str = "shadow"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def account(self) -> BaseTrader:
+        """Where balances, positions, orders and fills are read: the shadow account in shadow mode, else the venue."""
+        venue = getattr(self.services, "venue", None)
+        return venue if venue is not None else self.trader
+
+
+def default_trader(settings: Settings, clock: Clock) -> BaseTrader:
+    """The venue ``ACTIVE_EXCHANGE`` names; IB with the server's own client id ``MCP_IB_CLIENT_ID``."""
+    if settings.active_exchange == "IB":
+        from sdk.venues.ib.trader import IBTrader
+
+        return IBTrader(settings, client_id=settings.mcp_ib_client_id, clock=clock)
+    from sdk.registry import create_trader
+
+    return create_trader(settings.active_exchange, settings)
+
+
+async def _default_services(
+    settings: Settings, trader: BaseTrader, ledger: Ledger, *, session_id: str, shadow: bool, **options: Any
+) -> Any:
+    from runner.services import build_services  # the runner's one execution path (issue #7)
+
+    return await build_services(settings, trader, ledger, session_id=session_id, shadow=shadow, **options)
+
+
+def make_lifespan(
+    settings: Settings,
+    *,
+    trader_factory: TraderFactory | None = None,
+    clock: Clock | None = None,
+    token_clock: Callable[[], float] | None = None,
+    services_factory: ServicesFactory | None = None,
+    on_ready: Callable[[AppState], None] | None = None,
+    watch_interval: float | None = None,
+) -> Callable[[MCPServer[AppState]], Any]:
+    """The server's lifespan (see the module doc).
+
+    Args:
+        settings: the settings in effect.
+        trader_factory: builds the venue (default :func:`default_trader`); tests pass one that uses the
+            offline gateway's simulated clock.
+        clock: whose time the server follows: a ``now()``/``sleep()`` clock such as the runner's
+            (:mod:`runner.clock`: ``WallClock``, ``GatewayControlClock``). Default: the venue's own time
+            (``runner.clock.VenueClock`` over IB's ``reqCurrentTime``), so market hours and history follow
+            the venue, the offline gateway's replayed day included; the wall clock for ccxt venues.
+        token_clock: the clock confirmation tokens expire on (default ``time.monotonic``).
+        services_factory: builds the runner's services (default ``runner.services.build_services``).
+        on_ready: called with the :class:`AppState` once everything is up (tests and embedding programs).
+        watch_interval: wall seconds between plan-watch rounds (default
+            :data:`mcp_server.monitor.DEFAULT_INTERVAL_S`); 0 runs none (tests call ``state.watch.tick()``).
+    """
+    from mcp_server.ohlcv import OhlcvCache
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        from runner.clock import VenueClock, WallClock
+
+        venue: list[Any] = []
+        venue_clock: Any = clock
+        if venue_clock is None:
+            venue_clock = VenueClock(lambda: venue[0].fetch_time()) if settings.active_exchange == "IB" else WallClock()
+        async with AsyncExitStack() as stack:
+            ledger = open_ledger(settings.database_url, configured_url=True)
+            stack.callback(ledger.close)
+            trader = (trader_factory or default_trader)(settings, venue_clock)
+            venue.append(trader)
+            stack.push_async_callback(trader.close)
+            await trader.connect()
+            start = getattr(venue_clock, "start", None)
+            if start is not None:
+                await start()
+                stack.push_async_callback(venue_clock.close)
+            fields = session_fields(settings)
+            account = getattr(getattr(trader, "connection", None), "account", None) or fields["account"]
+            writer = ledger.writer()
+            run_id = new_run_id()
+            set_run_id(run_id)
+            await asyncio.to_thread(
+                functools.partial(
+                    writer.start_session,
+                    venue=fields["venue"],
+                    account=account,
+                    base_currency=fields["base_currency"],
+                    mode=fields["mode"],
+                    config_hash=fields["config_hash"],
+                    program="mcp",
+                    run_id=run_id,
+                    git_sha=git_sha(),
+                )
+            )
+            state = AppState(
+                settings=settings,
+                trader=trader,
+                ledger=ledger,
+                writer=writer,
+                run_id=run_id,
+                clock=venue_clock,
+                tokens=TokenStore(token_clock),
+                ohlcv=OhlcvCache(),
+                mode=str(fields["mode"]),
+            )
+            build = services_factory or _default_services
+            state.services = await build(
+                settings,
+                trader,
+                ledger,
+                session_id=run_id,
+                shadow=not settings.execute_orders,
+                program="mcp",
+                clock=venue_clock.now,
+                writer=writer,
+            )
+            await asyncio.to_thread(market_status, datetime.fromtimestamp(venue_clock.now(), UTC))  # warm calendars
+            if settings.mcp_trading_enabled:
+                from mcp_server.monitor import DEFAULT_INTERVAL_S, PlanWatch
+
+                interval = DEFAULT_INTERVAL_S if watch_interval is None else watch_interval
+                state.watch = PlanWatch(state.services, trader, venue_clock.now, interval or DEFAULT_INTERVAL_S)
+                if interval:
+                    state.watch.start()
+                stack.push_async_callback(state.watch.stop)
+            if on_ready is not None:
+                on_ready(state)
+            reason = "stopped"
+            log.info(
+                "MCP server ready",
+                extra={"venue": trader.id, "mode": state.mode, "trading": settings.mcp_trading_enabled},
+            )
+            try:
+                yield state
+            except BaseException as exc:
+                reason = f"stopped by {type(exc).__name__}"
+                raise
+            finally:
+                await asyncio.to_thread(writer.end_session, run_id, reason=reason)
+
+    return lifespan
