@@ -1,0 +1,1 @@
+"""What the dashboard's pages show, computed without Streamlit: reads, frames, formatting, math, charts."""
