@@ -210,6 +210,11 @@ def equity_points(url: str, since: int | None, bucket_ms: int | None) -> list[Ro
 
 
 @_cached
+def equity_values(url: str, since: int | None) -> list[Row]:
+    return reads.equity_values(ledger_for(url), since)
+
+
+@_cached
 def commission_totals(url: str) -> list[Row]:
     return reads.commission_totals(ledger_for(url))
 

@@ -27,9 +27,10 @@ def render() -> None:
     bucket = bucket_for_span(since if since is not None else span["first"], span["last"])
     rows = common.equity_points(ctx.url, since, bucket)
     frame = equity_frame(rows)
+    every = common.equity_values(ctx.url, since) if bucket else rows  # the drawdown counts every snapshot
     columns = st.columns(max(1, frame["series"].nunique()))
     for column, (series, part) in zip(columns, frame.groupby("series", sort=True), strict=False):
-        points = [r for r in rows if series_label(r["venue"], r["account"]) == series]
+        points = [r for r in every if series_label(r["venue"], r["account"]) == series]
         worst = max_drawdown(points)
         newest = points[-1]
         column.metric(f"{series}: equity", fmt.money(newest["equity"], newest["currency"]))

@@ -23,6 +23,7 @@ __all__ = [
     "equity_before",
     "equity_on_or_after",
     "equity_span",
+    "equity_values",
     "latest_account_event",
     "latest_equity",
     "latest_event",
@@ -112,6 +113,20 @@ def equity_span(ledger: Ledger) -> Row:
     with ledger.read() as conn:
         count, first, last = conn.execute(query).one()
     return {"count": count, "first": first, "last": last}
+
+
+def equity_values(ledger: Ledger, since: int | None = None) -> list[Row]:
+    """Every equity snapshot from ``since`` (ms UTC; None: all), oldest first, narrowed to ``venue``,
+    ``account`` (masked), ``timestamp`` (ms UTC), ``equity`` (Decimal, in ``currency``) and ``currency``.
+
+    The max drawdown is measured on these, not on a chart's thinned points: a dip between two
+    plotted points is still a drawdown.
+    """
+    columns = (EQUITY.c.venue, EQUITY.c.account, EQUITY.c.timestamp, EQUITY.c.equity, EQUITY.c.currency)
+    query = select(*columns)
+    if since is not None:
+        query = query.where(EQUITY.c.timestamp >= since)
+    return _rows(ledger, query.order_by(EQUITY.c.timestamp, EQUITY.c.id))
 
 
 def latest_account_event(ledger: Ledger, kind: str, venue: str, account: str) -> Row | None:

@@ -171,3 +171,25 @@ def test_agent_activity_page(seeded_url: str, run_app: RunApp) -> None:
     assert refused["Error"] == "kill switch is on: no new orders"
     assert list(orders["Agent"]) == ["claude-desktop"]
     _no_full_account(app)
+
+
+def test_max_drawdown_counts_a_dip_the_thinned_chart_does_not_plot(empty_url: str, run_app: RunApp) -> None:
+    """Over three days the chart keeps one snapshot per 5 minutes; a dip inside a bucket is still the drawdown."""
+    from sdk.ledger import open_ledger
+
+    start = 1_763_600_400_000  # 2025-11-20 01:00 UTC, on a 5-minute boundary
+    with open_ledger(empty_url) as ledger:
+        writer = ledger.writer()
+        writer.start_session(venue="IB", account=ACCOUNT, base_currency="AUD", mode="paper", program="runner",
+                             run_id="dip", started_at=start)  # fmt: skip
+        for minute in range(3 * 24 * 60):
+            # flat at 100,000 AUD, but 97,000 at 00:02 of one bucket, back to 100,000 before its last minute
+            equity = Decimal("97000.00") if minute == 1_502 else Decimal("100000.00")
+            writer.record_equity(equity, timestamp=start + minute * 60_000)
+        writer.end_session(reason="done", ended_at=start + 3 * 86_400_000)
+    app = run_app(empty_url, "equity.py")
+    assert "one point per 5 min" in " ".join(c.value for c in app.caption)  # the chart is thinned ...
+    [curve], _ = chart_traces(app)
+    assert min(curve["y"]) == 100_000.0  # ... and does not plot the dip
+    # ... but the metric measures every snapshot: 97,000 / 100,000 - 1 = -3.00 %, -3,000.00 AUD
+    assert metrics(app)[f"IB {MASKED}: max drawdown"] == ("-3.00%", "-3,000.00 AUD")
