@@ -2,7 +2,8 @@
 
 A person (or a monitoring script) creates the file to freeze all writes at once, without restarting
 the server; deleting it lifts the freeze. The file is checked on every write call, so the switch acts
-on the next call.
+on the next call. The server's own writes stop too: the plan watcher (:mod:`mcp_server.monitor`) places
+no exit and cancels no entry while the file exists.
 """
 
 from __future__ import annotations

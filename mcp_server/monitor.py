@@ -5,6 +5,12 @@ watches them (a runner watches its own): every ``interval`` wall seconds, while 
 is open, it refreshes the open orders (:meth:`runner.services.ExecutionService.refresh_open_orders`),
 hands them to the monitor, and lets the monitor expire plans and exit them at their stop or target.
 A failing round is logged and the next one runs; nothing here places an order on its own.
+
+**Kill switch**: while ``KILL_SWITCH_FILE`` exists the watcher makes no write either: a round still
+refreshes the open orders and records their fills (reads, so ``get_plans`` stays true), but places no
+stop or target exit and cancels no expired entry. The freeze is logged and recorded once, as a
+``circuit`` event (``{"component": "plan_watch", "from": "closed", "to": "open", "reason": "kill_switch"}``),
+and so is its end; the first round after the file is removed exits what crossed meanwhile.
 """
 
 from __future__ import annotations
@@ -12,12 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp_server.killswitch import kill_switch_engaged
+from sdk.ledger import EventKind
+
 if TYPE_CHECKING:
+    from runner.data import DataFetchCoordinator
     from runner.monitor import PlanMonitor
     from runner.schedule import BarSchedule
     from sdk.base import BaseTrader
+    from sdk.ledger import LedgerWriter
 
 __all__ = ["DEFAULT_INTERVAL_S", "PlanWatch"]
 
@@ -35,21 +47,44 @@ class PlanWatch:
         trader: the venue (instruments, for each plan's market hours).
         clock: the venue's time, epoch seconds.
         interval: wall seconds between rounds.
+        data: the market data the monitor reads (the server's :class:`runner.data.DataFetchCoordinator`);
+            default a coordinator of its own over ``trader``.
+        kill_switch_file: while this file exists no round writes (see the module doc); None: no switch.
+        writer: where the freeze and its end are recorded (``circuit`` events); None: logged only.
     """
 
-    def __init__(self, services: Any, trader: BaseTrader, clock: Any, interval: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        services: Any,
+        trader: BaseTrader,
+        clock: Any,
+        interval: float = DEFAULT_INTERVAL_S,
+        *,
+        data: DataFetchCoordinator | None = None,
+        kill_switch_file: Path | None = None,
+        writer: LedgerWriter | None = None,
+    ) -> None:
         from runner.data import DataFetchCoordinator
         from runner.monitor import PlanMonitor
 
         self.services = services
         self.trader = trader
+        self.clock = clock
         self.interval = interval
+        self.kill_switch_file = kill_switch_file
+        self.writer = writer
         self._schedules: dict[str, BarSchedule | None] = {}
         self.monitor: PlanMonitor = PlanMonitor(
-            services.plans, services.execution, DataFetchCoordinator(trader, clock), self._schedules.get, clock
+            services.plans,
+            services.execution,
+            data if data is not None else DataFetchCoordinator(trader, clock),
+            self._schedules.get,
+            clock,
         )
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
+        self.frozen = False  # the kill switch held the last round
+        self.frozen_rounds = 0  # rounds that skipped their writes for it
 
     async def _learn_schedules(self) -> None:
         from runner.schedule import BarSchedule
@@ -59,14 +94,45 @@ class PlanWatch:
                 spec = await self.trader.fetch_instrument(plan.symbol)
                 self._schedules[plan.symbol] = BarSchedule(spec.market, "1m") if spec.market else None
 
+    async def _frozen(self) -> bool:
+        """Whether the kill switch is engaged now; its changes are logged and recorded once each."""
+        engaged = self.kill_switch_file is not None and kill_switch_engaged(self.kill_switch_file)
+        if engaged != self.frozen:
+            self.frozen = engaged
+            before, after = ("closed", "open") if engaged else ("open", "closed")
+            if engaged:
+                message = f"plan watch frozen by the kill switch ({self.kill_switch_file} exists): no exit is placed"
+                log.warning(message)
+            else:
+                message = "plan watch resumed: the kill switch file was removed"
+                log.info(message)
+            payload = {"component": "plan_watch", "from": before, "to": after, "reason": "kill_switch",
+                       "kill_switch_file": str(self.kill_switch_file)}  # fmt: skip
+            if self.writer is not None:
+                try:
+                    await asyncio.to_thread(
+                        self.writer.record_event, EventKind.CIRCUIT, payload, message=message, source="mcp",
+                        timestamp=int(self.clock() * 1000),
+                    )  # fmt: skip
+                except Exception:  # the freeze holds either way; losing its record must be loud
+                    log.exception("could not record the plan watch's kill-switch event")
+        return engaged
+
     async def tick(self) -> list[Any]:
-        """One round: refresh open orders, update their plans, expire and exit; returns the plans that changed."""
+        """One round: refresh open orders, update their plans, expire and exit; returns the plans that changed.
+
+        While the kill switch is engaged the round stops after the refresh: nothing is placed or cancelled.
+        """
         execution, plans = self.services.execution, self.services.plans
+        frozen = await self._frozen()
         if not execution.open_client_order_ids and not any(p.is_open for p in plans.list()):
             return []
         await self._learn_schedules()
         orders = await execution.refresh_open_orders()
         await self.monitor.on_orders(orders)
+        if frozen:
+            self.frozen_rounds += 1
+            return []
         changed: list[Any] = await self.monitor.check()
         self.rounds += 1
         for plan in changed:

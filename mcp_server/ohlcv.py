@@ -1,9 +1,10 @@
 """Candles for agents: completed bars only, columnar and offset-encoded, cached while they cannot change.
 
-``get_ohlcv`` asks the venue for bars up to the start of the bar now forming (the *boundary*), so
-every bar it answers is complete and can never change. That makes the answer cacheable: the same
-request before the next bar completes is served from memory instead of costing another venue
-request (IB allows 60 historical requests per ten minutes per process:
+``get_ohlcv`` answers only bars that open before the start of the bar now forming (the *boundary*):
+it asks the runner's :class:`runner.data.DataFetchCoordinator` for one bar more than requested and
+drops the forming one, so every bar it answers is complete and can never change. That makes the
+answer cacheable: the same request before the next bar completes is served from memory instead of
+costing another venue request (IB allows 60 historical requests per ten minutes per process:
 https://interactivebrokers.github.io/tws-api/historical_limitations.html).
 """
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sdk.settings import Settings
     from sdk.venues.ib.clock import Clock
 
-__all__ = ["INSTRUCTIONS", "READ_TOOLS", "WRITE_TOOLS", "TradingServer", "build_server"]
+__all__ = ["INSTRUCTIONS", "READ_TOOLS", "WRITE_TOOLS", "TradingServer", "build_server", "check_client_ids"]
 
 #: Tools registered in every mode.
 READ_TOOLS = (
@@ -70,6 +70,34 @@ def invalid_arguments(tool: str, error: ValidationError) -> str:
     )
 
 
+def check_client_ids(settings: Settings) -> None:
+    """Refuse an ``MCP_IB_CLIENT_ID`` inside the runner's IB client id range.
+
+    The runner leases ids ``IB_CLIENT_ID`` .. ``IB_CLIENT_ID_MAX`` (just ``IB_CLIENT_ID`` when no maximum is
+    set; :class:`sdk.venues.ib.connection.IBConnection`). IB allows one session per client id, so a server on
+    one of them would take a runner's session or be refused by IB, at random. Only checked for IB.
+
+    Raises:
+        SettingsError: the id is inside the range; the message names both settings and an id that fits.
+    """
+    if settings.active_exchange != "IB":
+        return
+    first = settings.ib_client_id
+    last = settings.ib_client_id_max if settings.ib_client_id_max is not None else first
+    mine = settings.mcp_ib_client_id
+    if not first <= mine <= last:
+        return
+    from sdk.settings import SettingsError
+
+    example = last + 1 if last < 2**31 - 1 else first - 1
+    span = f"IB_CLIENT_ID..IB_CLIENT_ID_MAX = {first}..{last}" if first != last else f"IB_CLIENT_ID = {first}"
+    raise SettingsError(
+        f"MCP_IB_CLIENT_ID={mine} is inside the runner's IB client ids ({span}): the MCP server and a runner "
+        f"would fight over one IB session; set MCP_IB_CLIENT_ID outside that range (e.g. MCP_IB_CLIENT_ID={example}) "
+        "or move IB_CLIENT_ID/IB_CLIENT_ID_MAX"
+    )
+
+
 def build_server(
     settings: Settings | None = None,
     *,
@@ -98,12 +126,14 @@ def build_server(
         An ``MCPServer`` whose lifespan owns the venue connection, the ledger and the services.
 
     Raises:
-        SettingsError: ``settings`` was None and the environment holds a bad value.
+        SettingsError: ``settings`` was None and the environment holds a bad value, or ``MCP_IB_CLIENT_ID`` is
+            inside the runner's ``IB_CLIENT_ID``..``IB_CLIENT_ID_MAX`` range (:func:`check_client_ids`).
     """
     if settings is None:
         from sdk.settings import load_settings
 
         settings = load_settings()
+    check_client_ids(settings)
     server = TradingServer(
         name="trader-sdk",
         title="trader-sdk trading tools",

@@ -3,8 +3,9 @@
 :func:`make_lifespan` returns the lifespan :func:`mcp_server.build_server` hands to ``MCPServer``.
 It opens the ledger (refusing an unmigrated one with the command that fixes it), connects the venue
 with the server's own IB client id (``MCP_IB_CLIENT_ID``), records a ledger session
-(``program="mcp"``), builds the runner's services when trading is enabled, and undoes it all in
-reverse order at shutdown. Tools reach it as ``ctx.request_context.lifespan_context``.
+(``program="mcp"``), builds the runner's services and the market data coordinator
+(``runner.data.DataFetchCoordinator``), starts the plan watcher when trading is enabled, and undoes it
+all in reverse order at shutdown. Tools reach it as ``ctx.request_context.lifespan_context``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from mcp_server.monitor import PlanWatch
     from mcp_server.ohlcv import OhlcvCache
+    from runner.data import DataFetchCoordinator
     from sdk.base import BaseTrader
     from sdk.ledger import Ledger, LedgerWriter
     from sdk.settings import Settings
@@ -58,6 +60,9 @@ class AppState:
         services: the runner's services (``runner.services.Services``: execution, plans, portfolio, and
             ``venue``, the account orders go to: the shadow account in shadow mode).
         ohlcv: the cache of completed candles.
+        data: the runner's :class:`runner.data.DataFetchCoordinator` over ``trader``: the one way the market
+            data tools and the plan watcher get tickers, books and candles (its IB guardrails, quote cache,
+            shared in-flight requests and concurrency bound).
         watch: the plan watcher (stops and targets of the plans created here), when trading is enabled.
     """
 
@@ -69,6 +74,7 @@ class AppState:
     clock: Clock
     tokens: TokenStore
     ohlcv: OhlcvCache
+    data: DataFetchCoordinator
     services: Any = None
     watch: PlanWatch | None = None
     mode: str = "shadow"
@@ -131,6 +137,7 @@ def make_lifespan(
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         from runner.clock import VenueClock, WallClock
+        from runner.data import DataFetchCoordinator
 
         venue: list[Any] = []
         venue_clock: Any = clock
@@ -174,6 +181,7 @@ def make_lifespan(
                 clock=venue_clock,
                 tokens=TokenStore(token_clock),
                 ohlcv=OhlcvCache(),
+                data=DataFetchCoordinator(trader, venue_clock.now),
                 mode=str(fields["mode"]),
             )
             build = services_factory or _default_services
@@ -192,7 +200,15 @@ def make_lifespan(
                 from mcp_server.monitor import DEFAULT_INTERVAL_S, PlanWatch
 
                 interval = DEFAULT_INTERVAL_S if watch_interval is None else watch_interval
-                state.watch = PlanWatch(state.services, trader, venue_clock.now, interval or DEFAULT_INTERVAL_S)
+                state.watch = PlanWatch(
+                    state.services,
+                    trader,
+                    venue_clock.now,
+                    interval or DEFAULT_INTERVAL_S,
+                    data=state.data,
+                    kill_switch_file=settings.kill_switch_file,
+                    writer=writer,
+                )
                 if interval:
                     state.watch.start()
                 stack.push_async_callback(state.watch.stop)

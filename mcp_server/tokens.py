@@ -4,10 +4,15 @@ A token is a random opaque string (``secrets.token_urlsafe``) that names a serve
 exact normalised order the RiskManager approved and the client order id it will be sent with. The
 agent never sends the order again, so what is placed is what was previewed. A token:
 
-* is valid for :data:`TOKEN_TTL_SECONDS` (60 s) on the store's clock (injectable in tests);
+* is valid for :data:`TOKEN_TTL_SECONDS` (60 s) on the store's clock (injectable in tests) until it
+  is first submitted;
 * is redeemed once: a second ``place_order`` with it is refused, naming the order it placed;
 * stays redeemable after a retryable failure (the venue did not answer), because the order keeps
   its client order id and the execution service is idempotent by it: a retry never sends twice.
+  Once submitted, its client order id is bound to the venue's outcome, so the 60 s expiry no longer
+  applies: a retry at any later time resubmits the same id, which the execution service answers from
+  the ledger or the venue (a new preview would mint a new id, hence a second order). Such a token is
+  also kept when other tokens are forgotten.
 
 Tokens live in this process's memory: a restarted server knows none of them (preview again).
 """
@@ -52,8 +57,10 @@ class Confirmation:
         intent: the order to submit, exactly the RiskManager's normalised order with its client order id.
         decision: the preview's :class:`~sdk.risk.Approved` decision (for the audit trail).
         client_order_id: the id the order is sent with (``CLIENT_ORDER_PREFIX`` + suffix).
-        expires_at: the store clock's time (seconds) after which the token is refused.
+        expires_at: the store clock's time (seconds) after which the token is refused, unless submitted.
         state: issued, placing or placed.
+        submitted: ``place_order`` has sent it to the execution service at least once (the outcome may be
+            unknown): from then on it never expires, so a retry keeps its client order id.
         result: what ``place_order`` answered once placed (returned again to nobody: a reuse is refused).
     """
 
@@ -63,6 +70,7 @@ class Confirmation:
     client_order_id: str
     expires_at: float
     state: TokenState = TokenState.ISSUED
+    submitted: bool = False
     result: dict[str, Any] | None = field(default=None)
 
 
@@ -103,9 +111,13 @@ class TokenStore:
     async def begin(self, token: str) -> Confirmation:
         """Claim ``token`` for placing; exactly one concurrent caller wins.
 
+        A token never submitted expires :attr:`ttl` seconds after it was issued; one already submitted
+        (whose earlier attempt ended with an unknown outcome) stays redeemable: the caller resubmits the
+        same client order id, and the execution service, idempotent by it, sends nothing twice.
+
         Raises:
-            TokenRefused: unknown (never issued, or issued before a restart), expired, being placed by
-                another call right now, or already placed.
+            TokenRefused: unknown (never issued, or issued before a restart), expired before it was ever
+                submitted, being placed by another call right now, or already placed.
         """
         async with self._lock:
             record = self._records.get(token) if isinstance(token, str) else None
@@ -124,12 +136,13 @@ class TokenStore:
                     f"order {record.client_order_id} is being placed with this token by another call right now; "
                     "wait for it and check get_open_orders instead of retrying"
                 )
-            if self._now() >= record.expires_at:
+            if not record.submitted and self._now() >= record.expires_at:
                 raise TokenRefused(
                     f"this confirmation token expired (tokens are valid {self.ttl:g} s); "
                     "call preview_order again to re-check the order at current prices, then place_order"
                 )
             record.state = TokenState.PLACING
+            record.submitted = True  # the caller submits it now: its client order id is bound from here on
             return record
 
     def finish(self, record: Confirmation, result: dict[str, Any]) -> None:
@@ -150,8 +163,14 @@ class TokenStore:
         now = self._now()
         grace = self.ttl * 10  # keep spent tokens a while, so a late retry is told what happened
         for token, record in list(self._records.items()):
-            if now >= record.expires_at + grace and record.state is not TokenState.PLACING:
+            if now >= record.expires_at + grace and not _unresolved(record):
                 del self._records[token]
         while len(self._records) >= _MAX_LIVE_TOKENS:
-            oldest = min(self._records.values(), key=lambda r: r.expires_at)
+            # forget the oldest token whose outcome is settled (or never submitted) before any unresolved one
+            oldest = min(self._records.values(), key=lambda r: (_unresolved(r), r.expires_at))
             del self._records[oldest.token]
+
+
+def _unresolved(record: Confirmation) -> bool:
+    """Submitted with an outcome not yet known (being placed, or released after an unconfirmed attempt)."""
+    return record.state is TokenState.PLACING or (record.submitted and record.state is TokenState.ISSUED)

@@ -1,4 +1,11 @@
-"""Read tools about markets: the trading context, quotes, candles, the order book and cost estimates."""
+"""Read tools about markets: the trading context, quotes, candles, the order book and cost estimates.
+
+Tickers, books and candles come through the server's :class:`runner.data.DataFetchCoordinator`
+(``state.data``), the one way strategies and tools get market data: its IB guardrails on timeframe and
+limit, its quote cache (``quote_ttl`` seconds of the server's clock), one venue call for identical
+requests in flight and a bound on concurrent requests. Cost estimates read the venue through
+:func:`sdk.risk.build_risk_context`, as the RiskManager does.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ from mcp_server.schemas import (
 )
 from mcp_server.tools.common import SideArg, SymbolArg, as_float, now_dt, now_ms, symbol_of
 from mcp_server.untrusted import untrusted
+from sdk.base import MarketData
 from sdk.calendars import MARKETS, Session, market_status
 from sdk.costs import CostTracker
 from sdk.errors import InvalidOrder
@@ -122,7 +130,7 @@ async def get_ticker(state: AppState, symbol: SymbolArg) -> TickerOut:
     """The latest quote of one symbol: last, bid/ask with sizes (base units), today's open/high/low, the previous
     close and today's volume; prices in the symbol's quote currency."""
     quote = symbol_of(state, symbol).quote
-    ticker = await state.trader.fetch_ticker(symbol)
+    ticker = await state.data.fetch_ticker(symbol)
     return TickerOut(
         symbol=symbol,
         price_currency=quote,
@@ -141,11 +149,47 @@ async def get_ticker(state: AppState, symbol: SymbolArg) -> TickerOut:
     )
 
 
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+async def top_of_book(state: AppState, symbol: str) -> MarketData:
+    """:meth:`sdk.base.BaseTrader.get_market_data`'s figures, with the ticker (and, when the ticker lacks sizes,
+    the book's top level) read through ``state.data``: the same numbers, the coordinator's guardrails."""
+    venue = state.trader
+    ticker = await state.data.fetch_ticker(symbol)
+    bid, ask = ticker.get("bid"), ticker.get("ask")
+    bid_size, ask_size = ticker.get("bidVolume"), ticker.get("askVolume")
+    if (bid_size is None or ask_size is None) and venue.has.get("fetchOrderBook"):
+        book = await state.data.fetch_order_book(symbol, 1)
+        if book["bids"]:
+            bid, bid_size = float(book["bids"][0][0]), float(book["bids"][0][1])
+        if book["asks"]:
+            ask, ask_size = float(book["asks"][0][0]), float(book["asks"][0][1])
+    bid_f, ask_f, bid_n, ask_n = _num(bid), _num(ask), _num(bid_size), _num(ask_size)
+    mid = (bid_f + ask_f) / 2 if bid_f and ask_f and bid_f > 0 and ask_f > 0 else None
+    spread_pct = (ask_f - bid_f) / mid * 100 if mid and bid_f and ask_f else None
+    depth = (bid_n or 0.0) + (ask_n or 0.0)
+    imbalance = (bid_n - ask_n) / depth if depth and bid_n is not None and ask_n is not None else None
+    return MarketData(
+        symbol=symbol,
+        timestamp=ticker.get("timestamp"),
+        price=_num(ticker.get("last")) or mid,
+        bid=bid_f,
+        ask=ask_f,
+        bid_size=bid_n,
+        ask_size=ask_n,
+        volume=_num(ticker.get("baseVolume")),
+        spread_pct=spread_pct,
+        ob_imbalance=imbalance,
+    )
+
+
 async def get_market_data(state: AppState, symbol: SymbolArg) -> MarketDataOut:
     """Top of book of one symbol with derived figures: price (last, else mid), bid/ask and sizes (base units),
     spread in percent of mid and order-book imbalance in [-1, 1]."""
     quote = symbol_of(state, symbol).quote
-    data = await state.trader.get_market_data(symbol)
+    data = await top_of_book(state, symbol)
     return MarketDataOut(
         symbol=symbol,
         price_currency=quote,
@@ -188,7 +232,8 @@ async def get_ohlcv(
     key = (symbol, timeframe, since_ms, limit, boundary)
     rows = state.ohlcv.get(key)
     if rows is None:
-        fetched = await state.trader.fetch_ohlcv(symbol, timeframe, since_ms, limit, {"until": boundary})
+        # one bar more than asked: the answer may end with the bar now forming, which is left out below
+        fetched = await state.data.fetch_ohlcv(symbol, timeframe, since=since_ms, limit=limit + 1)
         rows = [row for row in fetched if int(row[0]) < boundary and (since_ms is None or int(row[0]) >= since_ms)]
         rows = rows[-limit:] if since_ms is None else rows[:limit]
         state.ohlcv.put(key, rows)
@@ -212,7 +257,7 @@ async def get_order_book(
     base units. Depth is capped at 50; venues without depth answer the top of book."""
     quote = symbol_of(state, symbol).quote
     depth = min(depth, MAX_BOOK_DEPTH)
-    book = await state.trader.fetch_order_book(symbol, depth)
+    book = await state.data.fetch_order_book(symbol, depth)
     info = book.get("info") or {}
     source = str(info.get("source") or "depth") if isinstance(info, dict) else "depth"
     return OrderBookOut(

@@ -7,7 +7,8 @@ CostTracker, ledger records and client-order-id idempotency as the runner); plan
 * ``preview_order`` runs the RiskManager and CostTracker on fresh facts (nothing sent) and returns the
   normalised order, its costs in the base currency, the warnings and a single-use token (60 s).
 * ``place_order(token)`` submits exactly the previewed order with the client order id fixed at preview;
-  the execution service checks it again and is idempotent by that id, so a retry never sends twice.
+  the execution service checks it again and is idempotent by that id, so a retry never sends twice. A token
+  whose attempt ended unconfirmed stays redeemable past its 60 s for that same id (never a new preview).
 * A risk rejection is a tool error carrying the RiskManager's code, reason, limit and value.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -54,8 +56,10 @@ PREVIEW = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempoten
 PLACE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 #: cancel_order / cancel_plan: remove working orders; cancelling again changes nothing more.
 CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
-#: create_plan: adds a plan and sends its entry; the same plan id (or identical arguments) never twice.
-CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+#: create_plan: may send an entry order at once (market when no entry is given) and later exits: destructive.
+#: Idempotent across sessions and restarts: the plan id is the caller's or derived from its arguments alone
+#: (:func:`_plan_id`), and the PlanService answers a known plan id from memory or the ledger without sending.
+CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 _VENUE_REFUSALS = (InvalidOrder, InsufficientFunds, BadRequest, PermissionDenied)
 PriceArg = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -205,8 +209,9 @@ async def place_order(
     token: Annotated[str, Field(description="the token preview_order returned (single use, 60 s)", max_length=128)],
 ) -> PlaceOut:
     """Place exactly the order a preview_order approved, once: the RiskManager checks it again at current prices.
-    A token already used, expired or unknown is refused (call preview_order again). In shadow mode the fill is
-    simulated and nothing is sent."""
+    A token already used, unknown, or expired before it was ever placed is refused (call preview_order again).
+    After an unconfirmed attempt the same token stays valid past 60 s and retries the same client order id,
+    never sending it twice. In shadow mode the fill is simulated and nothing is sent."""
     services = _services(state)
     try:
         record = await state.tokens.begin(token)
@@ -223,7 +228,9 @@ async def place_order(
         state.tokens.release(record)
         raise ToolError(
             f"the venue did not confirm order {record.client_order_id} ({quote_venue_text(exc)}); retry place_order "
-            "with the same token in a few seconds: the order keeps its client order id and is never sent twice"
+            "with the same token in a few seconds (it stays valid for this order past its 60 s): the order keeps "
+            f"its client order id and is never sent twice. Check get_open_orders or get_trades for "
+            f"{record.client_order_id}; do not call preview_order for it again (a new preview is a new order)"
         ) from exc
     except BaseException:
         state.tokens.release(record)
@@ -267,10 +274,14 @@ async def cancel_order(
     return CancelOut(order=order_out(order, _base(state)))
 
 
-def _plan_id(state: AppState, arguments: dict[str, Any]) -> str:
-    """A plan id derived from the session and the arguments: retrying the same create_plan creates no second plan."""
-    text = json.dumps({"run": state.run_id, **arguments}, sort_keys=True, default=str)
-    return f"mcp-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+def _plan_id(symbol: str, origin: str, arguments: dict[str, Any]) -> str:
+    """The plan id of a create_plan without one: ``mcp-<BASE>-<16 hex>``, in the runner's form
+    (``<strategy>-<BASE>-<digest>``, :mod:`runner.actions`), the digest over the proposer (``agent:<id>``) and
+    the plan's arguments only. No session or clock goes in, so the same call repeated, in this session or after
+    a restart, names the same plan, and the PlanService (which looks plan ids up in the ledger) creates none."""
+    text = json.dumps({"origin": origin, **arguments}, sort_keys=True, default=str)
+    base = re.sub(r"[^A-Za-z0-9_]", "_", symbol.split("/", 1)[0])[:20] or "X"
+    return f"mcp-{base}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 async def create_plan(
@@ -291,22 +302,25 @@ async def create_plan(
     plan_id: Annotated[
         str | None,
         Field(
-            description="your id for the plan (letters, digits, ._:-); omit to derive one from the arguments, so a "
-            "retry of the same call creates no second plan",
+            description="your id for the plan (letters, digits, ._:-); omit to derive one from the arguments, so "
+            "repeating the same call (even after a server restart) returns the plan it made and creates no second "
+            "one; give a new plan_id for another plan with the same figures",
             pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
         ),
     ] = None,
     reason: Annotated[str | None, Field(description="why: shown in the ledger and dashboard", max_length=500)] = None,
 ) -> PlanCreatedOut:
-    """Propose a trade plan: the entry goes through the RiskManager now (at entry, or at market when omitted); the
-    PlanMonitor then exits at the stop or the target. A risk rejection of the entry is an error."""
+    """Propose a trade plan: the entry order goes through the RiskManager and is sent now (a limit at entry, or at
+    market when entry is omitted); the PlanMonitor then exits at the stop or the target. The same arguments (or the
+    same plan_id) return the existing plan and send nothing again. A risk rejection of the entry is an error."""
     from runner.services import PlanRequest
 
     services = _services(state)
     symbol_of(state, symbol)
     arguments = {"symbol": symbol, "side": side, "amount": amount, "stop": stop, "target": target, "entry": entry,
                  "valid_until_ms": valid_until_ms}  # fmt: skip
-    plan_key = plan_id or _plan_id(state, arguments)
+    origin = f"agent:{current_agent.get()}"
+    plan_key = plan_id or _plan_id(symbol, origin, arguments)
     note(plan_id=plan_key)
     try:
         request = PlanRequest(
@@ -316,7 +330,7 @@ async def create_plan(
             entry=_decimal(entry),
             stop=Decimal(repr(stop)),
             target=Decimal(repr(target)),
-            origin=f"agent:{current_agent.get()}",
+            origin=origin,
             plan_id=plan_key,
             valid_until=valid_until_ms,
             reason=reason,

@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
             "Run the MCP tool server: read tools always; preview_order / place_order / cancel_order / create_plan / "
             "cancel_plan only with MCP_TRADING_ENABLED=true. stdio (default) talks on stdin/stdout (logs go to "
             "stderr); http serves http://MCP_HTTP_HOST:MCP_HTTP_PORT/mcp and requires MCP_HTTP_TOKEN. Uses its own "
-            "IB client id (MCP_IB_CLIENT_ID) and the ledger at DATABASE_URL (run `trader db upgrade` first)."
+            "IB client id (MCP_IB_CLIENT_ID, outside the runner's IB_CLIENT_ID..IB_CLIENT_ID_MAX) and the ledger "
+            "at DATABASE_URL (run `trader db upgrade` first)."
         ),
     )
     def _mcp(
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
         import anyio
 
         from mcp_server import build_server
+        from mcp_server.server import check_client_ids
         from mcp_server.transport import check_http_binding, serve_http
         from runner.launch import make_clock
         from sdk.cli.db import open_ledger_or_exit
@@ -68,6 +70,11 @@ def register(app: typer.Typer) -> None:
             except SettingsError as exc:
                 typer.echo(f"trader mcp: {exc}", err=True)
                 raise typer.Exit(2) from None
+        try:
+            check_client_ids(settings)  # a runner's IB client id: refused before anything connects
+        except SettingsError as exc:
+            typer.echo(f"trader mcp: {exc}", err=True)
+            raise typer.Exit(2) from None
         open_ledger_or_exit(settings.database_url).close()  # an unmigrated ledger stops here, with the fix
         server = build_server(settings, clock=venue_clock)
         try:

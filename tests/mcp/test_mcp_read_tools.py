@@ -157,6 +157,24 @@ async def test_market_data_spread_and_imbalance(env: Env) -> None:
     assert data["ob_imbalance"] == pytest.approx((data["bid_size"] - data["ask_size"]) / total)
 
 
+async def test_market_data_comes_through_the_runners_data_coordinator(env: Env) -> None:
+    data = env.state.data
+    before = data.requests
+    tickers = await asyncio.gather(*(env.harness.ok("get_ticker", {"symbol": "WES/AUD"}) for _ in range(3)))
+    assert tickers[0] == tickers[1] == tickers[2]
+    assert data.requests == before + 1  # one venue call shared by the three (and cached: the clock is paused)
+    await env.harness.ok("get_ohlcv", {"symbol": "WES/AUD", "timeframe": "5m", "limit": 7})
+    await env.harness.ok("get_order_book", {"symbol": "WES/AUD", "depth": 3})
+    assert data.requests == before + 3
+    # the same figures as the venue's own get_market_data, which reads the venue directly
+    direct = await env.state.trader.get_market_data("WES/AUD")
+    tool = await env.harness.ok("get_market_data", {"symbol": "WES/AUD"})
+    pairs = {"timestamp_ms": "timestamp", "base_volume": "volume"}
+    for field in ("timestamp_ms", "price", "bid", "ask", "bid_size", "ask_size", "base_volume", "spread_pct",
+                  "ob_imbalance"):  # fmt: skip
+        assert tool[field] == direct[pairs.get(field, field)], field  # type: ignore[literal-required]
+
+
 async def test_ohlcv_is_columnar_complete_and_cached(env: Env) -> None:
     bars = await env.harness.ok("get_ohlcv", {"symbol": "BHP/AUD", "timeframe": "1m", "limit": 500})
     assert bars["timezone"] == "UTC" and bars["price_currency"] == "AUD"

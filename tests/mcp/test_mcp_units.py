@@ -63,6 +63,24 @@ async def test_only_one_concurrent_claim_wins_and_a_retryable_failure_releases_t
         await store.begin(record.token)
 
 
+async def test_a_token_whose_attempt_went_unconfirmed_outlives_its_sixty_seconds() -> None:
+    time = FakeTime()
+    store = TokenStore(time)
+    record = store.issue(intent(), APPROVED)
+    idle = store.issue(intent("trd-00000000000000b2"), APPROVED)
+    assert await store.begin(record.token) is record and record.submitted
+    store.release(record)  # the venue did not confirm: the outcome is unknown
+    time.advance(TOKEN_TTL_SECONDS * 20)  # long past the 60 s and the grace after which settled tokens go
+    store.issue(intent("trd-00000000000000c3"), APPROVED)  # issuing sweeps old tokens
+    again = await store.begin(record.token)  # still the same record: the same client order id
+    assert again is record and again.client_order_id == "trd-00000000000000a1"
+    with pytest.raises(TokenRefused, match="unknown"):  # never submitted: expired, then forgotten
+        await store.begin(idle.token)
+    store.finish(record, {"status": "closed"})
+    with pytest.raises(TokenRefused, match="already used"):
+        await store.begin(record.token)
+
+
 async def test_unknown_tokens_and_orders_without_an_id() -> None:
     store = TokenStore(FakeTime())
     with pytest.raises(TokenRefused, match="unknown"):

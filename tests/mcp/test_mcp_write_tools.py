@@ -68,20 +68,51 @@ async def env(catalog: Any, ledger_template: Path, tmp_path_factory: pytest.Temp
         await gw.stop()
 
 
-async def test_trading_mode_adds_the_write_tools_with_truthful_hints(env: Env) -> None:
+@dataclass(frozen=True)
+class Effect:
+    """What a tool does, in plain facts; its MCP hints must follow from them."""
+
+    changes_the_account: bool  # sends, cancels or creates something outside this server (a token is not)
+    irreversible: bool  # can send or cancel a venue order (a fill cannot be undone)
+    repeat_is_harmless: bool  # the same arguments again have no further effect
+    reaches_the_venue: bool  # answers from the venue, not only this server and its ledger
+
+
+EFFECTS = {
+    "get_trading_context": Effect(False, False, True, False),  # settings, the clock and calendars
+    "get_market_data": Effect(False, False, True, True),
+    "get_ticker": Effect(False, False, True, True),
+    "get_ohlcv": Effect(False, False, True, True),
+    "get_order_book": Effect(False, False, True, True),
+    "get_balance": Effect(False, False, True, True),
+    "get_equity": Effect(False, False, True, True),
+    "get_positions": Effect(False, False, True, True),
+    "get_open_orders": Effect(False, False, True, True),
+    "get_trades": Effect(False, False, True, True),
+    "get_plans": Effect(False, False, True, False),  # the ledger only
+    "estimate_costs": Effect(False, False, True, True),
+    "preview_order": Effect(False, False, False, True),  # a new token (and client order id) every call
+    "place_order": Effect(True, True, True, True),  # the same token never places twice
+    "cancel_order": Effect(True, True, True, True),  # cancelling a cancelled order changes nothing
+    "create_plan": Effect(True, True, True, True),  # sends its entry now; the same arguments: the same plan
+    "cancel_plan": Effect(True, True, True, True),  # cancels its entry order
+}
+
+
+async def test_every_tool_has_hints_that_match_what_it_does(env: Env) -> None:
     tools = await env.harness.tools()
-    assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS)
-
-    def hints(name: str) -> tuple[bool | None, ...]:
+    assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS) == set(EFFECTS)
+    for name, effect in EFFECTS.items():
         a = tools[name].annotations
-        assert a is not None
-        return (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint)
-
-    assert hints("preview_order") == (True, False, False, True)  # nothing changes; each call is a new token
-    assert hints("place_order") == (False, True, True, True)  # trades; the same token never places twice
-    assert hints("cancel_order") == (False, True, True, True)
-    assert hints("cancel_plan") == (False, True, True, True)
-    assert hints("create_plan") == (False, False, True, True)
+        assert a is not None, name
+        hints = (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint)
+        expected = (
+            not effect.changes_the_account,
+            effect.irreversible,
+            effect.repeat_is_harmless,
+            effect.reaches_the_venue,
+        )
+        assert hints == expected, f"{name}: hints {hints}, but it does {effect}"
     assert (await env.harness.ok("get_trading_context"))["mode"] == "paper"
 
 
@@ -231,6 +262,32 @@ async def test_a_plan_exits_at_its_stop_through_the_plan_monitor(env: Env) -> No
     assert "stop-test" not in [p["plan_id"] for p in (await env.harness.ok("get_plans"))["plans"]]
 
 
+async def test_the_kill_switch_freezes_the_plan_watchers_exits_too(env: Env) -> None:
+    bid = (await env.harness.ok("get_ticker", {"symbol": "BHP/AUD"}))["bid"]
+    arguments = {"symbol": "BHP/AUD", "side": "buy", "amount": 100, "stop": round(bid + 0.02, 2), "target": 45.0}
+    plan = (await env.harness.ok("create_plan", {**arguments, "plan_id": "frozen-stop"}))["plan"]
+    assert plan["status"] == "active"  # its stop is already crossed: the next round would exit it
+    watch = env.state.watch
+    assert watch is not None
+    before, circuits = len(env.orders()), len(env.events("circuit"))
+    env.settings.kill_switch_file.touch()
+    try:
+        assert await watch.tick() == [] and await watch.tick() == []
+        assert len(env.orders()) == before  # no exit was sent while frozen
+        assert watch.frozen and watch.frozen_rounds == 2
+        frozen = env.events("circuit")[: len(env.events("circuit")) - circuits]
+        assert [(e["component"], e["to"], e["reason"]) for e in frozen] == [("plan_watch", "open", "kill_switch")]
+        open_plans = (await env.harness.ok("get_plans"))["plans"]
+        assert "frozen-stop" in [p["plan_id"] for p in open_plans]
+    finally:
+        env.settings.kill_switch_file.unlink()
+    changed = await watch.tick()
+    assert [(p.plan_id, p.status) for p in changed] == [("frozen-stop", "closed")]
+    assert [(o["action"], o["totalQuantity"]) for o in env.orders()[before:]] == [("SELL", 100)]
+    resumed = env.events("circuit", 1)[0]
+    assert (resumed["component"], resumed["to"]) == ("plan_watch", "closed") and not watch.frozen
+
+
 async def test_the_kill_switch_freezes_every_write(env: Env) -> None:
     before = len(env.orders())
     token = (await env.harness.ok("preview_order", BUY_BHP))["token"]
@@ -288,7 +345,8 @@ async def test_an_unconfirmed_order_is_retried_with_its_token_and_sent_once(
     gw = await start_gateway(catalog, tmp_path / "gateway.json")
     url = copy_ledger(ledger_template, tmp_path / "ledger")
     settings = server_settings(gw, url, tmp_path, mcp_trading_enabled=True, execute_orders=True, mcp_ib_client_id=92)
-    server = build_test_server(gw, settings, FakeTime(), ack_timeout=0.5, heartbeat_interval=30.0)
+    time = FakeTime()
+    server = build_test_server(gw, settings, time, ack_timeout=0.5, heartbeat_interval=30.0)
     harness = await Harness(server).start()
     try:
         preview = await harness.ok("preview_order", BUY_BHP)
@@ -299,11 +357,36 @@ async def test_an_unconfirmed_order_is_retried_with_its_token_and_sent_once(
         finally:
             gw.set_faults("")
         assert "did not confirm" in unconfirmed and "same token" in unconfirmed
+        assert "get_open_orders" in unconfirmed and "do not call preview_order" in unconfirmed
         await asyncio.sleep(1.5)  # the held acknowledgement and fill arrive
+        time.advance(61.0)  # the retry comes after the token's 60 s: it must still answer for the same order
         placed = await harness.ok("place_order", {"token": preview["token"]})
         assert placed["client_order_id"] == cid and placed["order"]["filled"] == 100
         assert [o["orderRef"] for o in gateway_orders(gw)] == [cid]  # sent once, though placed twice
         assert "already used" in await harness.error("place_order", {"token": preview["token"]})
     finally:
         await harness.stop()
+        await gw.stop()
+
+
+async def test_a_repeated_create_plan_is_the_same_plan_after_a_restart(
+    catalog: Any, ledger_template: Path, tmp_path: Path
+) -> None:
+    """create_plan's idempotent hint holds across server sessions: the derived plan id has no session in it."""
+    gw = await start_gateway(catalog, tmp_path / "gateway.json")
+    url = copy_ledger(ledger_template, tmp_path / "ledger")
+    arguments = {"symbol": "BHP/AUD", "side": "buy", "amount": 100, "entry": 36.80, "stop": 36.00, "target": 39.00}
+    try:
+        plan_ids = []
+        for client_id in (93, 94):  # one server, stopped, then another on the same ledger
+            settings = server_settings(gw, url, tmp_path, mcp_trading_enabled=True, execute_orders=True,
+                                       mcp_ib_client_id=client_id)  # fmt: skip
+            harness = await Harness(build_test_server(gw, settings, FakeTime())).start()
+            try:
+                plan_ids.append((await harness.ok("create_plan", arguments))["plan"]["plan_id"])
+            finally:
+                await harness.stop()
+        assert plan_ids[0] == plan_ids[1] and plan_ids[0].startswith("mcp-BHP-")
+        assert len(gateway_orders(gw)) == 1  # one entry order, resting at 36.80
+    finally:
         await gw.stop()
