@@ -7,7 +7,9 @@ Use the standard library's loggers; pass structured fields with ``extra``::
 
 Text lines look like ``2026-11-21T03:04:05.123Z INFO  [run=3f9c2a1e] sdk.venues.ib: order sent conId=8644 …``;
 JSON lines are one object each with ``ts``, ``level``, ``logger``, ``run_id``, ``msg`` and the extras.
-Every line passes through :class:`RedactionFilter`, which masks registered secrets and account numbers.
+Every line passes through :class:`RedactionFilter`, which masks registered secrets and account numbers in
+the message, its arguments and its extras at any depth (a dict or list extra too), and the value under any
+key that names a secret (``apiKey``, ``token``, ...; :data:`sdk.redaction.SECRET_KEY_PATTERN`).
 Nothing here runs at import time: call :func:`configure_logging` once at program start.
 """
 
@@ -20,7 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sdk.redaction import redact
+from sdk.redaction import SECRET_KEY_PATTERN, redact, redact_value
 
 __all__ = ["RedactionFilter", "configure_logging", "get_run_id", "new_run_id", "set_run_id"]
 
@@ -56,14 +58,21 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class RedactionFilter(logging.Filter):
-    """Masks secrets and account numbers in the message, its arguments and its extras; adds ``run_id``."""
+    """Masks secrets and account numbers in the message, its arguments and its extras; adds ``run_id``.
+
+    Extras are redacted recursively (:func:`sdk.redaction.redact_value`): strings anywhere in a dict, list
+    or tuple; the value under a secret-looking key, at the top level or nested, is replaced whole; any
+    other object by its redacted ``str``.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = redact_value(record.args, keep_objects=True)
         record.msg = redact(record.getMessage())
         record.args = None
         for key, value in _extras(record).items():
-            if isinstance(value, str):
-                setattr(record, key, redact(value))
+            masked = "***" if SECRET_KEY_PATTERN.search(key) and value not in (None, "") else redact_value(value)
+            setattr(record, key, masked)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

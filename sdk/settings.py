@@ -8,11 +8,13 @@ names the variable, what is wrong with it, and an example of a right value.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from ccxt.base.errors import BadSymbol
 from pydantic import (
@@ -149,6 +151,7 @@ class Settings(BaseSettings):
     min_top_of_book_notional: Decimal = Field(Decimal("1000"), ge=0, examples=["1000"])
     max_spread_pct: Decimal = Field(Decimal("1.0"), gt=0, examples=["1.0"])
     market_order_buffer_pct: Decimal = Field(Decimal("0.5"), ge=0, examples=["0.5"])
+    max_price_off_market_pct: Decimal = Field(Decimal("10"), gt=0, examples=["10"])
     fx_spread_buffer_pct: Decimal = Field(Decimal("0.2"), ge=0, examples=["0.2"])
     daily_loss_limit: Decimal = Field(Decimal("5000"), gt=0, examples=["5000"])
     commission_overrides: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
@@ -174,6 +177,19 @@ class Settings(BaseSettings):
     kill_switch_file: Path = Field(Path("./data/KILL_SWITCH"), examples=["./data/KILL_SWITCH"])
 
     # --- validators ------------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_unset(cls, data: Any) -> Any:
+        """``NAME=`` (empty or blank, as ``.env.template`` ships the optional ones) leaves an optional
+        setting (default None) unset instead of failing to parse ``''`` as a number or an account."""
+        if not isinstance(data, dict):
+            return data
+        optional = {name for name, info in cls.model_fields.items() if info.default is None}
+        return {
+            key: (None if isinstance(value, str) and not value.strip() and str(key).lower() in optional else value)
+            for key, value in data.items()
+        }
+
     @field_validator("active_exchange", "ccxt_exchange")
     @classmethod
     def _venue_id(cls, value: str) -> str:
@@ -203,8 +219,8 @@ class Settings(BaseSettings):
     @classmethod
     def _account(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Z]{1,2}\d{5,9}", value):
-            raise ValueError("must be an IB account number: letters then digits")
-        return value or None
+            raise ValueError("must be an IB account number: letters then digits (or empty for the first one)")
+        return value
 
     @field_validator("allowed_symbols", mode="before")
     @classmethod
@@ -269,8 +285,48 @@ class Settings(BaseSettings):
             yield name, (mask_account(value) if name == "ib_account_id" else value)
 
 
-def _field_env_name(loc: tuple[int | str, ...]) -> str:
-    return str(loc[0]).upper() if loc else "SETTINGS"
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` -> X; ``X | None`` -> X."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            rest = [a for a in get_args(annotation) if a is not type(None)]
+            if len(rest) != 1:
+                return annotation
+            annotation = rest[0]
+        else:
+            return annotation
+
+
+def _location(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None]:
+    """The variable and the path inside its value, e.g. ``SYMBOL_OVERRIDES['BHP/USD'].exchnage``, and the
+    model the last step is an attribute of (None when it is not one)."""
+    info = Settings.model_fields.get(str(loc[0]))
+    annotation: Any = info.annotation if info is not None else None
+    text, model = str(loc[0]).upper(), None
+    for part in loc[1:]:
+        annotation, model = _unwrap(annotation), None
+        origin = get_origin(annotation)
+        if part == "[key]":
+            text += " (its key)"
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+            text += f".{part}"
+            field = annotation.model_fields.get(str(part))
+            annotation = field.annotation if field is not None else None
+        elif origin is dict:
+            text += f"[{part!r}]"
+            annotation = get_args(annotation)[1]
+        elif origin in (list, tuple, set, frozenset):
+            text += f"[{part}]"
+            args = get_args(annotation)
+            annotation = args[0] if args else None
+        else:
+            text += f"[{part!r}]"
+            annotation = None
+    return text, model
 
 
 def _describe(error: Any) -> str:
@@ -278,13 +334,19 @@ def _describe(error: Any) -> str:
     if not error["loc"]:
         return message  # a cross-field check; its message names its variables
     field = error["loc"][0]
-    env = _field_env_name(error["loc"])
+    env = str(field).upper()
+    where, model = _location(tuple(error["loc"]))
     info = Settings.model_fields.get(str(field))
     secret = info is not None and "SecretStr" in str(info.annotation)
     given = error.get("input")
     shown = "<hidden>" if secret else repr(given)
+    hint = ""
+    if model is not None and error.get("type") == "extra_forbidden":
+        allowed = list(model.model_fields)
+        close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1)
+        hint = f"; allowed keys: {', '.join(allowed)}" + (f" (did you mean {close[0]!r}?)" if close else "")
     example = f" Example: {env}={info.examples[0]}" if info is not None and info.examples else ""
-    return f"{env}: {message} (got {shown}).{example}"
+    return f"{where}: {message} (got {shown}){hint}.{example}"
 
 
 def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:

@@ -13,7 +13,8 @@ Sources (IB "Commissions" pages, stocks and spot currencies; summarised in share
   1,000 at 25.00 = 5.00; 1,000 at 0.25 = 2.50), plus transaction fees on sales (SEC 0.0000278 x value
   sold; FINRA TAF 0.000166 x shares sold, at most 8.30). Tiered by monthly shares: 0.0035 / 0.0020 /
   0.0015 / 0.0010 / 0.0005 per share, minimum 0.35, maximum 1%, plus exchange, clearing (0.00020/share)
-  and pass-through fees. Directed (non-SMART) API orders: 0.0075 per share under Fixed.
+  and pass-through fees. Directed (non-SMART) API orders: 0.0075 per share under Fixed (same minimum and
+  1% cap); the reference gives no directed rate for Tiered, so a directed Tiered order is priced at the tier.
 * IDEALPRO FX -- https://www.interactivebrokers.com.au/en/index.php?f=49818
   0.20 basis points of trade value (0.15 / 0.10 / 0.08 above USD 1B / 2B / 5B a month), minimum
   USD 2.00 (1.50 / 1.25 / 1.00), charged in USD.
@@ -159,7 +160,10 @@ def us_stock(
     """Commission in USD for a US stock or ETF trade of ``quantity`` shares at ``price`` USD.
 
     Sales add the SEC fee and FINRA's trading activity fee (both plans). ``monthly_shares`` picks the
-    Tiered tier; ``liquidity`` decides the Tiered exchange fee; ``directed`` is a non-SMART API order.
+    Tiered tier; ``liquidity`` decides the Tiered exchange fee; ``directed`` is a non-SMART API order
+    (Fixed: USD 0.0075 per share, schedule ``"IB US fixed directed"``; Tiered: no separate rate).
+    The commission is ``min(max(shares x rate, minimum), 1% of trade value)``: the minimum (Fixed 1.00,
+    Tiered 0.35) applies unless the 1% cap is lower.
     """
     qty, px = _d(quantity), _d(price)
     _check(qty, px)
@@ -169,7 +173,7 @@ def us_stock(
     if plan == "fixed":
         per_share = US_DIRECTED_PER_SHARE if directed else US_FIXED_PER_SHARE
         commission = min(max(qty * per_share, US_FIXED_MIN), cap)
-        schedule = "IB US fixed"
+        schedule = "IB US fixed directed" if directed else "IB US fixed"
     else:
         per_share = next(r for upper, r in US_TIERS if upper is None or _d(monthly_shares) <= upper)
         commission = min(max(qty * per_share, US_TIERED_MIN), cap)
@@ -203,9 +207,11 @@ def idealpro_fx(
 def ib_commission(
     sec_type: str, currency: str, quantity: float | Decimal, price: float | Decimal, *, side: Side,
     plan: Plan = "fixed", gst: bool = False, usd_per_quote: float | Decimal | None = None,
-    monthly_value: float | Decimal = 0, monthly_shares: float | Decimal = 0,
+    monthly_value: float | Decimal = 0, monthly_shares: float | Decimal = 0, directed: bool = False,
 ) -> CommissionQuote:  # fmt: skip
     """Dispatch to the schedule of an instrument: ``CASH`` -> IDEALPRO, AUD stock -> ASX, USD stock -> US.
+
+    ``directed``: a US stock order routed to an exchange other than SMART (:func:`us_stock`).
 
     Raises:
         ValueError: no schedule for the instrument, or ``usd_per_quote`` missing for a non-USD FX quote.
@@ -219,5 +225,7 @@ def ib_commission(
     if sec_type == "STK" and currency == "AUD":
         return asx_stock(quantity, price, plan=plan, monthly_value=monthly_value, gst=gst)
     if sec_type == "STK" and currency == "USD":
-        return us_stock(quantity, price, side=side, plan=plan, monthly_shares=monthly_shares, gst=gst)
+        return us_stock(
+            quantity, price, side=side, plan=plan, monthly_shares=monthly_shares, directed=directed, gst=gst
+        )
     raise ValueError(f"no IB commission schedule here for secType={sec_type} currency={currency}")

@@ -3,8 +3,9 @@
 * **Estimates** (:meth:`CostTracker.estimate`, for risk checks and MCP previews): IB's published
   schedules (:mod:`sdk.costs.schedules`: ASX fixed and tiered, US fixed and tiered with SEC and FINRA
   fees on sales, IDEALPRO FX; GST for Australian residents with ``IB_GST``; the plan from
-  ``IB_COMMISSION_PLAN``), or a ccxt venue's maker/taker rates from its market data. A cost in another
-  currency than the base is converted at the given rate plus ``FX_SPREAD_BUFFER_PCT``.
+  ``IB_COMMISSION_PLAN``; a US stock routed elsewhere than SMART, by ``SYMBOL_OVERRIDES[symbol].exchange``
+  else ``IB_EXCHANGE``, at IB's directed-order rate), or a ccxt venue's maker/taker rates from its market
+  data. A cost in another currency than the base is converted at the given rate plus ``FX_SPREAD_BUFFER_PCT``.
 * **Actuals** (:meth:`CostTracker.actual_from_commission_report`, :meth:`CostTracker.actual_from_trade`):
   IB's commission report, or a ccxt trade's ``fee``/``fees``. A report that has not arrived (IB's unset
   double, an empty currency, a ccxt fee of None) is *pending*: amount None, never 0.0.
@@ -113,7 +114,8 @@ class CostTracker:
 
     Args:
         settings: supplies ``IB_BASE_CURRENCY``, ``IB_COMMISSION_PLAN``, ``IB_GST``,
-            ``FX_SPREAD_BUFFER_PCT`` and ``COMMISSION_OVERRIDES``.
+            ``FX_SPREAD_BUFFER_PCT``, ``COMMISSION_OVERRIDES``, and ``IB_EXCHANGE`` with
+            ``SYMBOL_OVERRIDES`` (the routing exchange, as :class:`sdk.venues.ib.contracts` builds the contract).
 
     Raises:
         SettingsError: ``COMMISSION_OVERRIDES`` names an unknown key or a bad value for a venue.
@@ -125,6 +127,8 @@ class CostTracker:
         self._plan: Plan = settings.ib_commission_plan
         self._gst = settings.ib_gst
         self._overrides = _check_overrides(settings.commission_overrides)
+        self._ib_exchange = settings.ib_exchange
+        self._routes = {s: o.exchange for s, o in settings.symbol_overrides.items() if o.exchange}
 
     # --- settings per venue ----------------------------------------------------------------
     def ib_plan(self) -> tuple[Plan, bool]:
@@ -160,6 +164,11 @@ class CostTracker:
             fee_side=override.get("fee_side", market_rates.fee_side),
             source=f"COMMISSION_OVERRIDES[{venue}] over {market_rates.source}",
         )
+
+    def ib_directed(self, symbol: str) -> bool:
+        """True when an IB order for ``symbol`` is routed to an exchange other than SMART (a directed order):
+        ``SYMBOL_OVERRIDES[symbol].exchange``, else ``IB_EXCHANGE``, as the IB venue builds the contract."""
+        return self._routes.get(symbol, self._ib_exchange).upper() != "SMART"
 
     # --- before an order ------------------------------------------------------------------
     def estimate(
@@ -240,8 +249,9 @@ class CostTracker:
                 return asx_stock(qty, px, plan=plan, monthly_value=monthly.asx_value_aud, gst=gst)
             if instrument.quote == "USD":
                 return us_stock(
-                    qty, px, side=side, plan=plan, monthly_shares=monthly.us_shares, liquidity=liquidity, gst=gst
-                )
+                    qty, px, side=side, plan=plan, monthly_shares=monthly.us_shares, liquidity=liquidity,
+                    directed=self.ib_directed(instrument.symbol), gst=gst,
+                )  # fmt: skip
         raise NotSupported(
             f"no IB commission schedule for {instrument.symbol} ({instrument.instrument_type}, quoted in "
             f"{instrument.quote}); the CostTracker knows ASX and US stocks/ETFs and IDEALPRO FX"

@@ -27,6 +27,7 @@ class RejectCode(StrEnum):
     INSTRUMENT_TYPE_NOT_ALLOWED = "instrument_type_not_allowed"
     MARKET_CLOSED = "market_closed"
     NO_QUOTE = "no_quote"
+    PRICE_OFF_MARKET = "price_off_market"
     MIN_SIZE = "min_size"
     FX_UNAVAILABLE = "fx_unavailable"
     MIN_TRADE_SIZE = "min_trade_size"
@@ -148,8 +149,9 @@ class Approved:
     Attributes:
         order: the normalised order.
         intent: the intent as received.
-        reference_price: the price the checks used (limit price, or far touch ± buffer for a market
-            order), in the quote currency.
+        reference_price: the price the checks valued the order at, in the quote currency: the most a
+            buy pays (its limit, or the far touch plus the buffer), the highest of a sell's own prices,
+            the bid, the last and the mark (:mod:`sdk.risk.pricing`).
         notional: ``order.amount × reference_price`` in the quote currency.
         notional_base: the same in the base currency, at :attr:`fx`.
         quote_currency: the instrument's quote currency.

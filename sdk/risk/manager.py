@@ -11,12 +11,20 @@
 5. pricing (:mod:`sdk.risk.pricing`): tick ladder in the safe direction, market orders priced from the
    far touch plus ``MARKET_ORDER_BUFFER_PCT`` or refused (``no_quote``), marketable limits where the
    venue takes no market orders; the amount cut to the size step and checked against the venue minimum;
-6. notional in the base currency at the live FX rate (``fx_unavailable`` when none);
+   a sell with no bid, last or mark to value it by is refused (``no_quote``); a limit more than
+   ``MAX_PRICE_OFF_MARKET_PCT`` through the touch (a buy above the ask, a sell below the bid) is refused
+   (``price_off_market``);
+6. notional in the base currency at the live FX rate (``fx_unavailable`` when none), at the conservative
+   check price of :mod:`sdk.risk.pricing`: the most a buy pays (its limit; the far touch plus the buffer
+   for a market order), and for a sell the highest of its own prices, the bid, the last and the mark
+   (a sell's limit is only the least it takes; a market sell is never valued below the bid);
 7. ``MIN_TRADE_SIZE``; ASX's minimum marketable parcel (AUD 500 on a first purchase, and again after a
    position was closed; ASX Operating Rules, Section 7 definition of "marketable parcel");
    ``MAX_ORDER_VALUE``;
 8. per-symbol caps (``SYMBOL_MAX_POSITION_VALUE``, else ``MAX_POSITION_VALUE``) and gross exposure
-   (``MAX_TOTAL_EXPOSURE``, longs plus shorts, every position at its mark in the base currency);
+   (``MAX_TOTAL_EXPOSURE``, longs plus shorts, every position at its mark in the base currency): the
+   position after the order is valued at the instrument's mark (the position's mark, else the last
+   trade, else the mid, else the one side quoted), never at the order's price;
 9. for orders that take liquidity: spread (``MAX_SPREAD_PCT``) and the notional resting at the touch
    (``MIN_TOP_OF_BOOK_NOTIONAL``, base currency);
 10. the cost estimate (:class:`~sdk.costs.CostTracker`).
@@ -39,7 +47,7 @@ from sdk.errors import FxRateUnavailable, NotSupported
 from sdk.risk.context import RiskContext
 from sdk.risk.decision import Approved, Decision, NormalisedOrder, RejectCode, Rejected
 from sdk.risk.intent import OrderIntent
-from sdk.risk.pricing import PricedOrder, PricingRefused, price_order, round_amount
+from sdk.risk.pricing import PricedOrder, PricingRefused, price_order, round_amount, through_market
 from sdk.settings import Settings
 from sdk.symbols import InstrumentType
 
@@ -80,8 +88,9 @@ class RiskManager:
     Args:
         settings: the limits (``MAX_ORDER_VALUE``, ``MAX_TOTAL_EXPOSURE``, ``MAX_POSITION_VALUE``,
             ``SYMBOL_MAX_POSITION_VALUE``, ``MIN_TRADE_SIZE``, ``MIN_TOP_OF_BOOK_NOTIONAL``,
-            ``MAX_SPREAD_PCT``, ``MARKET_ORDER_BUFFER_PCT``, ``DAILY_LOSS_LIMIT``, ``ALLOWED_SYMBOLS``,
-            ``ALLOWED_INSTRUMENT_TYPES``, ``CLIENT_ORDER_PREFIX``), all money in ``IB_BASE_CURRENCY``.
+            ``MAX_SPREAD_PCT``, ``MARKET_ORDER_BUFFER_PCT``, ``MAX_PRICE_OFF_MARKET_PCT``,
+            ``DAILY_LOSS_LIMIT``, ``ALLOWED_SYMBOLS``, ``ALLOWED_INSTRUMENT_TYPES``, ``CLIENT_ORDER_PREFIX``),
+            all money in ``IB_BASE_CURRENCY``.
         cost_tracker: the cost model (default: one built from ``settings``).
     """
 
@@ -136,8 +145,11 @@ class RiskManager:
         warnings += self._check_allowed(intent, ctx, pos, reject)
         self._check_market_open(ctx, reject)
 
+        own = ctx.positions.get(intent.symbol)
         try:
-            priced = price_order(intent, inst, ctx.quote, s.market_order_buffer_pct)
+            priced = price_order(
+                intent, inst, ctx.quote, s.market_order_buffer_pct, mark=own.mark_price if own else None
+            )
         except PricingRefused as exc:
             reject(RejectCode(exc.code), exc.reason)
         warnings += priced.warnings
@@ -158,6 +170,7 @@ class RiskManager:
         signed = amount if intent.side == "buy" else -amount
         pos = _Position(pos.before, pos.before + signed)
         closing = pos.closing
+        warnings += self._check_market_value(intent, ctx, priced, closing, reject)
 
         fx = self._rate(ctx, inst.quote, reject)
         notional = amount * priced.reference
@@ -296,6 +309,38 @@ class RiskManager:
             f"{local:%Y-%m-%d %H:%M %Z} ({upcoming.open:%Y-%m-%d %H:%M} UTC): send the order then",
         )
 
+    def _check_market_value(
+        self, intent: OrderIntent, ctx: RiskContext, priced: PricedOrder, closing: bool, reject: _Reject
+    ) -> list[str]:
+        """A sell needs a market price to be valued by; a limit must not go far through the touch."""
+        notes: list[str] = []
+        if intent.side == "sell" and priced.market is None:
+            reason = (
+                f"no bid, last trade or mark for {intent.symbol}: a sell's price is only the least it takes, so "
+                "the order cannot be valued against the limits; wait for a quote"
+            )
+            if not closing:
+                reject(RejectCode.NO_QUOTE, reason)
+            notes.append(f"{reason} (allowed: this order only reduces a position; valued at its own price)")
+        band = self.settings.max_price_off_market_pct
+        if intent.type != "limit" or priced.price is None:
+            return notes
+        through = through_market(intent.side, priced.price, ctx.quote)
+        if through is None or through[0] <= band:
+            return notes
+        pct, touch_name, touch = through
+        way = "above the" if intent.side == "buy" else "below the"
+        fills = "pays up to" if intent.side == "buy" else "sells down to"
+        reason = (
+            f"the {intent.side} limit {priced.price} of {intent.symbol} is {pct:.2f}% {way} {touch_name} {touch}, "
+            f"beyond MAX_PRICE_OFF_MARKET_PCT {band}%: it {fills} its limit through the book; send a limit near "
+            "the market (or a market order) or raise MAX_PRICE_OFF_MARKET_PCT"
+        )
+        if not closing:
+            reject(RejectCode.PRICE_OFF_MARKET, reason, band, pct.quantize(_VALUE_PLACES), "%")
+        notes.append(f"{reason} (allowed: this order only reduces a position)")
+        return notes
+
     def _rate(self, ctx: RiskContext, currency: str, reject: _Reject) -> FxRate:
         try:
             return ctx.fx.rate(currency)
@@ -372,14 +417,11 @@ class RiskManager:
         reject: _Reject,
     ) -> Decimal:
         s, base = self.settings, ctx.base_currency
+        own_mark = _instrument_mark(ctx, priced)
         gross_before = Decimal(0)
         unpriced: list[str] = []
         for symbol, fact in ctx.positions.items():
-            mark = (
-                fact.mark_price
-                if fact.mark_price is not None
-                else (priced.reference if symbol == intent.symbol else None)
-            )
+            mark = fact.mark_price if fact.mark_price is not None else (own_mark if symbol == intent.symbol else None)
             if mark is None:
                 unpriced.append(symbol)
                 continue
@@ -389,10 +431,8 @@ class RiskManager:
                 if not pos.closing:
                     reject(RejectCode.FX_UNAVAILABLE, f"the {symbol} position cannot be valued: {exc}")
                 unpriced.append(symbol)
-        own = ctx.positions.get(intent.symbol)
-        own_mark = own.mark_price if own is not None and own.mark_price is not None else priced.reference
         own_before = fx.convert(abs(pos.before) * own_mark)
-        position_after = fx.convert(abs(pos.after) * priced.reference).quantize(_VALUE_PLACES, rounding=ROUND_HALF_UP)
+        position_after = fx.convert(abs(pos.after) * own_mark).quantize(_VALUE_PLACES, rounding=ROUND_HALF_UP)
         gross_after = (gross_before - own_before + position_after).quantize(_VALUE_PLACES, rounding=ROUND_HALF_UP)
         if unpriced:
             message = f"positions without a mark price: {', '.join(sorted(unpriced))}; gross exposure is unknown"
@@ -486,6 +526,23 @@ class _Reject(Protocol):  # the signature of the ``reject`` closure, for type ch
         value: Decimal | None = None,
         currency: str | None = None,
     ) -> NoReturn: ...
+
+
+def _instrument_mark(ctx: RiskContext, priced: PricedOrder) -> Decimal:
+    """The mark a position in the ordered instrument is valued at (quote currency).
+
+    The position's own mark, else the last trade, else the mid, else the one side quoted; only with no
+    market price at all the order's check price.
+    """
+    own = ctx.positions.get(ctx.instrument.symbol)
+    if own is not None and own.mark_price is not None:
+        return own.mark_price
+    q = ctx.quote
+    if q is not None:
+        for price in (q.last, q.mid, q.bid, q.ask):
+            if price is not None:
+                return price
+    return priced.reference
 
 
 def _parcel_amount(price: Decimal, step: Decimal) -> Decimal:

@@ -11,6 +11,26 @@
   with an aggressive limit price").
 * A stop price is moved onto the ladder the same way (a sell stop triggers no later, a buy stop no later).
 * An amount is cut down to the size step (never more than asked).
+
+The check price (:attr:`PricedOrder.reference`, what every limit values the order at) is the
+conservative, larger value of the trade, never a price the order merely allows:
+
+* **buy**: the most it can pay. A limit (or a stop-limit's limit) caps the price paid, so it is the
+  check price, through the market or not. A market order pays about the ask (else the last) plus
+  the buffer (the marketable limit it becomes, where it becomes one). A stop has no cap: it is valued
+  at the higher of its stop and the ask (else the last; a buy stop below the market triggers at
+  once), plus the buffer.
+* **sell**: a sell's limit is only the *least* it takes, and a short it opens is worth the market, not
+  the limit (selling 15,000 SPY with a limit of 1.00 on a 596.08 bid sells about USD 8.9M). So a sell
+  is valued at the highest of its own prices (limit, stop) and the market: the bid, the last trade
+  and the position's mark. A market sell is therefore never valued below the bid: the buffer makes
+  a buy bigger and never makes a sell smaller (it only sets the marketable limit sent). With no bid,
+  no last and no mark, :attr:`PricedOrder.market` is None and the sell cannot be valued from above;
+  :class:`sdk.risk.RiskManager` refuses it unless it only reduces a position.
+
+A position after the order is valued at its mark, not at the check price (see
+:meth:`sdk.risk.RiskManager.validate`). :func:`through_market` measures how far a limit goes through
+the touch, for ``MAX_PRICE_OFF_MARKET_PCT``.
 """
 
 from __future__ import annotations
@@ -20,10 +40,10 @@ from decimal import ROUND_FLOOR, Decimal
 
 from sdk.instruments import InstrumentSpec
 from sdk.risk.context import Quote
-from sdk.risk.intent import OrderIntent, OrderType, TimeInForce
+from sdk.risk.intent import OrderIntent, OrderType, Side, TimeInForce
 from sdk.ticks import PriceLadder, safe_direction
 
-__all__ = ["PricedOrder", "PricingRefused", "price_order", "round_amount"]
+__all__ = ["PricedOrder", "PricingRefused", "market_price", "price_order", "round_amount", "through_market"]
 
 
 class PricingRefused(Exception):
@@ -39,6 +59,9 @@ class PricingRefused(Exception):
 class PricedOrder:
     """An order's legal prices and the price the checks value it at (all in the quote currency).
 
+    ``reference``: the check price (module docstring: the most a buy pays; the highest of a sell's own
+    prices and the market). ``market``: the market price a sell was compared with (the highest of bid,
+    last and mark), None for a sell with none of them and always None for a buy.
     ``marketable``: it may trade against the book at once (market, converted market, or a limit through
     the far touch), so spread and liquidity checks apply.
     """
@@ -50,6 +73,7 @@ class PricedOrder:
     reference: Decimal
     marketable: bool
     warnings: tuple[str, ...]
+    market: Decimal | None = None
 
 
 def _on_ladder(ladder: PriceLadder, value: Decimal, side: str, what: str, symbol: str) -> tuple[Decimal, str | None]:
@@ -70,10 +94,49 @@ def round_amount(amount: Decimal, step: Decimal) -> Decimal:
     return (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
 
 
+def market_price(quote: Quote | None, mark: Decimal | None = None) -> Decimal | None:
+    """The highest of the bid, the last trade and ``mark`` (quote currency): what a sell is worth at least.
+
+    None when none of them is known.
+    """
+    q = quote or Quote()
+    known = [p for p in (q.bid, q.last, mark) if p is not None and p > 0]
+    return max(known) if known else None
+
+
+def through_market(side: Side, price: Decimal, quote: Quote | None) -> tuple[Decimal, str, Decimal] | None:
+    """How far a limit goes through the market: ``(percent, touch name, touch price)``, or None.
+
+    A buy is compared with the ask (else the last), a sell with the bid (else the last); the percent is
+    ``(price - ask) / ask × 100`` for a buy and ``(bid - price) / bid × 100`` for a sell, positive when
+    the limit is through the touch. None when the limit is not through it or there is no price to compare.
+    """
+    q = quote or Quote()
+    touch, name = (q.ask, "ask") if side == "buy" else (q.bid, "bid")
+    if touch is None:
+        touch, name = q.last, "last trade"
+    if touch is None:
+        return None
+    gap = price - touch if side == "buy" else touch - price
+    return (gap / touch * 100, name, touch) if gap > 0 else None
+
+
+def _sell_value(own: list[Decimal], market: Decimal | None) -> Decimal:
+    return max([*own, market] if market is not None else own)
+
+
 def price_order(
-    intent: OrderIntent, instrument: InstrumentSpec, quote: Quote | None, buffer_pct: Decimal
+    intent: OrderIntent,
+    instrument: InstrumentSpec,
+    quote: Quote | None,
+    buffer_pct: Decimal,
+    *,
+    mark: Decimal | None = None,
 ) -> PricedOrder:
     """Legal prices and the check price of ``intent`` on ``instrument`` given the top of book.
+
+    ``mark`` is the held position's mark price (quote currency), when there is one; a sell is never valued
+    below it. The check price rule is in the module docstring.
 
     Raises:
         PricingRefused: ``no_quote`` when a market order (or a stop the venue must send as a limit)
@@ -83,55 +146,64 @@ def price_order(
     warnings: list[str] = []
     q = quote or Quote()
     far = q.ask if side == "buy" else q.bid
+    market = market_price(q, mark) if side == "sell" else None
     if intent.type == "limit":
         assert intent.price is not None
         price, note = _on_ladder(ladder, intent.price, side, "limit price", symbol)
         warnings += [note] if note else []
         marketable = far is not None and (price >= far if side == "buy" else price <= far)
-        return PricedOrder("limit", price, None, intent.tif, price, marketable, tuple(warnings))
+        reference = price if side == "buy" else _sell_value([price], market)
+        return PricedOrder("limit", price, None, intent.tif, reference, marketable, tuple(warnings), market)
     if intent.type == "stop_limit":
         assert intent.price is not None and intent.stop_price is not None
         price, note = _on_ladder(ladder, intent.price, side, "limit price", symbol)
         stop, stop_note = _on_ladder(ladder, intent.stop_price, side, "stop price", symbol)
         warnings += [n for n in (note, stop_note) if n]
-        return PricedOrder("stop_limit", price, stop, intent.tif, price, False, tuple(warnings))
+        reference = price if side == "buy" else _sell_value([price, stop], market)
+        return PricedOrder("stop_limit", price, stop, intent.tif, reference, False, tuple(warnings), market)
     buffer = buffer_pct / 100
     sign = 1 if side == "buy" else -1
     if intent.type == "stop":
         assert intent.stop_price is not None
         stop, note = _on_ladder(ladder, intent.stop_price, side, "stop price", symbol)
         warnings += [note] if note else []
-        reference = stop * (1 + sign * buffer)
-        if reference <= 0:
+        trigger = stop * (1 + sign * buffer)
+        if trigger <= 0:
             raise PricingRefused("invalid_order", f"MARKET_ORDER_BUFFER_PCT={buffer_pct} leaves no positive price")
+        touch = q.ask if q.ask is not None else q.last
+        buy_value = max(stop, touch) * (1 + buffer) if touch is not None else trigger
         if instrument.market_orders_allowed:
-            return PricedOrder("stop", None, stop, intent.tif, reference, False, tuple(warnings))
-        limit, _ = _on_ladder(ladder, reference, side, "stop limit", symbol)
+            reference = buy_value if side == "buy" else _sell_value([stop], market)
+            return PricedOrder("stop", None, stop, intent.tif, reference, False, tuple(warnings), market)
+        limit, _ = _on_ladder(ladder, trigger, side, "stop limit", symbol)
         warnings.append(
             f"{instrument.venue} takes no market orders for {symbol}: the stop becomes a stop-limit at {limit} "
             f"(stop {stop} {'+' if side == 'buy' else '-'} {buffer_pct}%)"
         )
-        return PricedOrder("stop_limit", limit, stop, intent.tif, limit, False, tuple(warnings))
+        reference = limit if side == "buy" else _sell_value([limit, stop], market)
+        return PricedOrder("stop_limit", limit, stop, intent.tif, reference, False, tuple(warnings), market)
     # market
-    touch = "ask" if side == "buy" else "bid"
+    touch_name = "ask" if side == "buy" else "bid"
     if far is None:
         if q.last is None:
             raise PricingRefused(
                 "no_quote",
-                f"no {touch} and no last price for {symbol}: a market order cannot be priced, so it is not sent; "
-                "wait for a quote or send a limit order with the price you accept",
+                f"no {touch_name} and no last price for {symbol}: a market order cannot be priced, so it is not "
+                "sent; wait for a quote or send a limit order with the price you accept",
             )
         far = q.last
-        warnings.append(f"no {touch} for {symbol}; the market order is priced from the last trade {q.last}")
-    reference = far * (1 + sign * buffer)
-    if reference <= 0:
+        warnings.append(f"no {touch_name} for {symbol}; the market order is priced from the last trade {q.last}")
+    buffered = far * (1 + sign * buffer)
+    if buffered <= 0:
         raise PricingRefused("invalid_order", f"MARKET_ORDER_BUFFER_PCT={buffer_pct} leaves no positive price")
     if instrument.market_orders_allowed:
-        return PricedOrder("market", None, None, intent.tif, reference, True, tuple(warnings))
-    limit, _ = _on_ladder(ladder, reference, side, "marketable limit", symbol)
+        reference = buffered if side == "buy" else _sell_value([far], market)
+        return PricedOrder("market", None, None, intent.tif, reference, True, tuple(warnings), market)
+    limit, _ = _on_ladder(ladder, buffered, side, "marketable limit", symbol)
     tif: TimeInForce = intent.tif or "IOC"
     warnings.append(
         f"{instrument.venue} takes no market orders for {symbol}: sent as a marketable limit at {limit} "
-        f"({touch} {far} {'+' if side == 'buy' else '-'} {buffer_pct}%), {tif}"
+        f"({touch_name} {far} {'+' if side == 'buy' else '-'} {buffer_pct}%), {tif}"
     )
-    return PricedOrder("limit", limit, None, tif, limit, True, tuple(warnings))
+    reference = limit if side == "buy" else _sell_value([far, limit], market)
+    return PricedOrder("limit", limit, None, tif, reference, True, tuple(warnings), market)

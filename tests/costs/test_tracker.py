@@ -86,6 +86,27 @@ def test_tiered_plan_from_settings_or_overrides_and_monthly_volume() -> None:
     assert overridden.estimate(BHP, "buy", 1_000, 50.00, AUD_ONLY).schedule == "IB ASX tiered"
 
 
+def test_a_directed_us_order_is_priced_at_ibs_directed_rate(usd_to_aud: Callable[[str], FxRate]) -> None:
+    """IB_EXCHANGE other than SMART routes US stocks directly: USD 0.0075 a share under Fixed (IB's page)."""
+    fx = FxTable.of("AUD", usd_to_aud("2025-06-03"))
+    smart = tracker().estimate(SPY, "buy", 1_000, 25.00, fx)
+    directed = tracker(ib_exchange="ARCA").estimate(SPY, "buy", 1_000, 25.00, fx)
+    assert (smart.amount, smart.schedule) == (Decimal("5.00"), "IB US fixed")
+    assert (directed.amount, directed.schedule) == (Decimal("7.50"), "IB US fixed directed")
+    assert tracker(ib_exchange="ARCA").estimate(SPY, "buy", 100, 25.00, fx).amount == Decimal("1.00"), "minimum"
+    assert tracker(ib_exchange="ARCA").estimate(SPY, "buy", 1_000, 0.25, fx).amount == Decimal("2.50"), "1% cap"
+    # a symbol routed to SMART by SYMBOL_OVERRIDES is not directed; one routed elsewhere is
+    routed = tracker(ib_exchange="ARCA", symbol_overrides='{"SPY/USD": {"exchange": "SMART"}}')
+    assert routed.estimate(SPY, "buy", 1_000, 25.00, fx).amount == Decimal("5.00")
+    one = tracker(symbol_overrides='{"AAPL/USD": {"exchange": "NASDAQ"}}')
+    assert one.estimate(AAPL, "buy", 1_000, 25.00, fx).amount == Decimal("7.50")
+    assert one.estimate(SPY, "buy", 1_000, 25.00, fx).amount == Decimal("5.00")
+    # ASX has no directed rate; Tiered has none in IB's reference either: both priced as before
+    assert tracker(ib_exchange="ASX").estimate(BHP, "buy", 400, 50.00, AUD_ONLY).amount == Decimal("16.00")
+    tiered = tracker(ib_commission_plan="tiered", ib_exchange="ARCA").estimate(SPY, "buy", 1_000, 25.00, fx)
+    assert tiered.parts["commission"] == Decimal("3.50") and tiered.schedule == "IB US tiered"
+
+
 def test_fx_estimate_needs_usd_for_a_non_usd_quote() -> None:
     eurgbp = InstrumentSpec(
         "EUR/GBP", InstrumentType.FX, "EUR", "GBP", FX_IDEALPRO, Decimal(1), Decimal(1), "FX", True, "IB"
@@ -238,7 +259,12 @@ def test_estimates_are_never_negative_and_bounds_hold(
         assert cost.amount >= 0 and cost.amount_base >= 0 and all(v >= 0 for v in cost.parts.values())
     minimum = Decimal("6.00") if plan == "fixed" else Decimal("5.00")  # no monthly volume: the first tier
     assert asx.parts["commission"] >= minimum
-    assert us.parts["commission"] <= (q * p * Decimal("0.01")).quantize(Decimal("0.0001")) + Decimal("0.0001")
+    cap = (q * p * Decimal("0.01")).quantize(Decimal("0.0001"))
+    assert us.parts["commission"] <= cap + Decimal("0.0001")
+    us_minimum = Decimal("1.00") if plan == "fixed" else Decimal("0.35")  # per order, unless the 1% cap is lower
+    assert us.parts["commission"] >= min(us_minimum, cap) - Decimal("0.0001")
+    if cap >= us_minimum:
+        assert us.parts["commission"] >= us_minimum
     assert us.amount_base >= us.amount * rate  # the FX buffer never lowers a cross-currency estimate
     fx_cost = costs.estimate(AUDUSD, side, q, p / 1000, fx)  # type: ignore[arg-type]
     assert fx_cost.amount is not None and fx_cost.amount >= Decimal("2.00")

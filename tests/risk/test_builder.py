@@ -100,7 +100,8 @@ async def test_context_from_a_venue_with_real_prices(real: RealPrices) -> None:
         OrderIntent(symbol="SPY/USD", side="buy", amount=5, price=spy.ask, origin="plan:p1"), ctx
     )
     assert isinstance(decision, Approved)
-    assert decision.exposure_after_base == ((15 * spy.ask) * usd.rate + 100 * Decimal("170.5")).quantize(
+    # the position after the order is valued at its mark (the last trade here), not at the limit paid
+    assert decision.exposure_after_base == ((15 * spy.last) * usd.rate + 100 * Decimal("170.5")).quantize(
         Decimal("0.0001")
     )  # type: ignore[operator]
 

@@ -84,7 +84,7 @@ def test_shorts_count_toward_gross_exposure(real: RealPrices, make_context: Any)
     gross = 1_000 * bhp.last + 300 * cba.last  # type: ignore[operator]
     net = 1_000 * bhp.last - 300 * cba.last  # type: ignore[operator]
     order = intent("BHP/AUD", "buy", 100, bhp.ask)
-    after = gross + 100 * bhp.ask - 1_000 * bhp.last + 1_000 * bhp.ask  # type: ignore[operator]
+    after = gross + 100 * bhp.last  # type: ignore[operator]  # the position after, at its mark (not the limit)
     limit = (net + after) / 2  # above the net exposure, below the gross one
     ctx = make_context(BHP, quote=bhp, positions=[long_bhp, short_cba])
     refused = rejected(manager(max_total_exposure=limit).validate(order, ctx), RejectCode.MAX_TOTAL_EXPOSURE)

@@ -80,3 +80,44 @@ def test_a_registered_account_never_mangles_a_longer_one(monkeypatch: pytest.Mon
 def test_redact_leaves_ordinary_text_alone() -> None:
     text = "BHP/AUD bought 400 @ 45.10, conId 4036812, orderId 12"
     assert redact(text) == text
+
+
+def test_structured_extras_and_arguments_are_redacted_in_text_and_json() -> None:
+    """A dict or list extra (nested too), and a dict argument, are masked like a string one."""
+    for json_format in (False, True):
+        stream = io.StringIO()
+        handler = configure_logging("INFO", json_format=json_format, stream=stream, run_id="run-redact")
+        params = {"apiKey": "KEY-unregistered-0001", "account": "DU1234567", "nested": {"token": "tok-0002"}}
+        try:
+            log = logging.getLogger("sdk.test")
+            log.info("request", extra={"params": params, "accounts": ["DU1234567", ("U7654321",)]})
+            log.info("sent %s", {"api_key": "KEY-unregistered-0003", "acct": "F123456"})
+            log.info("glued", extra={"ref": "account_DU1234567", "camel": "acctU7654321"})
+        finally:
+            logging.getLogger().removeHandler(handler)
+        out = stream.getvalue()
+        leaks = ("KEY-unregistered-0001", "tok-0002", "KEY-unregistered-0003", "DU1234567", "U7654321", "F123456")
+        for leaked in leaks:
+            assert leaked not in out, (json_format, leaked, out)
+        assert "DU****567" in out and "U****321" in out and "F***456" in out
+        assert params["apiKey"] == "KEY-unregistered-0001", "the caller's dict is not changed"
+        if json_format:
+            first, _, third = (json.loads(line) for line in out.strip().splitlines())
+            assert first["params"] == {"apiKey": "***", "account": "DU****567", "nested": {"token": "***"}}
+            assert first["accounts"] == ["DU****567", ["U****321"]]
+            assert third["ref"] == "account_DU****567" and third["camel"] == "acctU****321"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("account_DU1234567", "account_DU****567"),
+        ("acct=DU1234567;", "acct=DU****567;"),
+        ("acctU1234567", "acctU****567"),
+        ("DU1234567_paper", "DU****567_paper"),
+        ("CPU12345 and orderId 1234567", "CPU12345 and orderId 1234567"),  # not an account
+        ("DU12345678901", "DU12345678901"),  # too many digits to be one
+    ],
+)
+def test_accounts_are_masked_where_they_touch_words(text: str, masked: str) -> None:
+    assert redact(text) == masked

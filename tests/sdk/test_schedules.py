@@ -83,11 +83,20 @@ def test_asx_bounds(q: int, p: Decimal, plan: str, gst: bool, volume: int) -> No
         assert quote.commission == max(q * p * Decimal("0.0008"), Decimal("6.00")).quantize(Decimal("0.0001"))
 
 
-@given(q=qty, p=px, side=st.sampled_from(["buy", "sell"]), plan=st.sampled_from(["fixed", "tiered"]))
-def test_us_bounds(q: int, p: Decimal, side: str, plan: str) -> None:
-    quote = us_stock(q, p, side=side, plan=plan)  # type: ignore[arg-type]
+@given(q=qty, p=px, side=st.sampled_from(["buy", "sell"]), plan=st.sampled_from(["fixed", "tiered"]),
+       directed=st.booleans(), shares=st.integers(min_value=0, max_value=200_000_000))  # fmt: skip
+def test_us_bounds(q: int, p: Decimal, side: str, plan: str, directed: bool, shares: int) -> None:
+    quote = us_stock(q, p, side=side, plan=plan, directed=directed, monthly_shares=shares)  # type: ignore[arg-type]
     assert quote.commission >= 0 and quote.amount >= quote.commission
-    assert quote.commission <= (q * p * Decimal("0.01")).quantize(Decimal("0.0001")) + Decimal("0.0001"), "1% cap"
+    cap = (q * p * Decimal("0.01")).quantize(Decimal("0.0001"))
+    assert quote.commission <= cap + Decimal("0.0001"), "1% cap"
+    minimum = Decimal("1.00") if plan == "fixed" else Decimal("0.35")  # per order, unless the 1% cap is lower
+    assert quote.commission >= min(minimum, cap) - Decimal("0.0001")
+    if cap >= minimum:
+        assert quote.commission >= minimum
+    if plan == "fixed":
+        rate = Decimal("0.0075") if directed else Decimal("0.005")
+        assert quote.commission == min(max(q * rate, minimum), q * p * Decimal("0.01")).quantize(Decimal("0.0001"))
 
 
 @given(

@@ -139,3 +139,33 @@ def test_settings_are_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
         settings.ib_port = 1  # type: ignore[misc]
     logging.getLogger(__name__).debug("frozen ok")
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "expected"),
+    [
+        (
+            "SYMBOL_OVERRIDES",
+            '{"BHP/USD":{"exchnage":"NYSE"}}',
+            "SYMBOL_OVERRIDES['BHP/USD'].exchnage: Extra inputs are not permitted (got 'NYSE'); allowed keys: "
+            "sec_type, ib_symbol, exchange, primary_exchange, instrument_type (did you mean 'exchange'?). "
+            'Example: SYMBOL_OVERRIDES={"BHP/USD": {"primary_exchange": "NYSE"}}',
+        ),
+        ("SYMBOL_OVERRIDES", '{"BHP/USD":{"sec_type":"FUT"}}', "SYMBOL_OVERRIDES['BHP/USD'].sec_type: Input should be"),
+        ("SYMBOL_OVERRIDES", '{"BHP/USD": 5}', "SYMBOL_OVERRIDES['BHP/USD']: Input should be a valid dictionary"),
+        (
+            "SYMBOL_MAX_POSITION_VALUE",
+            '{"BHP/AUD": "lots"}',
+            "SYMBOL_MAX_POSITION_VALUE['BHP/AUD']: Input should be a valid decimal (got 'lots'). "
+            'Example: SYMBOL_MAX_POSITION_VALUE={"BHP/AUD": 50000}',
+        ),
+        ("ALLOWED_INSTRUMENT_TYPES", "stock,bond", "ALLOWED_INSTRUMENT_TYPES[1]: Input should be 'stock'"),
+    ],
+)
+def test_a_nested_error_names_the_full_location_and_an_example(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert expected in str(err.value), str(err.value)
