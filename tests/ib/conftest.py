@@ -17,7 +17,8 @@ import pytest
 from ib_support import ASX_OPEN, FAST_BACKOFF, PausedTime  # type: ignore[import-not-found]
 
 from sdk.settings import load_settings
-from sdk.venues.ib.clock import SimulatedClock
+from sdk.venues.ib.clock import Clock, SimulatedClock
+from sdk.venues.ib.connection import Backoff
 from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.trader import IBTrader
 
@@ -78,7 +79,11 @@ async def gateway(make_gateway: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 async def make_trader() -> AsyncIterator[Callable[..., Any]]:
-    """``await make_trader(gw, client_id=1, connect=True, **settings)``: an IBTrader on ``gw`` (closed after)."""
+    """``await make_trader(gw, client_id=1, connect=True, **settings)``: an IBTrader on ``gw`` (closed after).
+
+    ``clock`` replaces the trader's :class:`SimulatedClock` over the gateway's clock; ``backoff`` the
+    fast reconnect timing.
+    """
     traders: list[IBTrader] = []
 
     async def make(
@@ -89,16 +94,18 @@ async def make_trader() -> AsyncIterator[Callable[..., Any]]:
         connect: bool = True,
         heartbeat_interval: float = 0.5,
         ack_timeout: float = 3.0,
+        clock: Clock | None = None,
+        backoff: Backoff = FAST_BACKOFF,
         **settings: Any,
     ) -> IBTrader:
-        clock = SimulatedClock(gw.clock)
+        clock = clock or SimulatedClock(gw.clock)
         trader = IBTrader(
             load_settings(ib_host="127.0.0.1", ib_port=gw.port, ib_connect_timeout=3, **settings),
             client_id=client_id,
             client_id_max=client_id_max,
             clock=clock,
             budget=PacingBudget(clock),
-            backoff=FAST_BACKOFF,
+            backoff=backoff,
             heartbeat_interval=heartbeat_interval,
             quote_timeout=2.0,
             ack_timeout=ack_timeout,

@@ -8,14 +8,51 @@ from typing import Any
 import pytest
 from ccxt.test.exchange.base.test_balance import test_balance as check_balance
 from ccxt.test.exchange.base.test_position import test_position as check_position
-from ib_support import wait_for  # type: ignore[import-not-found]
+from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
 
-from sdk.errors import BadSymbol, FxRateUnavailable
+from sdk.errors import BadSymbol, ExchangeError, FxRateUnavailable
+from sdk.venues.ib.account import equity_from_holdings
+from sdk.venues.ib.clock import SimulatedClock
 from sdk.venues.ib.trader import IBTrader
 
 
 def now_ms(gw: Any) -> int:
     return int(gw.clock.timestamp() * 1000) + 1
+
+
+def check_balance_allowing_debt(exchange: Any, balance: dict[str, Any]) -> None:
+    """ccxt's balance validator, except for the sign of a borrowed currency.
+
+    ccxt's ``test_balance`` asserts ``total >= 0`` and ``free >= 0`` for every currency; an IB cash
+    balance is negative when the currency is borrowed on margin (IB ``CashBalance``), and the payload
+    keeps it negative (a loan shown as 0 would hide it). Those currencies are validated here instead:
+    ``free + used == total``, nothing reserved. Every other currency goes through ccxt's validator.
+    """
+    debts = {code for code, total in balance["total"].items() if total < 0}
+    rest = {key: value for key, value in balance.items() if key not in debts}
+    for part in ("free", "used", "total"):
+        rest[part] = {code: v for code, v in balance[part].items() if code not in debts}
+    check_balance(exchange, {}, "fetchBalance", rest)
+    for code in debts:
+        entry = balance[code]
+        assert entry["used"] == 0.0 and entry["free"] == entry["total"] == balance["total"][code] < 0
+        assert balance["free"][code] + balance["used"][code] == balance["total"][code]
+
+
+class AheadOf:
+    """The trader's time: the gateway's clock plus an offset the test moves (the gateway's stays put)."""
+
+    speed = 0.0
+
+    def __init__(self, gateway_clock: Any) -> None:
+        self.gateway_clock = gateway_clock
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return float(self.gateway_clock.timestamp()) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 async def test_balance_per_currency(trader: IBTrader, gateway: Any, ccxt_for: Any) -> None:
@@ -72,6 +109,63 @@ async def test_stale_fx_quote_is_refreshed(make_gateway: Any, make_trader: Any) 
     await asyncio.sleep(0.1)  # the stream follows the market
     await trader.fetch_fx_rate("USD", "AUD")
     assert trader.fx.cached("USD", "AUD").at >= stamp + 3600, "older than IB_FX_MAX_AGE: asked again"
+
+
+async def test_a_quiet_fx_stream_is_never_served_as_a_fresh_rate(make_gateway: Any, make_trader: Any) -> None:
+    gw = await make_gateway()
+    time = AheadOf(gw.clock)
+    trader = await make_trader(gw, ib_fx_max_age=60, clock=SimulatedClock(time), heartbeat_interval=30)
+    await trader.fetch_fx_rate("USD", "AUD")
+    quote = trader.fx.cached("USD", "AUD")
+    assert quote.origin == "stream" and quote.at <= trader.clock.now()
+    time.advance(120)  # the trader's clock moves on; the gateway's does not, so its stream sends nothing
+    gw.set_faults("delay_ms=3000")  # and IB does not answer a snapshot within the quote timeout
+    with pytest.raises(FxRateUnavailable, match="no FX quote to convert USD to AUD"):
+        await trader.fetch_fx_rate("USD", "AUD")
+    assert trader.fx.cached("USD", "AUD").at == quote.at, "the old quote was not stamped as new"
+
+
+async def test_a_quiet_fx_stream_is_refreshed_by_a_snapshot(make_gateway: Any, make_trader: Any) -> None:
+    gw = await make_gateway()
+    time = AheadOf(gw.clock)
+    trader = await make_trader(gw, ib_fx_max_age=60, clock=SimulatedClock(time))
+    first = await trader.fetch_fx_rate("USD", "AUD")
+    time.advance(120)  # the stream has been silent for two minutes on the trader's clock
+    assert await trader.fetch_fx_rate("USD", "AUD") == pytest.approx(first), "the gateway's quote has not moved"
+    quote = trader.fx.cached("USD", "AUD")
+    assert quote.origin == "snapshot" and quote.at == pytest.approx(trader.clock.now(), abs=1)
+    assert quote.at >= trader.clock.now() - 60
+
+
+async def test_negative_cash_is_a_loan_and_stays_negative(make_gateway: Any, make_trader: Any, ccxt_for: Any) -> None:
+    gateway = await make_gateway(start=NYSE_OPEN_2024)
+    trader = await make_trader(gateway)
+    ticker = await trader.fetch_ticker("SPY/USD")
+    await trader.create_order("SPY/USD", "limit", "buy", 300, round(ticker["ask"] + 0.05, 2))  # more than the USD
+    await wait_for(lambda: gateway.state()["cash"]["USD"] < 0, what="the fill on margin")
+    await wait_for(lambda: trader.connection.ib.accountValues() and _cash(trader, "USD") < 0, what="IB's push")
+    balance = await trader.fetch_balance()
+    assert balance["total"]["USD"] < 0 and balance["total"]["USD"] == pytest.approx(gateway.state()["cash"]["USD"])
+    check_balance_allowing_debt(ccxt_for(trader), balance)
+
+
+def _cash(trader: IBTrader, currency: str) -> float:
+    return sum(amount for amount, code in trader.account._value("CashBalance") if code == currency)
+
+
+async def test_equity_without_net_liquidation_never_values_a_position_at_zero(trader: IBTrader, gateway: Any) -> None:
+    bhp = await trader.fetch_ticker("BHP/AUD")
+    await trader.create_order("BHP/AUD", "limit", "buy", 300, round(bhp["ask"] + 0.05, 2))
+    await wait_for(lambda: len(gateway.state()["positions"]) == 1, what="the position")
+    positions = await trader.fetch_positions()
+    cash = trader.account._value("CashBalance")
+    equity = await equity_from_holdings(cash, positions, trader.account._to_base)
+    (held,) = positions
+    cash_aud = sum([await trader.account._to_base(a, c) for a, c in cash])
+    assert equity == pytest.approx(cash_aud + held["notional"]), "cash plus the marked position"
+    unmarked = {**held, "markPrice": None, "notional": None}
+    with pytest.raises(ExchangeError, match="BHP/AUD has no mark price"):
+        await equity_from_holdings(cash, [unmarked], trader.account._to_base)
 
 
 async def test_long_and_short_positions(trader: IBTrader, gateway: Any, ccxt_for: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sdk.errors import ExchangeNotAvailable, LiveTradingNotAllowed
 from sdk.registry import create_trader
 from sdk.settings import SettingsError, load_settings
-from sdk.venues.ib.connection import ConnectivityEvent, Health
+from sdk.venues.ib.connection import ConnectivityEvent, Health, check_live_allowed
 from sdk.venues.ib.trader import IBTrader
 
 
@@ -41,6 +41,34 @@ async def test_a_live_account_is_refused_unless_allowed(make_gateway: Any, make_
     await _settle(lambda: gw.state()["clients"] == [])  # the session was closed
     allowed = await make_trader(gw, ib_allow_live=True)
     assert allowed.connection.account == "U7654321" and allowed.health is Health.HEALTHY
+
+
+@pytest.mark.parametrize(
+    ("account", "paper"),
+    [("DU0000002", True), ("du0000003", False), ("DF1234567", True), ("D1234567", False), ("DI7654321", False)],
+)
+def test_paper_accounts_are_du_and_df(account: str, paper: bool) -> None:
+    settings = load_settings()
+    if paper:
+        check_live_allowed(settings, 4002, account)
+        return
+    with pytest.raises(LiveTradingNotAllowed, match="is a live account"):
+        check_live_allowed(settings, 4002, account)
+    check_live_allowed(load_settings(ib_allow_live=True), 4002, account)
+
+
+@pytest.mark.parametrize(("account", "paper"), [("DF1234567", True), ("F1234567", False)])
+async def test_an_fa_paper_master_connects_and_an_fa_live_one_is_refused(
+    make_gateway: Any, make_trader: Any, account: str, paper: bool
+) -> None:
+    gw = await make_gateway(account=account)
+    if paper:
+        trader = await make_trader(gw)
+        assert trader.connection.account == account and trader.health is Health.HEALTHY
+        return
+    with pytest.raises(LiveTradingNotAllowed, match=r"is a live account .*paper accounts start with DU"):
+        await make_trader(gw)
+    await _settle(lambda: gw.state()["clients"] == [])
 
 
 async def test_account_must_be_one_the_gateway_manages(gateway: Any, make_trader: Any) -> None:

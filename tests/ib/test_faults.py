@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as check_ohlcv
 from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
 
 from sdk.errors import NetworkError, RequestTimeout
@@ -136,7 +137,7 @@ async def test_fill_during_an_outage_is_not_lost(gateway: Any, trader: IBTrader)
     assert reconciled["status"] == "closed" and reconciled["filled"] == 100
 
 
-async def test_1101_resubscribes_market_data_and_bars(make_gateway: Any, make_trader: Any) -> None:
+async def test_1101_resubscribes_market_data_and_bars(make_gateway: Any, make_trader: Any, ccxt_for: Any) -> None:
     gw = await make_gateway(start=NYSE_OPEN_2024)
     trader = await make_trader(gw)
     events: list[ConnectivityEvent] = []
@@ -157,11 +158,13 @@ async def test_1101_resubscribes_market_data_and_bars(make_gateway: Any, make_tr
     bar = await asyncio.wait_for(first, 5)
     second = await asyncio.wait_for(anext(bars), 5)
     assert second[0] == bar[0] + 60_000, "bars keep coming after 1101, in order, none repeated"
+    for row in (bar, second):
+        check_ohlcv(ccxt_for(trader), {}, "watchOHLCV", row, "SPY/USD", int(gw.clock.timestamp() * 1000))
     await bars.aclose()
 
 
 async def test_watch_ohlcv_survives_a_drop_without_losing_or_repeating_bars(
-    make_gateway: Any, make_trader: Any
+    make_gateway: Any, make_trader: Any, ccxt_for: Any
 ) -> None:
     gw = await make_gateway(start=NYSE_OPEN_2024)
     trader = await make_trader(gw)
@@ -192,6 +195,9 @@ async def test_watch_ohlcv_survives_a_drop_without_losing_or_repeating_bars(
     expected = gw.market.catalog.bars("SPY/USD", "1min", rth_only=False)
     closes = {int(t.timestamp() * 1000): c for t, c in zip(expected.index, expected["close"], strict=True)}
     assert all(b[4] == pytest.approx(closes[int(b[0])], abs=0.005 + 1e-9) for b in seen)
+    now = int(gw.clock.timestamp() * 1000)
+    for bar in seen:
+        check_ohlcv(ccxt_for(trader), {}, "watchOHLCV", bar, "SPY/USD", now)
 
 
 async def test_a_silent_socket_is_dropped_by_the_heartbeat_and_reconnected(make_gateway: Any, make_trader: Any) -> None:

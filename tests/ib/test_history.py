@@ -118,3 +118,25 @@ async def test_since_before_the_first_bar_starts_at_ibs_head_timestamp(trader: I
     head = int(gateway.market.catalog.info("BHP/AUD").first.timestamp() * 1000)
     assert len(rows) == 100 and rows[0][0] >= head
     assert trader.history.requests <= 2, "no request for the decades before IB's first bar"
+
+
+async def test_head_timestamp_retries_a_pacing_violation(trader: IBTrader, gateway: Any, monkeypatch: Any) -> None:
+    # The offline gateway does not pace reqHeadTimeStamp: answer its first one with IB's 162 pacing
+    # violation, as IB does when another client on the account has spent the budget.
+    from sdk.gateway.messages import In
+
+    serve = gateway.dispatch
+    refused: list[int] = []
+
+    async def dispatch(session: Any, fields: list[str]) -> None:
+        if int(fields[0]) == In.REQ_HEAD_TIMESTAMP and not refused:
+            refused.append(int(fields[1]))
+            message = "Historical Market Data Service error message:Pacing violation"
+            session.error(int(fields[1]), 162, message, exact=True)
+            return
+        await serve(session, fields)
+
+    monkeypatch.setattr(gateway, "dispatch", dispatch)
+    head = await trader.history.head_timestamp("BHP/AUD")
+    assert head == int(gateway.market.catalog.info("BHP/AUD").first.timestamp() * 1000)
+    assert refused and trader.budget.stats.violations == 1, "the 162 was recorded in the budget, then retried"

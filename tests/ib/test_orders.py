@@ -8,12 +8,35 @@ from typing import Any
 
 import pytest
 from ccxt.test.exchange.base.test_order import test_order as check_order
+from ccxt.test.exchange.base.test_shared_methods import assert_timestamp_order
 from ccxt.test.exchange.base.test_trade import test_trade as check_trade
 from ib_async import IB, LimitOrder, Stock
 from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
 
 from sdk.errors import BadRequest, InsufficientFunds, InvalidOrder, OrderNotFound
+from sdk.venues.ib.parsing import CCXT_ORDER_STATUSES
 from sdk.venues.ib.trader import IBTrader
+
+#: ccxt's ``test_order`` accepts only open, closed and canceled, but ccxt's order structure also has
+#: ``rejected`` and ``expired`` (ccxt Manual, "Order structure"): for those orders only the status
+#: field is skipped by the validator and checked against ccxt's full list here instead.
+TERMINAL_NOT_IN_VALIDATOR = frozenset({"rejected", "expired"})
+
+
+def check_ccxt_order(exchange: Any, method: str, order: dict[str, Any], symbol: str | None, now: int) -> None:
+    """ccxt's order validator, with the narrow skip of ``status`` for rejected and expired orders."""
+    skip = {"status": True} if order["status"] in TERMINAL_NOT_IN_VALIDATOR else {}
+    check_order(exchange, skip, method, order, symbol, now)
+    assert order["status"] in CCXT_ORDER_STATUSES
+
+
+def check_order_list(exchange: Any, method: str, orders: list[Any], statuses: set[str], now: int) -> None:
+    """What ccxt's own fetchOpenOrders/fetchClosedOrders tests check of a list: each order, its
+    status, and ascending timestamps (``test_fetch_open_orders``, ``test_fetch_closed_orders``)."""
+    for order in orders:
+        check_ccxt_order(exchange, method, order, order["symbol"], now)
+        assert order["status"] in statuses
+    assert_timestamp_order(exchange, method, None, orders)
 
 
 def gateway_orders(gw: Any, ref: str | None = None) -> list[dict[str, Any]]:
@@ -107,7 +130,7 @@ async def test_bad_orders_are_refused_before_anything_is_sent(
     assert gateway_orders(gateway) == []
 
 
-async def test_rejection_is_raised_recorded_and_not_resent(make_gateway: Any, make_trader: Any) -> None:
+async def test_rejection_is_raised_recorded_and_not_resent(make_gateway: Any, make_trader: Any, ccxt_for: Any) -> None:
     gw = await make_gateway(faults="reject_next=1")
     trader = await make_trader(gw)
     price = await passive_bid(trader, "BHP/AUD", 5)
@@ -116,6 +139,10 @@ async def test_rejection_is_raised_recorded_and_not_resent(make_gateway: Any, ma
         await trader.create_order("BHP/AUD", "limit", "buy", 100, price, params)
     order = await trader.fetch_order("trd-rejected-01")
     assert (order["status"], order["info"]["status"], order["info"]["errorCode"]) == ("rejected", "Cancelled", 201)
+    check_ccxt_order(ccxt_for(trader), "fetchOrder", order, "BHP/AUD", now_ms(gw))
+    check_order_list(
+        ccxt_for(trader), "fetchClosedOrders", await trader.fetch_closed_orders(), {"rejected"}, now_ms(gw)
+    )
     with pytest.raises(InvalidOrder, match="201"):
         await trader.create_order("BHP/AUD", "limit", "buy", 100, price, params)
     assert gateway_orders(gw) == [], "IB never accepted it and the retry sent nothing"
@@ -150,7 +177,9 @@ async def test_fill_fee_pending_until_the_commission_report(make_gateway: Any, m
     assert trade["cost"] == pytest.approx(trade["price"] * 400) and order["average"] == trade["price"]
     assert await trader.get_trades_from_timestamp(trade["timestamp"]) == [trade]
     assert await trader.fetch_my_trades(since=trade["timestamp"] + 1) == []
-    assert [o["id"] for o in await trader.fetch_closed_orders("BHP/AUD")] == [order["id"]]
+    closed = await trader.fetch_closed_orders("BHP/AUD")
+    assert [o["id"] for o in closed] == [order["id"]]
+    check_order_list(ccxt_for(trader), "fetchClosedOrders", closed, {"closed", "canceled"}, now_ms(gw))
 
 
 async def test_resting_order_fills_as_maker(trader: IBTrader, gateway: Any) -> None:
@@ -225,7 +254,7 @@ async def test_stop_and_stop_limit_orders(trader: IBTrader, gateway: Any) -> Non
     assert sent[int(limit["id"])]["orderType"] == "STP LMT" and sent[int(limit["id"])]["lmtPrice"] == stop - 0.1
 
 
-async def test_open_orders_are_only_ours(trader: IBTrader, gateway: Any) -> None:
+async def test_open_orders_are_only_ours(trader: IBTrader, gateway: Any, ccxt_for: Any) -> None:
     price = await passive_bid(trader, "BHP/AUD", 20)
     ours = await trader.create_order("BHP/AUD", "limit", "buy", 100, price)
     other = IB()
@@ -240,6 +269,7 @@ async def test_open_orders_are_only_ours(trader: IBTrader, gateway: Any) -> None
         other.disconnect()
     open_orders = await trader.fetch_open_orders()
     assert [o["id"] for o in open_orders] == [ours["id"]]
+    check_order_list(ccxt_for(trader), "fetchOpenOrders", open_orders, {"open"}, now_ms(gateway))
     assert await trader.fetch_open_orders("CBA/AUD") == []
     assert await trader.fetch_closed_orders() == []
     assert trader.orders.owners() == {1: [ours["clientOrderId"]]}
@@ -260,3 +290,28 @@ async def test_every_order_and_fill_is_logged_with_contract_exchange_and_commiss
     assert "pending" in sent.commissionSource and fill.commissionSource in ("pending", "ib_commission_report")
     assert fee.commissionSource == "ib_commission_report"
     assert fee.commission == (await trader.fetch_order(order["id"]))["fee"]["cost"]
+
+
+async def test_day_order_has_ccxt_time_in_force_and_expires_at_the_close(
+    trader: IBTrader, gateway: Any, ccxt_for: Any
+) -> None:
+    price = await passive_bid(trader, "BHP/AUD", 400)  # far below the day's range: it never fills
+    params = {"clientOrderId": "trd-day-0001", "timeInForce": "DAY"}
+    order = await trader.create_order("BHP/AUD", "limit", "buy", 100, price, params)
+    check_order(ccxt_for(trader), {}, "createOrder", order, "BHP/AUD", now_ms(gateway))
+    assert order["timeInForce"] is None and order["info"]["tif"] == "DAY", "ccxt has no DAY; IB's tif in info"
+    (sent,) = gateway_orders(gateway, "trd-day-0001")
+    assert sent["tif"] == "DAY", "sent to IB as DAY"
+    ioc = await trader.create_order("BHP/AUD", "limit", "buy", 100, price, {"timeInForce": "IOC"})
+    assert ioc["timeInForce"] == "IOC"
+    gateway.clock.advance(6 * 3600)  # past the ASX close (16:00 Sydney) and its closing auction
+    await wait_for(
+        lambda: trader.orders.find("trd-day-0001").status == "expired",  # type: ignore[union-attr]
+        what="the DAY order to expire",
+    )
+    expired = await trader.fetch_order("trd-day-0001")
+    assert expired["info"]["status"] == "Cancelled" and "expired" in expired["info"]["errorMessage"]
+    check_ccxt_order(ccxt_for(trader), "fetchOrder", expired, "BHP/AUD", now_ms(gateway))
+    closed = await trader.fetch_closed_orders()
+    assert "trd-day-0001" in [o["clientOrderId"] for o in closed]
+    check_order_list(ccxt_for(trader), "fetchClosedOrders", closed, {"closed", "canceled", "expired"}, now_ms(gateway))

@@ -17,6 +17,7 @@ from sdk.errors import (
     RateLimitExceeded,
 )
 from sdk.venues.ib.parsing import (
+    TIME_IN_FORCE,
     UNSET_DOUBLE,
     clean_number,
     commission_or_pending,
@@ -26,6 +27,7 @@ from sdk.venues.ib.parsing import (
     is_pacing_violation,
     taker_or_maker,
     to_ccxt_status,
+    to_ccxt_time_in_force,
 )
 from sdk.venues.ib.timeframes import BAR_SIZES, bar_size_for, duration_string, plan_chunks
 
@@ -144,3 +146,10 @@ def test_chunks_snap_to_the_bar_grid_and_reject_empty_ranges() -> None:
     assert chunks[-1].start_ms % 300_000 == 0 and chunks[0].end_ms % 300_000 == 0
     with pytest.raises(BadRequest, match="must be before"):
         plan_chunks("1m", 10, 10)
+
+
+def test_time_in_force_is_ccxts_or_none() -> None:
+    # ccxt's order validator accepts GTC, GTK, IOC, FOK and PO only (ccxt/test/exchange/base/test_order.py)
+    unified = {tif: to_ccxt_time_in_force(tif) for tif in TIME_IN_FORCE}
+    assert unified == {"GTC": "GTC", "DAY": None, "IOC": "IOC", "FOK": "FOK", "OPG": None, "GTD": None}
+    assert to_ccxt_time_in_force(None) is None and to_ccxt_time_in_force("gtc") == "GTC"

@@ -9,7 +9,8 @@ price, value, average cost and unrealized PnL per position.
   this SDK's open orders reserve: remaining × limit price for buys, remaining base units for FX
   sells; ``free`` = total - used). A negative cash balance (a loan in that currency) stays negative.
 * ``get_equity``: IB's ``NetLiquidation`` in the base currency; reported in another currency it is
-  converted with the FX cache; missing, it is cash plus positions converted one by one.
+  converted with the FX cache; missing, it is cash plus positions converted one by one
+  (:func:`equity_from_holdings`), and a position without a mark makes it an error, never a 0.
 * Positions: ccxt structures, ``contracts`` positive with ``side`` short/long (IB's signed
   quantity stays in ``info["position"]``, negative for shorts); prices, notional and PnL in the
   position's currency. IB stock positions are unlevered here: ``leverage`` 1, ``collateral`` = notional.
@@ -19,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ccxt.base.types import Balances, Position
 from ib_async import AccountValue, Contract, PortfolioItem
 from ib_async import Position as IBPosition
 
-from sdk.errors import BadSymbol, NetworkError
+from sdk.errors import BadSymbol, ExchangeError, NetworkError
 from sdk.redaction import mask_account, redact
 from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection
@@ -37,7 +38,7 @@ from sdk.venues.ib.market_data import MarketDataService
 from sdk.venues.ib.orders import OrderRecord
 from sdk.venues.ib.parsing import clean_number
 
-__all__ = ["SUMMARY_TAGS", "AccountService"]
+__all__ = ["SUMMARY_TAGS", "AccountService", "equity_from_holdings"]
 
 log = logging.getLogger(__name__)
 
@@ -172,20 +173,13 @@ class AccountService:
 
         Raises:
             FxRateUnavailable: NetLiquidation is in another currency, or a holding's currency, has no quote.
+            ExchangeError: NetLiquidation is not reported and a position has no mark to value it at.
         """
         await self.conn.ensure_ready()
         for amount, currency in self._value("NetLiquidation"):
             return amount if currency == self.base_currency else await self._to_base(amount, currency)
         log.info("NetLiquidation not reported; summing cash and positions", extra={"account_values": 0})
-        equity = 0.0
-        for amount, currency in self._value("CashBalance"):
-            equity += await self._to_base(amount, currency)
-        for position in await self.fetch_positions():
-            sign = -1.0 if position["side"] == "short" else 1.0
-            notional = float(position["notional"] or 0.0)
-            currency = str(position["info"]["currency"])
-            equity += sign * await self._to_base(notional, currency)
-        return equity
+        return await equity_from_holdings(self._value("CashBalance"), await self.fetch_positions(), self._to_base)
 
     # --- positions ------------------------------------------------------------------------
     async def fetch_positions(self, symbols: list[str] | None = None) -> list[Position]:
@@ -292,6 +286,38 @@ class AccountService:
             "positionMargin": None,
         }
         return position
+
+
+async def equity_from_holdings(
+    cash: list[tuple[float, str]],
+    positions: list[Position],
+    to_base: Callable[[float, str], Awaitable[float]],
+) -> float:
+    """Equity in the base currency from cash and positions, when IB reports no ``NetLiquidation``.
+
+    Args:
+        cash: ``(amount, currency)`` per currency (IB ``CashBalance``; negative when borrowed).
+        positions: ccxt positions (``notional`` positive, ``side`` short or long, ``info["currency"]``).
+        to_base: converts an amount of a currency into the base currency.
+
+    Raises:
+        ExchangeError: a position has no ``notional`` (no mark from IB's portfolio nor the live quote):
+            it is never counted as 0, which would understate a long and overstate a short.
+        FxRateUnavailable: a currency cannot be converted (from ``to_base``).
+    """
+    unpriced = [str(p["symbol"]) for p in positions if p.get("notional") is None]
+    if unpriced:
+        raise ExchangeError(
+            f"equity unavailable: IB reported no NetLiquidation and {', '.join(unpriced)} has no mark price "
+            "(IB portfolio or live quote); retry when the quote is back"
+        )
+    equity = 0.0
+    for amount, currency in cash:
+        equity += await to_base(amount, currency)
+    for position in positions:
+        sign = -1.0 if position["side"] == "short" else 1.0
+        equity += sign * await to_base(float(position["notional"]), str(position["info"]["currency"]))
+    return equity
 
 
 def _same(resolver: ContractResolver, item: PortfolioItem, symbol: str) -> bool:

@@ -8,7 +8,14 @@ every watcher and yields each completed bar exactly once, in order.
 
 After a reconnect the series is requested again over a window reaching back to the last bar
 delivered, so the bars completed while the connection was down are delivered (in order) before
-the live ones: no bar lost, none twice.
+the live ones: no bar lost, none twice. That window is capped at IB's maximum duration for the
+bar size (:data:`~sdk.venues.ib.timeframes.MAX_DURATION_SECONDS`; a longer one IB answers with 162):
+after an outage longer than that, the bars before the window are not delivered (a warning is
+logged; :meth:`~sdk.venues.ib.history.HistoryService.fetch_ohlcv` fetches them).
+
+Every request goes through the shared pacing budget with IB's 162 pacing violation recorded and
+retried (:func:`~sdk.venues.ib.history.paced_request`). A series whose renewal still fails is left
+for the connection's retry of the resync step; the other series are renewed regardless.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ from typing import Any
 from ib_async import BarDataList, RequestError
 
 from sdk.base import OHLCV
+from sdk.errors import ExchangeError
 from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
-from sdk.venues.ib.history import bar_row, default_what_to_show, identity_of
+from sdk.venues.ib.history import bar_row, default_what_to_show, identity_of, paced_request
 from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.parsing import error_for
-from sdk.venues.ib.timeframes import bar_size_for, duration_string, timeframe_seconds
+from sdk.venues.ib.timeframes import MAX_DURATION_SECONDS, bar_size_for, duration_string, timeframe_seconds
 
 __all__ = ["BarStreams"]
 
@@ -45,6 +53,7 @@ class _Series:
     what: str
     rth: bool
     bars: BarDataList | None = None
+    epoch: int = -1  # the connection's resync epoch in which ``bars`` was requested
     last_delivered: int | None = None
     queues: set[asyncio.Queue[OHLCV]] = field(default_factory=set)
 
@@ -120,31 +129,53 @@ class BarStreams:
                 pass
         series.bars = None
 
-    async def _request(self, series: _Series) -> None:
-        contract = series.resolved.contract
+    def _duration(self, series: _Series) -> str:
+        """The window of a (re)subscription, reaching back to the last bar delivered, measured now."""
         step = timeframe_seconds(series.timeframe)
-        lookback = 3 * step
+        lookback = gap = 3 * step
         if series.last_delivered is not None:
             gap = int(self.clock.now() - series.last_delivered / 1000) + 2 * step
             lookback = max(lookback, gap)
-        lookback = min(max(lookback, 60), max(_MAX_LOOKBACK_S, 3 * step))
-        duration = duration_string(lookback if lookback <= _MAX_LOOKBACK_S else -(-lookback // 86_400) * 86_400)
+        longest = MAX_DURATION_SECONDS[series.timeframe]
+        lookback = min(max(lookback, 60), max(_MAX_LOOKBACK_S, 3 * step), longest)
+        if lookback < gap:
+            log.warning(
+                "bar series was down longer than one IB request covers; older bars are not re-delivered",
+                extra={"symbol": series.key[0], "timeframe": series.timeframe, "gap_s": gap, "window_s": lookback},
+            )
+        return duration_string(lookback if lookback <= _MAX_LOOKBACK_S else -(-lookback // 86_400) * 86_400)
+
+    async def _request(self, series: _Series, *, wait_ready: bool = True) -> None:
+        contract = series.resolved.contract
         bar_size = bar_size_for(series.timeframe)
-        identity = identity_of(contract, "", duration, bar_size, series.what, series.rth)
-        async with self.budget.slot(identity, (contract.conId, contract.exchange, series.what.upper()), series.what):
-            try:
-                bars = await self.conn.ib.reqHistoricalDataAsync(
-                    contract,
-                    endDateTime="",
-                    durationStr=duration,
-                    barSizeSetting=bar_size,
-                    whatToShow=series.what,
-                    useRTH=series.rth,
-                    formatDate=2,
-                    keepUpToDate=True,
-                )
-            except RequestError as exc:
-                raise error_for(exc.code, exc.message) from exc
+        # Every (re)subscription of a series counts as the same request for IB's 15-second rule; its
+        # window is measured when it is sent, after any pacing wait (which may last minutes).
+        identity = identity_of(contract, "", "keepUpToDate", bar_size, series.what, series.rth)
+        duration = ""
+
+        async def send() -> BarDataList:
+            nonlocal duration
+            duration = self._duration(series)
+            return await self.conn.ib.reqHistoricalDataAsync(
+                contract,
+                endDateTime="",
+                durationStr=duration,
+                barSizeSetting=bar_size,
+                whatToShow=series.what,
+                useRTH=series.rth,
+                formatDate=2,
+                keepUpToDate=True,
+            )
+
+        key = (contract.conId, contract.exchange, series.what.upper())
+        label = f"{series.key[0]} {series.timeframe} live bars"
+        try:
+            bars = await paced_request(
+                self.conn, self.budget, identity, key, series.what, send, label=label, wait_ready=wait_ready
+            )
+        except RequestError as exc:
+            raise error_for(exc.code, exc.message) from exc
+        series.epoch = self.conn.resync_epoch
         series.bars = bars
         completed = [bar_row(b) for b in list(bars)[:-1]]
         if series.last_delivered is None:
@@ -178,14 +209,42 @@ class BarStreams:
                 queue.put_nowait(row)
 
     async def resubscribe(self, reason: ResyncReason = "reconnect") -> None:
-        """Request every series again, delivering the bars completed while it was down."""
+        """Request every series again, delivering the bars completed while it was down.
+
+        Series already renewed in this resync (:attr:`IBConnection.resync_epoch`: the step is being
+        retried) are left alone. Each series is renewed on its own: one that fails does not stop
+        the others.
+
+        Raises:
+            ExchangeError (or the one failure's own ccxt error): some series could not be renewed;
+                they stay without a subscription until the step is retried.
+        """
+        epoch = self.conn.resync_epoch
+        failures: list[tuple[str, Exception]] = []
+        renewed = 0
         for series in list(self._series.values()):
+            if series.bars is not None and series.epoch == epoch:
+                continue
             if reason == "data_lost" and series.bars is not None:
                 try:
                     self.conn.ib.cancelHistoricalData(series.bars)
                 except ConnectionError:
                     pass
             series.bars = None
-            await self._request(series)
-        if self._series:
-            log.info("bar series resubscribed", extra={"reason": reason, "series": len(self._series)})
+            try:
+                await self._request(series, wait_ready=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                name = f"{series.key[0]} {series.timeframe}"
+                failures.append((name, exc))
+                log.warning("bar series not renewed", extra={"series": name, "reason": reason, "error": str(exc)})
+                continue
+            renewed += 1
+        if renewed:
+            log.info("bar series resubscribed", extra={"reason": reason, "series": renewed})
+        if len(failures) == 1:
+            raise failures[0][1]
+        if failures:
+            names = ", ".join(name for name, _ in failures)
+            raise ExchangeError(f"{len(failures)} bar series could not be renewed ({names})") from failures[0][1]

@@ -9,12 +9,19 @@ What it solves (the complaints every IB integration collects):
 * The nightly gateway restart, a dropped socket or a heartbeat that stops answering: the session
   reconnects with exponential backoff and jitter (tenacity), then runs every resync hook in order
   (market-data streams, keepUpToDate bar series, then order/execution reconciliation) before it
-  declares itself ready again, so callers never see a half-restored session.
+  declares itself ready again. ib_async's start-up synchronisation (positions, open and completed
+  orders, account updates, executions) must complete (``raiseSyncErrors``): a session whose
+  start-up answers timed out is dropped and opened again rather than used half-synchronised.
+* Each resync step runs on its own: a step that fails (a bar series IB refuses, order lists that did
+  not arrive in time) is logged, named in the health detail (``degraded``), reported as a
+  ``resync_failed`` event and retried with backoff until it succeeds; the other steps, order
+  reconciliation above all, still run, and the session never gives up reconnecting because of one.
 * IB's connectivity notices: 1100 degrades health; 1101 ("restored, data lost") re-runs the
   data hooks; 1102 restores; farm notices 2103/2105/2157 degrade and 2104/2106/2158 restore.
 
 Live trading is refused unless ``IB_ALLOW_LIVE=true``: the live ports (7496 TWS, 4001 IB Gateway),
-``IB_PAPER=false`` and any managed account that is not a paper account (``D…``) all stop here.
+``IB_PAPER=false`` and any managed account that is not a paper account (:data:`PAPER_ACCOUNT_PREFIXES`:
+``DU…``, ``DF…``) all stop here.
 
 Events for a health circuit (the runner's HealthCircuitManager) are :class:`ConnectivityEvent`
 values delivered to listeners registered with :meth:`IBConnection.add_listener`.
@@ -25,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,6 +56,7 @@ from sdk.venues.ib.parsing import (
 )
 
 __all__ = [
+    "PAPER_ACCOUNT_PREFIXES",
     "Backoff",
     "ClientIdInUse",
     "ClientIdLease",
@@ -82,9 +91,12 @@ class ConnectivityEvent:
 
     ``kind``: ``connected`` (first session ready), ``disconnected`` (socket lost), ``reconnecting``
     (an attempt starts; ``attempt`` counts them), ``reconnected`` (socket and account back),
-    ``resynced`` (streams resubscribed and orders reconciled: safe to trade), ``health`` (health
-    changed without a reconnect), ``data_lost`` (IB 1101: streams requested again), ``client_id``
-    (the lease moved to another id after 326), ``closed``. ``at``: wall clock, epoch seconds.
+    ``resynced`` (every resync step succeeded -- streams resubscribed and orders reconciled: safe
+    to trade; ``detail`` is the reason, ``connect``/``reconnect``/``data_lost``, also when a retried
+    step completes a resync late), ``resync_failed`` (the session is up but a step failed; ``detail``
+    names the steps; they are retried), ``health`` (health changed without a reconnect),
+    ``data_lost`` (IB 1101: streams requested again), ``client_id`` (the lease moved to another id
+    after 326), ``closed``. ``at``: wall clock, epoch seconds.
     """
 
     kind: str
@@ -112,12 +124,24 @@ class ClientIdInUse(ExchangeNotAvailable):
     """IB error 326: the client id is held by another session."""
 
 
+#: Account-number prefixes of IB paper accounts: ``DU`` (an individual or sub-account paper account,
+#: as in the managedAccounts answer ``"DU123,DU456"`` of ``../shared/docs/ib-reference.md``) and
+#: ``DF`` (the paper master account of a Financial Advisor). Live accounts start with ``U``, ``F``, ``I``.
+PAPER_ACCOUNT_PREFIXES: tuple[str, ...] = ("DU", "DF")
+
+
+def is_paper_account(account: str) -> bool:
+    """True for an IB paper account number (:data:`PAPER_ACCOUNT_PREFIXES`; IB sends them upper case)."""
+    return account.startswith(PAPER_ACCOUNT_PREFIXES)
+
+
 def check_live_allowed(settings: Settings, port: int, account: str | None = None) -> None:
     """Refuse live trading unless ``IB_ALLOW_LIVE=true``.
 
     Raises:
         LiveTradingNotAllowed: a live port (7496, 4001), ``IB_PAPER=false``, or a non-paper account
-            (IB paper accounts start with ``D``: ``DU…``), while ``IB_ALLOW_LIVE`` is false.
+            (IB paper accounts start with ``DU``, FA paper masters with ``DF``:
+            :data:`PAPER_ACCOUNT_PREFIXES`), while ``IB_ALLOW_LIVE`` is false.
     """
     if settings.ib_allow_live:
         return
@@ -128,9 +152,9 @@ def check_live_allowed(settings: Settings, port: int, account: str | None = None
         )
     if not settings.ib_paper:
         raise LiveTradingNotAllowed("IB_PAPER=false selects live trading; set IB_ALLOW_LIVE=true to allow it")
-    if account and not account.startswith("D"):
+    if account and not is_paper_account(account):
         raise LiveTradingNotAllowed(
-            f"account {mask_account(account)} is a live account (paper accounts start with DU); "
+            f"account {mask_account(account)} is a live account (paper accounts start with DU, FA paper with DF); "
             "connect to a paper gateway or set IB_ALLOW_LIVE=true to trade live"
         )
 
@@ -169,6 +193,12 @@ class ClientIdLease:
             self.history.append(client_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _StepFailure:
+    reason: ResyncReason
+    error: str
+
+
 @dataclass(slots=True)
 class _State:
     health: Health = Health.DISCONNECTED
@@ -178,6 +208,7 @@ class _State:
     last_heartbeat: float | None = None  # wall clock of the last answered heartbeat
     server_time: datetime | None = None  # IB's reqCurrentTime answer at last_heartbeat
     reconnects: int = 0
+    failed_steps: dict[str, _StepFailure] = field(default_factory=dict)  # resync step -> why (retried)
 
 
 _RETRYABLE = (ConnectionError, OSError, asyncio.TimeoutError, NetworkError)
@@ -231,6 +262,8 @@ class IBConnection:
         self._reconnect_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._data_lost_task: asyncio.Task[None] | None = None
+        self._step_retry_task: asyncio.Task[None] | None = None
+        self._epoch = 0
         self._time_lock = asyncio.Lock()
         self.ib.disconnectedEvent += self._on_disconnected
         self.ib.errorEvent += self._on_error
@@ -261,6 +294,19 @@ class IBConnection:
         """How many times the session has been re-established."""
         return self._state.reconnects
 
+    @property
+    def resync_epoch(self) -> int:
+        """Counts resync runs (each connect, reconnect and 1101), not the retries of a failed step.
+
+        A hook marks what it renewed with the epoch, so a retry renews only what is still missing.
+        """
+        return self._epoch
+
+    @property
+    def failed_steps(self) -> dict[str, str]:
+        """Resync steps that failed and are being retried: step name -> the error."""
+        return {name: failure.error for name, failure in self._state.failed_steps.items()}
+
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` on every :class:`ConnectivityEvent`; returns a function that removes it."""
         self._listeners.append(listener)
@@ -275,6 +321,9 @@ class IBConnection:
         """Run ``hook(reason)`` after each (re)connect, in registration order, before the session is ready.
 
         ``reasons`` selects when: ``connect`` (first session), ``reconnect``, ``data_lost`` (IB 1101).
+        A hook that raises does not stop the others: it is logged, degrades health and is called
+        again (same reason) with backoff until it succeeds, so it must be safe to call twice
+        (see :attr:`resync_epoch`).
         """
         self._hooks.append((name, hook, reasons))
 
@@ -296,7 +345,7 @@ class IBConnection:
         s = self._state
         if s.health in (Health.CLOSED, Health.DISCONNECTED, Health.RECONNECTING, Health.CONNECTING):
             return
-        degraded = s.ib_lost or bool(s.farms_down) or s.heartbeat_misses > 0
+        degraded = s.ib_lost or bool(s.farms_down) or s.heartbeat_misses > 0 or bool(s.failed_steps)
         reasons = []
         if s.ib_lost:
             reasons.append("IB connectivity lost (1100)")
@@ -304,6 +353,8 @@ class IBConnection:
             reasons.append(f"farms down: {', '.join(sorted(s.farms_down))}")
         if s.heartbeat_misses:
             reasons.append(f"{s.heartbeat_misses} heartbeat(s) missed")
+        for name, failure in s.failed_steps.items():
+            reasons.append(f"resync step {name!r} failed ({failure.error}); retrying")
         self._set_health(Health.DEGRADED if degraded else Health.HEALTHY, "; ".join(reasons))
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -333,7 +384,7 @@ class IBConnection:
         """Stop the heartbeat and any reconnect, then disconnect. Idempotent."""
         self._closing = True
         self._ready.clear()
-        for task in (self._heartbeat_task, self._reconnect_task, self._data_lost_task):
+        for task in (self._heartbeat_task, self._reconnect_task, self._data_lost_task, self._step_retry_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -460,7 +511,7 @@ class IBConnection:
             raise ConnectionError("IB connection dropped during resync")
         self._ready.set()
         self._refresh_health()
-        self._emit("resynced", detail=reason)
+        self._resync_finished(reason)
 
     async def _lease_and_connect(self) -> None:
         candidates = self.lease.candidates()
@@ -510,6 +561,10 @@ class IBConnection:
                 clientId=client_id,
                 timeout=self.timeout,
                 account=self.settings.ib_account_id or "",
+                # a start-up request that timed out (open or completed orders, executions...) fails
+                # the attempt, which is retried on a fresh socket: reconciliation never starts from
+                # half the orders, nor shares the socket with an answer still on its way
+                raiseSyncErrors=True,
             )
         )
         try:
@@ -527,6 +582,11 @@ class IBConnection:
                 connecting.result()
             except ConnectionRefusedError as exc:
                 raise NetworkError(f"IB gateway refused the connection at {self.host}:{self.port}") from exc
+            except ConnectionError as exc:  # raiseSyncErrors: a start-up request timed out
+                raise NetworkError(
+                    f"IB gateway at {self.host}:{self.port} did not complete the start-up synchronisation "
+                    f"within {self.timeout} s ({exc}); the session is opened again"
+                ) from exc
         finally:
             self.ib.errorEvent -= on_error
             socket.disconnected -= on_closed
@@ -547,15 +607,81 @@ class IBConnection:
         self.account = account
 
     async def _run_hooks(self, reason: ResyncReason) -> None:
+        """Run every hook registered for ``reason``, in order, each isolated from the others' failures."""
+        if self._step_retry_task is not None and not self._step_retry_task.done():
+            self._step_retry_task.cancel()  # this run redoes what the retry was about to
+        self._epoch += 1
+        failed = self._state.failed_steps
+        if reason == "data_lost":
+            for name, _, reasons in self._hooks:
+                if reason in reasons:
+                    failed.pop(name, None)
+        else:
+            failed.clear()  # a new session: every step runs again
         for name, hook, reasons in self._hooks:
-            if reason not in reasons:
-                continue
-            started = time.perf_counter()
+            if reason in reasons:
+                await self._run_step(name, hook, reason)
+
+    async def _run_step(self, name: str, hook: ResyncHook, reason: ResyncReason) -> bool:
+        """One resync step; a failure is recorded (health, retry), never raised. True when it succeeded."""
+        started = time.perf_counter()
+        try:
             await hook(reason)
-            log.info(
-                "resync step done",
-                extra={"step": name, "reason": reason, "ms": round((time.perf_counter() - started) * 1000, 1)},
-            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self._state.failed_steps[name] = _StepFailure(reason, error)
+            log.error("resync step failed", extra={"step": name, "reason": reason, "error": error}, exc_info=exc)
+            return False
+        self._state.failed_steps.pop(name, None)
+        log.info(
+            "resync step done",
+            extra={"step": name, "reason": reason, "ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+        return True
+
+    def _resync_finished(self, reason: ResyncReason) -> None:
+        """After a resync run: ``resynced`` when every step succeeded, else ``resync_failed`` and a retry."""
+        failed = self._state.failed_steps
+        if not failed:
+            self._emit("resynced", detail=reason)
+            return
+        self._emit("resync_failed", detail="; ".join(f"{name}: {f.error}" for name, f in failed.items()))
+        if not self._closing and (self._step_retry_task is None or self._step_retry_task.done()):
+            self._step_retry_task = asyncio.ensure_future(self._retry_failed_steps())
+
+    async def _retry_failed_steps(self) -> None:
+        """Call each failed step again, with exponential backoff and jitter, until none is left.
+
+        While the session is down nothing is tried: the next session runs every step anyway (and
+        cancels this task when it starts).
+        """
+        b = self.backoff
+        wait = b.initial
+        while self._state.failed_steps and not self._closing:
+            await asyncio.sleep(wait + random.uniform(0, b.jitter))
+            wait = min(wait * 2, b.maximum)
+            if not self.is_ready:
+                continue
+            failed = dict(self._state.failed_steps)
+            for name, hook, _ in self._hooks:
+                if name in failed and self.is_ready:
+                    await self._run_step(name, hook, failed[name].reason)
+            self._refresh_health()
+            if not self._state.failed_steps and self.is_ready:
+                reasons = {f.reason for f in failed.values()}
+                detail: ResyncReason = next((r for r in ("reconnect", "connect") if r in reasons), "data_lost")
+                log.info("failed resync steps succeeded on retry", extra={"steps": sorted(failed)})
+                self._emit("resynced", detail=detail)
+
+    async def _resync_data_lost(self) -> None:
+        """IB 1101: renew the streams (the hooks registered for ``data_lost``) on the live session."""
+        await self._run_hooks("data_lost")
+        if self.is_ready:
+            self._refresh_health()
+            if self._state.failed_steps:
+                self._resync_finished("data_lost")
 
     # --- events from ib_async -------------------------------------------------------------
     def _on_disconnected(self) -> None:
@@ -604,7 +730,7 @@ class IBConnection:
             self._refresh_health()
             self._emit("data_lost", detail=message)
             if self._data_lost_task is None or self._data_lost_task.done():
-                self._data_lost_task = asyncio.ensure_future(self._run_hooks("data_lost"))
+                self._data_lost_task = asyncio.ensure_future(self._resync_data_lost())
         elif code in CONNECTIVITY_RESTORED_DATA_KEPT:
             s.ib_lost = False
             self._refresh_health()

@@ -3,7 +3,9 @@
 A range longer than one request may cover (:mod:`sdk.venues.ib.timeframes`) becomes several
 ``reqHistoricalData`` calls, newest first; each waits on the shared
 :class:`~sdk.venues.ib.pacing.PacingBudget` so a backfill never trips IB's pacing (error 162), and a
-162 that still comes back is retried after the budget's wait. Windows in which the instrument's
+162 that still comes back is recorded in the budget and retried after its wait
+(:func:`paced_request`, shared with ``reqHeadTimeStamp`` and the keepUpToDate series of
+:mod:`sdk.venues.ib.bars`). Windows in which the instrument's
 market has no session at all (weekends, holidays; :mod:`sdk.calendars`) are not requested;
 sessions are widened by the hours in which bars exist outside continuous trading
 (:data:`EXTENDED_HOURS`). Bars are merged by timestamp: none duplicated, none
@@ -18,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ib_async import BarData, BarDataList, Contract, RequestError
 
@@ -34,7 +36,7 @@ from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.parsing import error_for, is_no_data, is_pacing_violation
 from sdk.venues.ib.timeframes import Chunk, bar_size_for, plan_chunks, timeframe_seconds
 
-__all__ = ["EXTENDED_HOURS", "HistoryService", "bar_row", "default_what_to_show", "identity_of"]
+__all__ = ["EXTENDED_HOURS", "HistoryService", "bar_row", "default_what_to_show", "identity_of", "paced_request"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ _INTRADAY_LIMIT_S = 3600  # below this bar length, closed windows are skipped
 DEFAULT_LIMIT = 500
 FALLBACK_LOOKBACK_MS = 30 * 86_400_000  # when IB gives no head timestamp
 PACING_RETRIES = 4  # holds of 2 s, 15 s and 10 minutes between them (PacingBudget.record_violation)
+
+T = TypeVar("T")
 
 
 def default_what_to_show(resolved: ResolvedContract) -> str:
@@ -74,6 +78,59 @@ def bar_row(bar: BarData) -> OHLCV:
 def identity_of(contract: Contract, end: str, duration: str, bar_size: str, what: str, rth: bool) -> Hashable:
     """What makes two history requests "identical" for IB's 15-second rule."""
     return (contract.conId, contract.exchange, end, duration, bar_size, what.upper(), rth)
+
+
+async def paced_request(
+    conn: IBConnection,
+    budget: PacingBudget,
+    identity: Hashable,
+    series: Hashable,
+    what: str,
+    send: Callable[[], Awaitable[T]],
+    *,
+    label: str,
+    wait_ready: bool = True,
+) -> T:
+    """Send one historical-data request (``reqHistoricalData``, keepUpToDate or not, ``reqHeadTimeStamp``)
+    through the shared budget, retrying IB's 162 pacing violation.
+
+    Each attempt waits for a slot of ``budget`` (``identity`` for the 15-second rule, ``series``,
+    the contract, exchange and tick type, for the two-second rule). A pacing violation IB still
+    reports is recorded (:meth:`PacingBudget.record_violation`: every request then holds back 2 s,
+    15 s, then 10 minutes) and the request is sent again, up to :data:`PACING_RETRIES` times.
+    An answer, or IB's "no data" (also a served request), resets that escalation.
+
+    Args:
+        send: makes the ib_async call and awaits it (called once per attempt).
+        label: what the request is for, in the error message (``"BHP/AUD head timestamp"``).
+        wait_ready: wait for the session to be ready before each attempt; False inside a resync
+            hook, which runs before the session is declared ready.
+
+    Raises:
+        RateLimitExceeded: IB reported a pacing violation on every attempt.
+        RequestError: any other IB error (the caller translates it; 162 "no data" included).
+    """
+    for attempt in range(1, PACING_RETRIES + 1):
+        if wait_ready:
+            await conn.ensure_ready()
+        async with budget.slot(identity, series, what):
+            try:
+                result = await send()
+            except RequestError as exc:
+                if is_pacing_violation(exc.code, exc.message):
+                    budget.record_violation()
+                    if attempt < PACING_RETRIES:
+                        continue
+                    raise RateLimitExceeded(
+                        f"IB kept reporting pacing violations for {label} ({PACING_RETRIES} attempts): "
+                        f"IB error {exc.code}: {exc.message}"
+                    ) from exc
+                if is_no_data(exc.code, exc.message):
+                    budget.record_success()
+                raise
+        budget.record_success()
+        return result
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 class HistoryService:
@@ -204,38 +261,33 @@ class HistoryService:
         end = chunk.end_date_time.strftime("%Y%m%d %H:%M:%S UTC")
         identity = identity_of(contract, end, chunk.duration, bar_size, what, rth)
         series = (contract.conId, contract.exchange, what.upper())
-        for attempt in range(1, PACING_RETRIES + 1):
-            await self.conn.ensure_ready()
-            async with self.budget.slot(identity, series, what):
-                self.requests += 1
-                try:
-                    bars = await self.conn.ib.reqHistoricalDataAsync(
-                        contract,
-                        endDateTime=end,
-                        durationStr=chunk.duration,
-                        barSizeSetting=bar_size,
-                        whatToShow=what,
-                        useRTH=rth,
-                        formatDate=2,
-                        timeout=self.request_timeout,
-                    )
-                except RequestError as exc:
-                    if is_no_data(exc.code, exc.message):
-                        self.budget.record_success()
-                        return []
-                    if is_pacing_violation(exc.code, exc.message):
-                        self.budget.record_violation()
-                        if attempt < PACING_RETRIES:
-                            continue
-                    raise error_for(exc.code, exc.message) from exc
-            self.budget.record_success()
-            if _timed_out(self.conn, bars):
-                raise RequestTimeout(
-                    f"IB did not answer reqHistoricalData for {resolved.symbol} ({chunk.duration} to {end}) "
-                    f"within {self.request_timeout} s"
-                )
-            return [bar_row(bar) for bar in bars]
-        raise RateLimitExceeded(f"IB kept reporting pacing violations for {resolved.symbol}")
+
+        async def send() -> BarDataList:
+            self.requests += 1
+            return await self.conn.ib.reqHistoricalDataAsync(
+                contract,
+                endDateTime=end,
+                durationStr=chunk.duration,
+                barSizeSetting=bar_size,
+                whatToShow=what,
+                useRTH=rth,
+                formatDate=2,
+                timeout=self.request_timeout,
+            )
+
+        label = f"{resolved.symbol} ({chunk.duration} to {end})"
+        try:
+            bars = await paced_request(self.conn, self.budget, identity, series, what, send, label=label)
+        except RequestError as exc:
+            if is_no_data(exc.code, exc.message):
+                return []
+            raise error_for(exc.code, exc.message) from exc
+        if _timed_out(self.conn, bars):
+            raise RequestTimeout(
+                f"IB did not answer reqHistoricalData for {resolved.symbol} ({chunk.duration} to {end}) "
+                f"within {self.request_timeout} s"
+            )
+        return [bar_row(bar) for bar in bars]
 
     async def head_timestamp(self, symbol: str, what: str | None = None, rth: bool = False) -> int | None:
         """The earliest bar IB holds for ``symbol`` (``reqHeadTimeStamp``), ms UTC, or None if IB has none."""
@@ -252,18 +304,23 @@ class HistoryService:
         symbol = resolved.symbol
         contract = resolved.contract
         identity = ("head", contract.conId, what, rth)
-        await self.conn.ensure_ready()
-        async with self.budget.slot(identity, (contract.conId, contract.exchange, what.upper()), what):
-            try:
-                when = await asyncio.wait_for(
-                    self.conn.ib.reqHeadTimeStampAsync(contract, what, rth, 2), self.request_timeout
-                )
-            except RequestError as exc:
-                if is_no_data(exc.code, exc.message):
-                    return None
-                raise error_for(exc.code, exc.message) from exc
-            except TimeoutError:
-                raise RequestTimeout(f"IB did not answer reqHeadTimeStamp for {symbol}") from None
+        series = (contract.conId, contract.exchange, what.upper())
+
+        async def send() -> datetime:
+            return await asyncio.wait_for(
+                self.conn.ib.reqHeadTimeStampAsync(contract, what, rth, 2), self.request_timeout
+            )
+
+        try:
+            when = await paced_request(
+                self.conn, self.budget, identity, series, what, send, label=f"{symbol} head timestamp"
+            )
+        except RequestError as exc:
+            if is_no_data(exc.code, exc.message):
+                return None
+            raise error_for(exc.code, exc.message) from exc
+        except TimeoutError:
+            raise RequestTimeout(f"IB did not answer reqHeadTimeStamp for {symbol}") from None
         if isinstance(when, datetime):
             return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
         return None

@@ -1,7 +1,10 @@
 """Streaming market data: one ``reqMktData`` subscription per contract, shared by every caller.
 
 ``fetch_ticker`` and ``get_market_data`` read the same live ib_async ``Ticker``; the first call for
-a symbol subscribes and waits for the first quote, later calls cost no request. After a reconnect
+a symbol subscribes and waits for the first quote, later calls cost no request. Each stream keeps
+the time of its last update (on the trader's clock): :meth:`MarketDataService.fx_mid`, the FX
+cache's source, answers a stream silent for longer than the caller's maximum age with a one-off
+snapshot (``reqMktData`` with ``snapshot=True``), and with None when that brings no quote either. After a reconnect
 or IB's 1101 ("connectivity restored, data lost") :meth:`MarketDataService.resubscribe` requests
 every stream again. ``fetch_order_book`` uses market depth (``reqMktDepth``) when the venue serves it
 and otherwise top of book as one-level ``bids``/``asks``.
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccxt.base.types import OrderBook, Ticker
+from ib_async import RequestError
 from ib_async import Ticker as IBTicker
 
 from sdk.errors import BadSymbol, ExchangeError
@@ -27,6 +31,7 @@ from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import iso8601
+from sdk.venues.ib.fx import FxMid
 from sdk.venues.ib.parsing import clean_number, error_for, is_informational
 
 __all__ = ["MarketDataService"]
@@ -55,6 +60,7 @@ class _Stream:
     resolved: ResolvedContract
     ticker: IBTicker | None = None
     req_id: int | None = None
+    epoch: int = -1  # the connection's resync epoch in which the stream was requested
     updated_ms: int | None = None
     error: tuple[int, str] | None = None
     has_data: asyncio.Event = field(default_factory=asyncio.Event)
@@ -123,6 +129,7 @@ class MarketDataService:
         stream.error = None
         ticker = ib.reqMktData(stream.resolved.contract, "", False, False)
         stream.ticker = ticker
+        stream.epoch = self.conn.resync_epoch
         stream.req_id = next((rid for rid, t in ib.wrapper.reqId2Ticker.items() if t is ticker), None)
 
         def on_update(updated: IBTicker, stream: _Stream = stream) -> None:
@@ -139,9 +146,16 @@ class MarketDataService:
         )
 
     async def resubscribe(self, reason: ResyncReason = "reconnect") -> None:
-        """Request every stream again (after a reconnect, or IB 1101 "data lost")."""
+        """Request every stream again (after a reconnect, or IB 1101 "data lost").
+
+        Streams already renewed in this resync (:attr:`IBConnection.resync_epoch`: the step is being
+        retried) are left alone.
+        """
         ib = self.conn.ib
+        epoch = self.conn.resync_epoch
         for stream in list(self._streams.values()):
+            if stream.epoch == epoch:
+                continue
             if reason == "data_lost" and stream.ticker is not None and stream.req_id is not None:
                 try:
                     ib.cancelMktData(stream.resolved.contract)
@@ -182,7 +196,27 @@ class MarketDataService:
         return _ticker(symbol, stream)
 
     async def mid(self, symbol: str) -> float | None:
-        """Bid/ask midpoint of ``symbol``, else its last price, else None (used by the FX cache).
+        """Bid/ask midpoint of ``symbol``'s live stream, else its last price, else None (position marks).
+
+        Raises:
+            BadSymbol: IB does not list ``symbol`` (IB error 200).
+        """
+        try:
+            stream = await self.stream(symbol)
+        except BadSymbol:
+            raise
+        except ExchangeError as exc:
+            log.warning("no stream", extra={"symbol": symbol, "error": str(exc)})
+            return None
+        return _mid_of(stream.ticker)
+
+    async def fx_mid(self, symbol: str, max_age: float) -> FxMid | None:
+        """The mid (else last) of ``symbol`` with the time IB last updated it (the FX cache's source).
+
+        The stream's quote is used while its last update is at most ``max_age`` seconds old (on the
+        trader's clock). An older one is never passed on as current: a snapshot is requested
+        (``reqMktData`` with ``snapshot=True``, waiting at most ``quote_timeout`` seconds) and its
+        quote is stamped when it arrived; without an answer, or without a price in it, None.
 
         Raises:
             BadSymbol: IB does not list the pair (IB error 200).
@@ -194,13 +228,29 @@ class MarketDataService:
         except ExchangeError as exc:
             log.warning("no FX stream", extra={"symbol": symbol, "error": str(exc)})
             return None
-        ticker = stream.ticker
-        if ticker is None:
+        price = _mid_of(stream.ticker)
+        updated = stream.updated_ms / 1000 if stream.updated_ms is not None else None
+        if price is not None and updated is not None and self.clock.now() - updated <= max_age:
+            return FxMid(price, updated, "stream")
+        return await self._snapshot_mid(stream, updated)
+
+    async def _snapshot_mid(self, stream: _Stream, updated: float | None) -> FxMid | None:
+        ib = self.conn.ib
+        now = self.clock.now()
+        log.info(
+            "stream quote stale; asking IB for a snapshot",
+            extra={"symbol": stream.symbol, "age_s": None if updated is None else round(now - updated, 1)},
+        )
+        try:
+            tickers = await asyncio.wait_for(ib.reqTickersAsync(stream.resolved.contract), self.quote_timeout)
+        except (TimeoutError, ConnectionError, RequestError) as exc:
+            log.warning("no snapshot quote", extra={"symbol": stream.symbol, "error": repr(exc)})
             return None
-        bid, ask, last = _price(ticker.bid), _price(ticker.ask), _price(ticker.last)
-        if bid and ask and ask >= bid:
-            return (bid + ask) / 2
-        return last
+        price = _mid_of(tickers[0]) if tickers else None
+        if price is None:
+            log.warning("snapshot without a price", extra={"symbol": stream.symbol})
+            return None
+        return FxMid(price, self.clock.now(), "snapshot")
 
     async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
         """ccxt order book: market depth when IB serves it, else top of book as one level per side.
@@ -254,6 +304,16 @@ class MarketDataService:
             log.info("market depth unavailable; using top of book", extra={"symbol": stream.symbol, "codes": failed})
             return None
         return _book(stream.symbol, bids, asks, int(self.clock.now() * 1000), {"source": "market_depth"})
+
+
+def _mid_of(ticker: IBTicker | None) -> float | None:
+    """Bid/ask midpoint, else the last price, else None (a crossed or one-sided quote has no mid)."""
+    if ticker is None:
+        return None
+    bid, ask, last = _price(ticker.bid), _price(ticker.ask), _price(ticker.last)
+    if bid and ask and ask >= bid:
+        return (bid + ask) / 2
+    return last
 
 
 def _has_quote(ticker: IBTicker) -> bool:

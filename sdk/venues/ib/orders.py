@@ -7,10 +7,16 @@
 * An order is registered before it is sent, so a connection drop between ``placeOrder`` and IB's
   acknowledgement loses nothing: after the reconnect, :meth:`OrderService.reconcile` finds it in
   IB's open or completed orders by ``orderRef``, or proves IB never got it (then, and only then,
-  the same client order id may be sent again).
+  the same client order id may be sent again). The proof needs both of IB's answers in full, the
+  open orders of every client id (``reqAllOpenOrders``) and the completed orders
+  (``reqCompletedOrders``), read in that reconcile; when either does not arrive the order stays
+  *unknown* (ccxt ``open``, ``info["reconcile"]`` says so), a retry of ``create_order`` with its
+  id sends nothing, and the reconcile is retried (the connection's retry of a failed resync step).
 * Statuses map through :data:`sdk.venues.ib.parsing.ORDER_STATUS`; IB's raw status stays in
-  ``info["status"]``. ``id`` is IB's ``permId`` (stable across sessions and client ids) once IB has
-  acknowledged the order, the client order id before that.
+  ``info["status"]``. ``timeInForce`` is ccxt's (GTC, IOC, FOK); IB's DAY, OPG and GTD have no
+  ccxt value, so it is None for them and IB's tif is ``info["tif"]``. ``id`` is IB's ``permId``
+  (stable across sessions and client ids) once IB has acknowledged the order, the client order id
+  before that.
 
 Contract id, exchange and commission source are logged for every order and fill.
 """
@@ -46,6 +52,7 @@ from sdk.venues.ib.parsing import (
     clean_number,
     error_for,
     to_ccxt_status,
+    to_ccxt_time_in_force,
 )
 
 __all__ = ["OrderRecord", "OrderService", "new_client_order_id"]
@@ -93,7 +100,8 @@ class OrderRecord:
     error_code: int | None = None
     error_message: str = ""
     acknowledged: bool = False
-    lost: bool = False
+    lost: bool = False  # proven never received by IB (both order lists read in full without it)
+    unknown: bool = False  # sent, unacknowledged, and the last reconcile could not read both lists
     unconfirmed_after_resync: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -148,6 +156,7 @@ class OrderService:
         instrument: InstrumentLookup,
         position: PositionLookup,
         ack_timeout: float | None = None,
+        reconcile_timeout: float | None = None,
     ) -> None:
         self.prefix = settings.client_order_prefix
         self.conn = conn
@@ -157,6 +166,8 @@ class OrderService:
         self._instrument = instrument
         self._position = position
         self.ack_timeout = ack_timeout or settings.ib_connect_timeout
+        #: seconds reconcile waits for each of IB's order lists before the order states stay unknown
+        self.reconcile_timeout = reconcile_timeout or min(self.ack_timeout, 5.0)
         self._orders: dict[str, OrderRecord] = {}
         self._by_perm: dict[int, OrderRecord] = {}
         self._by_ib_id: dict[tuple[int, int], OrderRecord] = {}
@@ -232,7 +243,12 @@ class OrderService:
             "commissionSource": source,
             "acknowledged": record.acknowledged,
         }
-        if record.unconfirmed_after_resync:
+        if record.unknown:
+            info["reconcile"] = (
+                "unknown: sent but not acknowledged, and IB's open and completed orders could not both be read "
+                "after the reconnect; it is not sent again while reconciliation retries"
+            )
+        elif record.unconfirmed_after_resync:
             info["reconcile"] = "IB did not report this order after the last reconnect"
         order: dict[str, Any] = {
             "info": info,
@@ -244,7 +260,7 @@ class OrderService:
             "lastUpdateTimestamp": record.last_update,
             "symbol": record.symbol,
             "type": record.type,
-            "timeInForce": record.time_in_force,
+            "timeInForce": to_ccxt_time_in_force(record.time_in_force),
             "postOnly": False,
             "reduceOnly": record.reduce_only,
             "side": record.side,
@@ -425,9 +441,14 @@ class OrderService:
         while not (record.acknowledged or record.is_done or record.lost):
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
+                state = (
+                    "whether IB has it is unknown (IB's order lists could not be read after the reconnect; "
+                    "reconciliation retries), and it is not sent again"
+                    if record.unknown
+                    else f"IB has not acknowledged it within {timeout or self.ack_timeout} s; it may be live"
+                )
                 raise RequestTimeout(
-                    f"order {record.client_order_id} was sent but IB has not acknowledged it within "
-                    f"{timeout or self.ack_timeout} s; it may be live: fetch_order({record.client_order_id!r}) "
+                    f"order {record.client_order_id} was sent but {state}: fetch_order({record.client_order_id!r}) "
                     "later, or retry create_order with the same clientOrderId (no second order is sent)"
                 )
             try:
@@ -519,7 +540,7 @@ class OrderService:
         average = clean_number(status.avgFillPrice)
         if average and record.filled:
             record.average = average
-        record.lost = False
+        record.lost = record.unknown = False
         record.last_update = int(self.clock.now() * 1000)
         self._index(record)
         record.notify()
@@ -612,18 +633,29 @@ class OrderService:
     async def reconcile(self, reason: ResyncReason = "reconnect") -> None:
         """Match IB's open and completed orders and executions with what this SDK holds.
 
-        Runs after every (re)connect, before the session is ready. Orders of this SDK (``orderRef``
-        with ``CLIENT_ORDER_PREFIX``) that IB reports are updated or, when placed by an earlier
-        process, adopted; executions are merged without duplicates. An order sent but never
-        acknowledged that IB does not report is marked lost (sending its client order id again is
-        then safe); an acknowledged open order IB no longer reports is flagged, never dropped.
+        Runs after every (re)connect, before the session is ready. IB is asked for the open orders
+        of every client id (``reqAllOpenOrders``) and the completed orders (``reqCompletedOrders``),
+        each within :attr:`reconcile_timeout` seconds. Orders of this SDK (``orderRef`` with
+        ``CLIENT_ORDER_PREFIX``) that IB reports are updated or, when placed by an earlier process,
+        adopted; executions are merged without duplicates.
+
+        An order sent but never acknowledged that IB does not report, and has no fill of, is marked
+        lost (sending its client order id again is then safe) only when both answers arrived in
+        full in this reconcile. Otherwise it is *unknown*: not lost, not sent again, and this
+        method raises so the connection retries it (a failed resync step, health ``degraded``).
+        An acknowledged open order IB no longer reports is flagged (``info["reconcile"]``), never dropped.
+
+        Raises:
+            RequestTimeout: IB's open or completed orders did not arrive in time (nothing is marked lost).
+            NetworkError: the connection dropped while asking.
         """
         ib = self.conn.ib
-        trades = list(ib.trades())
-        try:
-            trades += await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), min(self.ack_timeout, 5.0))
-        except (TimeoutError, ConnectionError) as exc:
-            log.warning("reqAllOpenOrders failed during reconcile", extra={"error": repr(exc)})
+        open_answer, completed_answer = await asyncio.gather(
+            self._ask("reqAllOpenOrders", ib.reqAllOpenOrdersAsync),
+            self._ask("reqCompletedOrders", lambda: ib.reqCompletedOrdersAsync(False)),
+        )
+        complete = open_answer is not None and completed_answer is not None
+        trades = [*ib.trades(), *(open_answer or []), *(completed_answer or [])]
         seen: set[str] = set()
         adopted = 0
         for trade in trades:
@@ -643,26 +675,52 @@ class OrderService:
         for fill in ib.fills():
             self.ingest_fill(fill)
         self.refresh_commissions()
-        lost = 0
+        lost = unknown = 0
         for record in self._orders.values():
             if record.client_order_id in seen or record.is_done:
                 continue
             if not record.acknowledged:
-                record.lost = True
-                lost += 1
-            else:
+                if self.executions.for_order(record.perm_id, record.client_order_id):
+                    record.acknowledged, record.unknown = True, False  # IB executed it: IB has it
+                elif complete:
+                    record.lost, record.unknown = True, False
+                    lost += 1
+                else:
+                    record.unknown = True
+                    unknown += 1
+            elif complete:
                 record.unconfirmed_after_resync = True
             record.notify()
         log.info(
-            "orders reconciled",
+            "orders reconciled" if complete else "orders reconciled in part",
             extra={
                 "reason": reason,
                 "reported": len(seen),
                 "adopted": adopted,
                 "lost": lost,
+                "unknown": unknown,
                 "fills": len(self.executions),
             },
         )
+        if not complete:
+            missing = [
+                name
+                for name, answer in (("open orders", open_answer), ("completed orders", completed_answer))
+                if answer is None
+            ]
+            raise RequestTimeout(
+                f"IB's {' and '.join(missing)} did not arrive within {self.reconcile_timeout} s; "
+                f"{unknown} unacknowledged order(s) stay unknown (never marked lost, never sent again) "
+                "until a reconcile reads both lists"
+            )
+
+    async def _ask(self, name: str, request: Callable[[], Awaitable[list[Trade]]]) -> list[Trade] | None:
+        """One of IB's order lists, in full, or None when it did not arrive within the reconcile timeout."""
+        try:
+            return await asyncio.wait_for(request(), self.reconcile_timeout)
+        except (TimeoutError, ConnectionError) as exc:
+            log.warning("IB order list not received during reconcile", extra={"request": name, "error": repr(exc)})
+            return None
 
     def _adopt(self, trade: Trade) -> OrderRecord | None:
         try:

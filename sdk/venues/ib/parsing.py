@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from ccxt.base.errors import (
     BadRequest,
@@ -31,6 +31,8 @@ from ccxt.base.errors import (
 )
 
 __all__ = [
+    "CCXT_ORDER_STATUSES",
+    "CCXT_TIME_IN_FORCE",
     "CONNECTIVITY_LOST",
     "CONNECTIVITY_RESTORED_DATA_KEPT",
     "CONNECTIVITY_RESTORED_DATA_LOST",
@@ -52,6 +54,7 @@ __all__ = [
     "is_pacing_violation",
     "taker_or_maker",
     "to_ccxt_status",
+    "to_ccxt_time_in_force",
 ]
 
 #: IB's "no value" markers on the wire (``Double.MAX_VALUE`` and ``Integer.MAX_VALUE``).
@@ -59,6 +62,8 @@ UNSET_DOUBLE = 1.7976931348623157e308
 UNSET_INTEGER = 2**31 - 1
 
 CcxtStatus = Literal["open", "closed", "canceled", "rejected", "expired"]
+#: Every ccxt order status (ccxt Manual, "Order structure": open, closed, canceled, expired, rejected).
+CCXT_ORDER_STATUSES: frozenset[str] = frozenset(get_args(CcxtStatus))
 
 #: IB order status -> ccxt order status. IB's raw status is kept in ``info["status"]``.
 #: ``Inactive`` is IB's "rejected or not accepted by the exchange" (IB: Order Status page);
@@ -129,6 +134,10 @@ CONNECTIVITY_RESTORED_DATA_KEPT: frozenset[int] = frozenset({1102})
 ORDER_TYPES: Mapping[str, str] = {"limit": "LMT", "market": "MKT", "stop": "STP", "stop_limit": "STP LMT"}
 #: ccxt / IB time in force accepted from callers -> IB tif. ``PO`` (post-only) has no IB tif.
 TIME_IN_FORCE: Mapping[str, str] = {"GTC": "GTC", "DAY": "DAY", "IOC": "IOC", "FOK": "FOK", "OPG": "OPG", "GTD": "GTD"}
+#: IB tif -> ccxt's unified ``timeInForce`` (ccxt Manual: GTC, IOC, FOK, PO; its order validator
+#: also knows GTK). IB's DAY, OPG (at the open) and GTD have no ccxt value: ``timeInForce`` is None
+#: for them and IB's tif stays in ``info["tif"]``.
+CCXT_TIME_IN_FORCE: Mapping[str, str] = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK"}
 
 _LIQUIDITY: Mapping[int, Literal["maker", "taker"]] = {1: "maker", 2: "taker"}
 
@@ -173,6 +182,11 @@ def to_ccxt_status(ib_status: str, *, error_code: int | None = None, message: st
         if "expire" in message.lower():
             return "expired"
     return status
+
+
+def to_ccxt_time_in_force(ib_tif: str | None) -> str | None:
+    """ccxt ``timeInForce`` of an IB tif (:data:`CCXT_TIME_IN_FORCE`); None when ccxt has no equivalent."""
+    return CCXT_TIME_IN_FORCE.get((ib_tif or "").upper())
 
 
 def is_pacing_violation(code: int, message: str) -> bool:

@@ -155,7 +155,7 @@ class IBTrader(BaseTrader):
         self.market = MarketDataService(self.connection, self.resolver, self.clock, quote_timeout)
         self.bars = BarStreams(self.connection, self.resolver, self.budget, self.clock)
         self.history = HistoryService(self.connection, self.resolver, self.budget, self.clock)
-        self.fx = FxCache(self.market.mid, settings.ib_fx_max_age, self.clock, self.fx_bridge_currencies)
+        self.fx = FxCache(self.market.fx_mid, settings.ib_fx_max_age, self.clock, self.fx_bridge_currencies)
         self.orders = OrderService(
             settings,
             self.connection,
