@@ -59,6 +59,7 @@ _WORDS = {
     "up": _CONNECTED,
     "ok": _CONNECTED,
     "data_lost": _DEGRADED,
+    "resync_failed": _DEGRADED,
     "degraded": _DEGRADED,
     "disconnected": _DISCONNECTED,
     "reconnecting": _DISCONNECTED,

@@ -173,7 +173,8 @@ def order_row(order: Mapping[str, Any], *, venue: str, account: str, now: int) -
         "quote_currency": quote_currency(symbol, "order['symbol']"),
         "type": optional_text(order.get("type"), "order['type']", max_length=16),
         "side": require_text(order.get("side"), "order['side']", max_length=4, choices=SIDES),
-        "time_in_force": optional_text(order.get("timeInForce"), "order['timeInForce']", max_length=8),
+        # ccxt's timeInForce is None for IB's DAY/OPG/GTD; the venue's own value rides in info["tif"]
+        "time_in_force": optional_text(_time_in_force(order), "order['timeInForce']", max_length=8),
         "status": require_text(order.get("status"), "order['status']", max_length=16, choices=ORDER_STATUSES),
         "price": to_decimal(order.get("price"), "order['price']"),
         "trigger_price": to_decimal(trigger, "order['triggerPrice']"),
@@ -394,3 +395,11 @@ def iter_mappings(items: Iterable[Any], what: str) -> Iterable[Mapping[str, Any]
     if isinstance(items, Mapping):
         raise LedgerInputError(f"{what} must be a list of dicts, not one dict; wrap it in a list")
     yield from items
+
+
+def _time_in_force(order: Mapping[str, Any]) -> Any:
+    """ccxt's ``timeInForce``, else the venue's own (IB's ``info["tif"]``: ``DAY``, ``OPG``, ``GTD``)."""
+    tif = order.get("timeInForce")
+    if tif is None and isinstance(order.get("info"), Mapping):
+        tif = order["info"].get("tif")
+    return tif

@@ -21,7 +21,7 @@ from ccxt.base.errors import BadSymbol
 from pydantic import BaseModel
 
 from sdk.ledger.errors import LedgerInputError
-from sdk.redaction import mask_account, redact
+from sdk.redaction import SECRET_KEY_PATTERN, mask_account, redact
 from sdk.symbols import parse_symbol
 
 __all__ = [
@@ -42,8 +42,9 @@ __all__ = [
 #: What the ledger accepts for a price, amount, money value or rate (floats via their shortest repr).
 Number = Decimal | float | int | str
 
-#: Keys whose values are secrets in any payload (``api_key``, ``token``, ``Authorization``, ...).
-SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|api[_-]?key|authori[sz]ation|private[_-]?key|cookie", re.I)
+#: Keys whose values are secrets in any payload (``api_key``, ``token``, ``Authorization``, ...): the
+#: log redaction's rule (:data:`sdk.redaction.SECRET_KEY_PATTERN`), so the ledger and the logs agree.
+SECRET_KEY = SECRET_KEY_PATTERN
 _CURRENCY = re.compile(r"[A-Z0-9]{2,10}")
 _MAX_DIGITS = 28
 _SCALE = 10

@@ -124,6 +124,7 @@ def test_market_rows_at_a_known_time() -> None:
         ({"kind": "resynced"}, "connected"),
         ({"kind": "disconnected"}, "disconnected"),
         ({"health": "degraded", "kind": "data_lost"}, "degraded"),
+        ({"kind": "resync_failed"}, "degraded"),
         ({"connected": False}, "disconnected"),
         ({"code": 1100}, "disconnected"),
         ({"code": 1102}, "connected"),

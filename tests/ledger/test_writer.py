@@ -75,6 +75,16 @@ def one_order(ledger: Ledger) -> dict[str, Any]:
 
 
 # --- orders ----------------------------------------------------------------------------------
+def test_an_ib_day_order_keeps_its_time_in_force(ledger: Ledger, writer: LedgerWriter) -> None:
+    """IBTrader sends ccxt's timeInForce None for DAY (not one of ccxt's values) with IB's in info['tif']."""
+    writer.record_order(order(timeInForce=None, info={"account": ACCOUNT, "tif": "DAY"}))
+    writer.record_order(order(id="1002", clientOrderId="trd-7f3a9d", timeInForce="IOC", info={"tif": "IOC"}))
+    assert {row["client_order_id"]: row["time_in_force"] for row in q.orders_by_client_prefix(ledger, "trd-")} == {
+        "trd-7f3a9c": "DAY",
+        "trd-7f3a9d": "IOC",
+    }
+
+
 def test_the_same_order_update_twice_is_one_identical_row(ledger: Ledger, writer: LedgerWriter) -> None:
     first = writer.record_order(order(), risk_decision={"approved": True, "notional_aud": Decimal("4512.00")})
     before = one_order(ledger)
