@@ -26,11 +26,28 @@ _OPTION = {
 
 
 def build_config(**options: Any) -> GatewayConfig:
-    """A :class:`GatewayConfig` from CLI options; raises ``typer.BadParameter`` naming the option at fault."""
+    """A :class:`GatewayConfig` from CLI options; raises ``typer.BadParameter`` naming the option at fault.
+
+    ``--data`` must be an existing directory and ``--state-file`` must not be a directory.
+    """
     from pydantic import ValidationError
 
     from sdk.gateway import GatewayConfig
 
+    data_dir = options.get("data_dir")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        what = "is not a directory" if Path(data_dir).exists() else "does not exist"
+        raise typer.BadParameter(
+            f"market data directory {data_dir} {what}; give the directory of the market data files, "
+            "e.g. --data ../shared/data, or leave --data out to serve the synthetic universe",
+            param_hint="--data",
+        )
+    state_file = options.get("state_file")
+    if state_file is not None and Path(state_file).is_dir():
+        raise typer.BadParameter(
+            f"{state_file} is a directory; give a JSON file to keep the account in, e.g. --state-file data/paper.json",
+            param_hint="--state-file",
+        )
     start = options.get("start")
     if isinstance(start, str):
         try:
@@ -106,6 +123,8 @@ def register(app: typer.Typer) -> None:
         gst: Annotated[bool | None, typer.Option(help="Add 10% GST to commissions (default: IB_GST).")] = None,
         pacing: Annotated[bool, typer.Option(help="Enforce IB's historical-data pacing rules (error 162).")] = True,
     ) -> None:
+        from sdk.gateway import ListenError
+
         settings = state(ctx).settings()
         config = build_config(
             host=host, port=port, control_port=control_port, data_dir=data, start=start, speed=speed, seed=seed,
@@ -115,9 +134,13 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         try:
             asyncio.run(serve(config))
-        except OSError as exc:
-            typer.echo(f"trader gateway: cannot listen: {exc}", err=True)
+        except ListenError as exc:
+            typer.echo(f"trader gateway: {exc}", err=True)
             raise typer.Exit(1) from None
-        except (FileNotFoundError, ValueError) as exc:
+        except (FileNotFoundError, ValueError) as exc:  # the market data or the state file (named in exc)
             typer.echo(f"trader gateway: {exc}", err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            typer.echo(f"trader gateway: {exc.strerror or exc}{where}; check the path and its permissions", err=True)
+            raise typer.Exit(1) from None

@@ -12,6 +12,6 @@ See ``docs/gateway.md``.
 """
 
 from sdk.gateway.config import GatewayConfig
-from sdk.gateway.server import OfflineGateway
+from sdk.gateway.server import ListenError, OfflineGateway
 
-__all__ = ["GatewayConfig", "OfflineGateway"]
+__all__ = ["GatewayConfig", "ListenError", "OfflineGateway"]

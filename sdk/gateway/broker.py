@@ -14,8 +14,10 @@ IB's rules kept here (``../shared/docs/ib-reference.md``; IB "Order Types", "Tim
   (average-cost method); its commission comes from IB's published schedules
   (:func:`sdk.costs.schedules.ib_commission`, fixed or tiered with month-to-date volume) and is
   charged when the commission report is sent (:meth:`Broker.settle_commission`), never guessed as 0;
-* a new stock order whose post-trade initial margin (25% of gross stock value, IB's 4x intraday
-  buying power) would exceed the equity with loan value is rejected with 201.
+* a new stock order, or a modification of one, whose post-trade initial margin (25% of gross stock
+  value, IB's 4x intraday buying power) would exceed the equity with loan value is rejected with 201;
+* a modification keeps the original's action and contract: changing either is error 105 ("Order being
+  modified does not match original order") and the original order stays as it was.
 
 Times are simulated epoch seconds; quantities and prices ``Decimal``. The state file (JSON) is
 rewritten atomically after every change, so account, orders and executions survive a restart.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -51,6 +54,8 @@ ORDER_TYPES = ("MKT", "LMT", "STP", "STP LMT")
 TIFS = ("DAY", "GTC", "IOC")
 INITIAL_MARGIN_RATE = Decimal("0.25")
 STATE_VERSION = 1
+#: The keys every state file holds (``monthly``, ``pending_commissions`` and ``clock`` may be absent).
+STATE_KEYS = ("account", "cash", "positions", "orders", "executions", "max_order_ids", "perm_seq", "exec_seq")
 
 
 class OrderRejected(Exception):
@@ -151,14 +156,18 @@ class Broker:
 
     # --- placing --------------------------------------------------------------------------------
     def place(
-        self, client_id: int, req: PlaceOrderRequest, inst: GatewayInstrument, now: float, *, reject: bool = False
-    ) -> PlaceOutcome:
+        self, client_id: int, req: PlaceOrderRequest, inst: GatewayInstrument, now: float, *,
+        reject: Callable[[], bool] | None = None,
+    ) -> PlaceOutcome:  # fmt: skip
         """Accept, modify or what-if an order (rules in the module docstring).
 
-        ``reject``: refuse it with 201 (the ``reject_next`` fault).
+        Checks, in order: the order id (103, 104); for a modification, that action and contract are the
+        original's (105); the order's fields (110, 201, 321); the post-trade initial margin of a new or
+        modified stock order (201); then ``reject``, asked only about a new order that passed every check
+        (the ``reject_next`` fault: True refuses it with 201 and uses up one of the fault's count).
 
         Raises:
-            OrderRejected: with IB's code (103, 104, 110, 201, 321) and the reason.
+            OrderRejected: with IB's code (103, 104, 105, 110, 201, 321) and the reason; nothing changes.
         """
         existing = self.order_of(client_id, req.order_id)
         if existing is not None and not req.what_if:
@@ -166,21 +175,24 @@ class Broker:
                 raise OrderRejected(104, f"order {req.order_id} is filled")
             if not existing.active:
                 raise OrderRejected(103, f"order {req.order_id} is {existing.status}")
+            self._check_same_order(existing, req, inst)
         elif not req.what_if and req.order_id <= self._max_order_id.get(client_id, 0):
             raise OrderRejected(
                 103,
                 f"order id {req.order_id} is not above {self._max_order_id[client_id]}, the last id this client used",
             )
         order_type, tif, quantity, lmt, aux = self._validate(req, inst)
-        if reject:
-            raise OrderRejected(201, "Simulated rejection (fault reject_next)")
         if req.what_if:
             return PlaceOutcome(self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux),
                                 what_if=self._what_if(req, inst, quantity, lmt, now))  # fmt: skip
         if existing is not None:
+            if inst.sec_type == "STK" and quantity > existing.filled:
+                self._check_margin(req.action, inst, quantity - existing.filled, lmt, now)
             return self._modify(existing, order_type, tif, quantity, lmt, aux, now)
         if inst.sec_type == "STK":
             self._check_margin(req.action, inst, quantity, lmt, now)
+        if reject is not None and reject():
+            raise OrderRejected(201, "Simulated rejection (fault reject_next)")
         order = self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux)
         self._perm_seq += 1
         order.perm_id = self._perm_seq
@@ -189,6 +201,17 @@ class Broker:
         self._max_order_id[client_id] = max(self._max_order_id.get(client_id, 0), req.order_id)
         self._start(order, inst, now)
         return PlaceOutcome(order)
+
+    @staticmethod
+    def _check_same_order(existing: OrderRecord, req: PlaceOrderRequest, inst: GatewayInstrument) -> None:
+        """A modification may change price, quantity, type and TIF, not the side or the contract (IB's 105)."""
+        if req.action != existing.action or inst.symbol != existing.symbol:
+            changed = "action" if req.action != existing.action else "contract"
+            raise OrderRejected(
+                105,
+                f"order {req.order_id} is {existing.action} {existing.symbol}; a modification cannot change its "
+                f"{changed} (got {req.action} {inst.symbol}); cancel it and place a new order",
+            )
 
     def _validate(
         self, req: PlaceOrderRequest, inst: GatewayInstrument
@@ -619,25 +642,53 @@ class Broker:
         }
 
     def _load(self, path: Path) -> None:
+        """Restore the account from the state file ``path``; nothing is changed when it is not usable.
+
+        Raises:
+            ValueError: the file is unreadable, not JSON, of another account, misses one of
+                :data:`STATE_KEYS` or holds a malformed value; the message names the file, what is wrong
+                and what to do.
+        """
+        fresh = "move it away (or pass another --state-file) to start a fresh account"
         try:
             data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"state file {path} is unreadable ({exc}); {fresh}") from None
+        if not isinstance(data, dict):
             raise ValueError(
-                f"state file {path} is unreadable ({exc}); move it away to start a fresh account"
-            ) from None
+                f"state file {path} holds a JSON {type(data).__name__}, not this gateway's object; {fresh}"
+            )
+        missing = [key for key in STATE_KEYS if key not in data]
+        if missing:
+            raise ValueError(
+                f"state file {path} has no {', '.join(repr(k) for k in missing)} (a state file of this gateway has "
+                f"{', '.join(STATE_KEYS)}); restore it from a copy, or {fresh}"
+            )
         if data.get("account") != self.account:
             raise ValueError(
                 f"state file {path} belongs to account {mask_account(data.get('account'))}, not "
                 f"{mask_account(self.account)}; pass --account to match or use another --state-file"
             )
-        self.cash = {k: Decimal(v) for k, v in data["cash"].items()}
-        self.positions = {p["symbol"]: from_json(PositionRecord, p) for p in data["positions"]}
-        self.orders = {o["perm_id"]: from_json(OrderRecord, o) for o in data["orders"]}
-        self.executions = [from_json(ExecutionRecord, e) for e in data["executions"]]
+        try:
+            cash = {k: Decimal(v) for k, v in data["cash"].items()}
+            positions = {p["symbol"]: from_json(PositionRecord, p) for p in data["positions"]}
+            orders = {o["perm_id"]: from_json(OrderRecord, o) for o in data["orders"]}
+            executions = [from_json(ExecutionRecord, e) for e in data["executions"]]
+            max_order_ids = {int(k): int(v) for k, v in data["max_order_ids"].items()}
+            perm_seq, exec_seq = int(data["perm_seq"]), int(data["exec_seq"])
+            monthly = dict(data.get("monthly") or {})
+            pending = {k: (Decimal(a), str(c)) for k, (a, c) in (data.get("pending_commissions") or {}).items()}
+            clock = data.get("clock")
+            if clock is not None and (
+                isinstance(clock, bool) or not isinstance(clock, int | float) or not math.isfinite(clock)
+            ):
+                raise ValueError(f"clock {clock!r} is not epoch seconds")
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            what = f"misses {exc}" if isinstance(exc, KeyError) else f"holds a malformed value ({exc})"
+            raise ValueError(f"state file {path} {what}; restore it from a copy, or {fresh}") from None
+        self.cash, self.positions, self.orders, self.executions = cash, positions, orders, executions
         self._by_client = {(o.client_id, o.order_id): o.perm_id for o in self.orders.values()}
-        self._max_order_id = {int(k): int(v) for k, v in data["max_order_ids"].items()}
-        self._perm_seq, self._exec_seq = int(data["perm_seq"]), int(data["exec_seq"])
-        self._monthly = data.get("monthly", {})
-        self._pending = {k: (Decimal(a), c) for k, (a, c) in data.get("pending_commissions", {}).items()}
-        self.saved_clock = data.get("clock")
+        self._max_order_id, self._perm_seq, self._exec_seq = max_order_ids, perm_seq, exec_seq
+        self._monthly, self._pending = monthly, pending
+        self.saved_clock = float(clock) if clock is not None else None
         log.info("state file %s: %d orders, %d executions restored", path, len(self.orders), len(self.executions))

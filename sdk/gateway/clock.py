@@ -8,14 +8,35 @@ simulated time never runs backwards except through an explicit :meth:`SimClock.j
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["ClockListener", "SimClock"]
+__all__ = ["MAX_SPEED", "ClockListener", "SimClock"]
+
+#: The fastest clock accepted: about 31 simulated years per wall second.
+MAX_SPEED = 1e9
 
 #: Called with ``(old_epoch_seconds, new_epoch_seconds)`` after a step, a jump or a speed change.
 ClockListener = Callable[[float, float], None]
+
+
+def _check_speed(speed: float) -> float:
+    if not isinstance(speed, int | float) or isinstance(speed, bool) or not math.isfinite(speed):
+        raise ValueError(f"speed must be a finite number of simulated seconds per wall second, got {speed!r}")
+    if not 0 <= speed <= MAX_SPEED:
+        raise ValueError(f"speed must be between 0 (paused) and {MAX_SPEED:g}, got {speed:g}")
+    return float(speed)
+
+
+def _check_representable(epoch_seconds: float) -> float:
+    """``epoch_seconds`` if it is a time ``datetime`` can hold (years 1..9999), else ValueError."""
+    try:
+        datetime.fromtimestamp(epoch_seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{epoch_seconds:g} epoch seconds is outside the years 1..9999") from None
+    return epoch_seconds
 
 
 def _require_aware(ts: datetime) -> datetime:
@@ -32,17 +53,18 @@ class SimClock:
 
     Args:
         start: the simulated time at creation (timezone-aware).
-        speed: simulated seconds per wall second (>= 0; 0 pauses).
+        speed: simulated seconds per wall second (0 pauses; finite, at most :data:`MAX_SPEED`).
         wall: the wall clock in seconds (``time.monotonic`` by default; tests may inject one).
+
+    Raises:
+        ValueError: a negative, non-finite or too large speed, or a naive ``start``.
     """
 
     def __init__(self, start: datetime, speed: float = 1.0, *, wall: Callable[[], float] = time.monotonic) -> None:
-        if speed < 0:
-            raise ValueError(f"speed must be >= 0 (0 pauses the clock), got {speed}")
+        self._speed = _check_speed(speed)
         self._wall = wall
         self._anchor_sim = _require_aware(start).timestamp()
         self._anchor_wall = wall()
-        self._speed = float(speed)
         self._listeners: list[ClockListener] = []
 
     # --- reading ---------------------------------------------------------------------------
@@ -70,30 +92,42 @@ class SimClock:
 
     # --- moving ----------------------------------------------------------------------------
     def set_speed(self, speed: float) -> None:
-        """Change the speed from now on (the current simulated time is kept)."""
-        if speed < 0:
-            raise ValueError(f"speed must be >= 0 (0 pauses the clock), got {speed}")
+        """Change the speed from now on (the current simulated time is kept).
+
+        Raises:
+            ValueError: ``speed`` is negative, not finite (NaN, inf) or above :data:`MAX_SPEED`;
+                nothing changes.
+        """
+        checked = _check_speed(speed)
         now = self.timestamp()
-        self._anchor_sim, self._anchor_wall, self._speed = now, self._wall(), float(speed)
+        self._anchor_sim, self._anchor_wall, self._speed = now, self._wall(), checked
         self._notify(now, now)
 
     def advance(self, seconds: float) -> datetime:
         """Step forward by ``seconds`` of simulated time; returns the new now.
 
         Raises:
-            ValueError: ``seconds`` is negative (use :meth:`jump` to go back).
+            ValueError: ``seconds`` is negative (use :meth:`jump` to go back), not finite (NaN, inf), or
+                would move the clock past the year 9999; nothing changes.
         """
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+            raise ValueError(f"advance takes a finite number of seconds, got {seconds!r}")
         if seconds < 0:
             raise ValueError(f"advance takes a non-negative number of seconds, got {seconds}; use jump to go back")
         old = self.timestamp()
+        _check_representable(old + seconds)
         self._anchor_sim, self._anchor_wall = old + seconds, self._wall()
         self._notify(old, old + seconds)
         return self.now()
 
     def jump(self, to: datetime) -> datetime:
-        """Set the simulated time to ``to`` (timezone-aware; may be in the past); returns it."""
-        old = self.timestamp()
+        """Set the simulated time to ``to`` (timezone-aware; may be in the past); returns it.
+
+        Raises:
+            ValueError: ``to`` is naive (no UTC offset); nothing changes.
+        """
         target = _require_aware(to).timestamp()
+        old = self.timestamp()
         self._anchor_sim, self._anchor_wall = target, self._wall()
         self._notify(old, target)
         return self.now()

@@ -15,6 +15,7 @@ NO_VALID_ID = -1
 CODES: dict[int, str] = {
     103: "Duplicate order id",
     104: "Can't modify a filled order",
+    105: "Order being modified does not match original order.",
     110: "The price does not conform to the minimum price variation for this contract.",
     135: "Can't find order with id =",
     161: "Cancel attempted when order is not in a cancellable state.",

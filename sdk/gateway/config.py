@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sdk.gateway.clock import MAX_SPEED
 from sdk.gateway.faults import parse_faults
 from sdk.redaction import mask_account
 from sdk.symbols import FIAT_CURRENCIES
@@ -52,7 +53,7 @@ class GatewayConfig(BaseModel):
         data_dir: the real market data (``../shared/data``); None replays a seeded synthetic universe.
         start: simulated start time (with offset); None starts at the open of a recent ASX session
             in the data, ten sessions before its end.
-        speed: simulated seconds per wall second; 0 pauses (tests move the clock themselves).
+        speed: simulated seconds per wall second; 0 pauses (tests move the clock themselves); finite, at most 1e9.
         seed: seeds the synthetic universe, intraday paths and quote sizes.
         account: the paper account number reported in managedAccounts (``DU`` + digits).
         base_currency: the account's base currency (AUD).
@@ -73,7 +74,7 @@ class GatewayConfig(BaseModel):
     control_port: int | None = Field(4099, ge=0, le=65535)
     data_dir: Path | None = None
     start: datetime | None = None
-    speed: float = Field(1.0, ge=0)
+    speed: float = Field(1.0, ge=0, le=MAX_SPEED, allow_inf_nan=False)
     seed: int = 0
     account: str = "DU0000001"
     base_currency: str = "AUD"

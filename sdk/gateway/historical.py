@@ -67,6 +67,8 @@ MAX_DURATION: dict[str, int] = {
 }  # fmt: skip
 _DURATION = re.compile(r"^\s*(\d+)\s*([SDWMY])\s*$")
 _DAILY = BAR_SIZES["1D"]
+#: The prefix of TWS's error texts from the Historical Market Data Service (error 162).
+HMDS = "Historical Market Data Service error message:"
 
 
 class HistoricalError(Exception):
@@ -79,11 +81,17 @@ class HistoricalError(Exception):
 
 
 def parse_duration(text: str) -> tuple[int, str]:
-    """``"30 D"`` -> ``(30, "D")``. Raises :class:`HistoricalError` 162 when malformed."""
+    """``"30 D"`` -> ``(30, "D")``.
+
+    Raises:
+        HistoricalError: 162 when malformed (the Historical Market Data Service's code, which ends the
+            client's request; TWS's 321 is a warning to ib_async, whose request would then never end).
+    """
     found = _DURATION.match(text.upper())
     if found is None or int(found[1]) <= 0:
         raise HistoricalError(
-            321, f"Historical data query duration {text!r} is invalid; use e.g. '1 D', '3600 S', '1 Y'"
+            162,
+            f"{HMDS}Historical data query duration {text!r} is invalid; use e.g. '1 D', '3600 S', '1 Y'",
         )
     return int(found[1]), found[2]
 
@@ -101,7 +109,7 @@ def parse_end(text: str, now: float) -> float:
     ``20240301 16:00:00`` (UTC, this gateway's "TWS time zone"), ``20240301`` (end of that day, UTC).
 
     Raises:
-        HistoricalError: 162 for an unreadable time.
+        HistoricalError: 162 for an unreadable time (see :func:`parse_duration` for why not 321).
     """
     raw = text.strip()
     if not raw:
@@ -118,8 +126,9 @@ def parse_end(text: str, now: float) -> float:
             )
     except (ValueError, KeyError) as exc:
         raise HistoricalError(
-            321,
-            f"Historical data query end date/time string [{raw}] is invalid ({exc}); use e.g. 20240301 16:00:00 UTC",
+            162,
+            f"{HMDS}Historical data query end date/time string [{raw}] is invalid ({exc}); "
+            "use e.g. 20240301 16:00:00 UTC",
         ) from None
     return min(when.timestamp(), now)
 
@@ -215,7 +224,7 @@ def build_bars(
     """TRADES bars with ``start <= time < end``; the bar in progress at ``now`` rebuilt up to now."""
     lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(min(end, now), UTC)
     try:
-        frame: pd.DataFrame = market.catalog.bars(inst.symbol, size.label, lo, hi, rth_only=use_rth).copy()
+        frame: pd.DataFrame = market.bar_cache.bars(inst.symbol, size, lo, hi, rth_only=use_rth).copy()
     except ValueError:  # no native data this fine: every session comes from the replayed path
         frame = pd.DataFrame(columns=["open", "high", "low", "close", "volume"], dtype="float64")
         frame.index = pd.DatetimeIndex([], dtype="datetime64[ns, UTC]", name="time")
@@ -315,13 +324,14 @@ def _coarse_in_progress(
 def transform(frame: pd.DataFrame, what: str, inst: GatewayInstrument) -> Bars:
     """TRADES bars to the ``whatToShow`` kind, on the instrument's ladder (rules in the module docstring)."""
     o, h, low, c = (frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
+    ohlc = np.stack((o, h, low, c))  # (4, n): one ladder pass for the four prices
     ladder = inst.ladder
     n = len(frame)
     minus = np.full(n, -1.0)
     sessions = list(frame["session"]) if "session" in frame.columns else None
     times = frame.index.asi8 / 1e9
     if what == "TRADES":
-        so, sh, sl, sc = (ladder_arrays(x, ladder)[2] for x in (o, h, low, c))
+        so, sh, sl, sc = ladder_arrays(ohlc, ladder)[2]
         volume = np.nan_to_num(frame["volume"].to_numpy(dtype="float64"), nan=0.0)
         wap = frame["wap"].to_numpy(dtype="float64") if "wap" in frame.columns else (h + low + c) / 3
         wap = np.where(np.isnan(wap), (h + low + c) / 3, wap)
@@ -336,13 +346,13 @@ def transform(frame: pd.DataFrame, what: str, inst: GatewayInstrument) -> Bars:
         _, ask_high, _ = ladder_arrays(h, ladder)
         bid_low, _, _ = ladder_arrays(low, ladder)
         return Bars(times, bid_avg, ask_high, bid_low, ask_avg, minus, minus, minus, sessions)
-    quotes = [ladder_arrays(x, ladder) for x in (o, h, low, c)]
+    bids, asks, _ = ladder_arrays(ohlc, ladder)
     if what == "BID":
-        po, ph, pl, pc = (q[0] for q in quotes)
+        po, ph, pl, pc = bids
     elif what == "ASK":
-        po, ph, pl, pc = (q[1] for q in quotes)
+        po, ph, pl, pc = asks
     else:
-        po, ph, pl, pc = (np.round((q[0] + q[1]) / 2, 8) for q in quotes)
+        po, ph, pl, pc = np.round((bids + asks) / 2, 8)
     return Bars(times, po, ph, pl, pc, minus, minus, minus, sessions)
 
 

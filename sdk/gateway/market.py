@@ -34,6 +34,7 @@ import pandas as pd
 
 from sdk.calendars import MarketCalendar, Session, get_calendar
 from sdk.errors import FxRateUnavailable
+from sdk.gateway.bar_cache import BarCache
 from sdk.gateway.fills import MarketSlice
 from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
 from sdk.ticks import PriceLadder
@@ -205,6 +206,8 @@ class MarketReplay:
         cache_days: int = 1024,
     ) -> None:  # fmt: skip
         self.catalog = catalog
+        #: the catalog's bars in cached chunks (what historical answers are cut from)
+        self.bar_cache = BarCache(catalog)
         self.instruments = instruments
         self.seed = seed
         self.step = float(tick_seconds)

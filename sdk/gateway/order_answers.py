@@ -147,9 +147,12 @@ def order_status(order: OrderRecord) -> list[Any]:
 
 
 def exec_details(req_id: int, ex: ExecutionRecord, inst: GatewayInstrument, version: int) -> list[Any]:
-    """``execDetails`` (11): 31 fields, 32 from server version 178 (``pendingPriceRevision``)."""
+    """``execDetails`` (11): 31 fields, 32 from server version 178 (``pendingPriceRevision``).
+
+    The contract is ib_async's 11 fields (conId, symbol, secType, lastTradeDateOrContractMonth, strike,
+    right, multiplier, exchange, currency, localSymbol, tradingClass), as in ``openOrder``.
+    """
     f: list[Any] = [Out.EXECUTION_DATA, req_id, ex.order_id, *_contract(inst)]
-    f[9] = inst.exchange
     f += [
         ex.exec_id, ib_time(ex.time), ex.account, ex.exchange, ex.side, ex.shares, ex.price, ex.perm_id,
         ex.client_id, 0, ex.cum_qty, ex.avg_price, ex.order_ref, "", "", "", ex.liquidity,

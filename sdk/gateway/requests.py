@@ -1,25 +1,35 @@
 """Reading requests: each message's fields into a typed request, exactly as ib_async writes them.
 
 Field order is ib_async 2.1.0 ``client.py`` (and ib_insync 0.9.86's, identical but for the
-``faProfile`` of ``placeOrder`` below version 177). Each reader consumes every field of its
-message; :func:`finish` then insists nothing is left, so a message with the wrong field count is a
-:class:`~sdk.gateway.protocol.ProtocolError` (IB error 320) rather than a silently misread order.
+``faProfile`` of ``placeOrder`` below version 177). Field counts are checked in one place, before
+any handler runs (:func:`check_field_count`, called by the gateway's dispatch): a message of fixed
+layout must have exactly the count of :data:`FIELD_COUNTS` at the client's server version; the few
+whose layout varies (:data:`VARIABLE_LAYOUTS`: combo legs, delta-neutral contracts, order blocks) are
+read whole by their reader, which ends with :func:`finish`, and dispatch checks again that the handler
+consumed every field. Either way a wrong count is a :class:`~sdk.gateway.protocol.ProtocolError`
+(IB error 320, that client dropped) rather than a silently misread request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sdk.gateway.instruments import ContractQuery
+from sdk.gateway.messages import In
 from sdk.gateway.protocol import UNSET_DOUBLE, Fields, ProtocolError
 
 __all__ = [
+    "FIELD_COUNTS",
+    "VARIABLE_LAYOUTS",
     "ExecutionFilter",
     "HistoricalRequest",
     "MktDataRequest",
     "PlaceOrderRequest",
     "ScannerRequest",
+    "check_field_count",
+    "field_count",
     "finish",
     "read_contract",
     "read_execution_filter",
@@ -28,6 +38,117 @@ __all__ = [
     "read_place_order",
     "read_scanner",
 ]
+
+
+#: A ``Contract`` argument is 12 fields on the wire (:func:`read_contract`).
+_C = 12
+
+#: Message id -> its field count, message id included, as ib_async 2.1.0 / ib_insync 0.9.86 write it;
+#: a function of the server version where a field depends on it.
+FIELD_COUNTS: dict[int, int | Callable[[int], int]] = {
+    In.CANCEL_MKT_DATA: 3,
+    In.CANCEL_ORDER: lambda v: 4 if v >= 169 else 3,  # manualOrderCancelTime from 169
+    In.REQ_OPEN_ORDERS: 2,
+    In.REQ_ACCOUNT_UPDATES: 4,
+    In.REQ_EXECUTIONS: 10,
+    In.REQ_IDS: 3,
+    In.REQ_CONTRACT_DETAILS: lambda v: 3 + _C + 3 + (1 if v >= 176 else 0),  # issuerId from 176
+    In.REQ_MKT_DEPTH: 3 + _C + 3,
+    In.CANCEL_MKT_DEPTH: 4,
+    In.REQ_NEWS_BULLETINS: 3,
+    In.CANCEL_NEWS_BULLETINS: 2,
+    In.SET_SERVER_LOGLEVEL: 3,
+    In.REQ_AUTO_OPEN_ORDERS: 3,
+    In.REQ_ALL_OPEN_ORDERS: 2,
+    In.REQ_MANAGED_ACCTS: 2,
+    In.REQ_FA: 3,
+    In.REPLACE_FA: 5,
+    In.EXERCISE_OPTIONS: 3 + 11 + 4,  # the contract without primaryExchange
+    In.REQ_SCANNER_SUBSCRIPTION: 25,
+    In.CANCEL_SCANNER_SUBSCRIPTION: 3,
+    In.REQ_SCANNER_PARAMETERS: 2,
+    In.CANCEL_HISTORICAL_DATA: 3,
+    In.REQ_CURRENT_TIME: 2,
+    In.REQ_REAL_TIME_BARS: 3 + _C + 4,
+    In.CANCEL_REAL_TIME_BARS: 3,
+    In.REQ_FUNDAMENTAL_DATA: 3 + 7 + 3,  # 7 contract fields; reportType, options count, options
+    In.CANCEL_FUNDAMENTAL_DATA: 3,
+    In.REQ_CALC_IMPLIED_VOLAT: 3 + _C + 4,
+    In.REQ_CALC_OPTION_PRICE: 3 + _C + 4,
+    In.CANCEL_CALC_IMPLIED_VOLAT: 3,
+    In.CANCEL_CALC_OPTION_PRICE: 3,
+    In.REQ_GLOBAL_CANCEL: 2,
+    In.REQ_MARKET_DATA_TYPE: 3,
+    In.REQ_POSITIONS: 2,
+    In.REQ_ACCOUNT_SUMMARY: 5,
+    In.CANCEL_ACCOUNT_SUMMARY: 3,
+    In.CANCEL_POSITIONS: 2,
+    In.VERIFY_REQUEST: 4,
+    In.VERIFY_MESSAGE: 3,
+    In.QUERY_DISPLAY_GROUPS: 3,
+    In.SUBSCRIBE_TO_GROUP_EVENTS: 4,
+    In.UPDATE_DISPLAY_GROUP: 4,
+    In.UNSUBSCRIBE_FROM_GROUP_EVENTS: 3,
+    In.START_API: 4,  # msgId, version, clientId, optionalCapabilities
+    In.VERIFY_AND_AUTH_REQUEST: 5,
+    In.VERIFY_AND_AUTH_MESSAGE: 4,
+    In.REQ_POSITIONS_MULTI: 5,
+    In.CANCEL_POSITIONS_MULTI: 3,
+    In.REQ_ACCOUNT_UPDATES_MULTI: 6,
+    In.CANCEL_ACCOUNT_UPDATES_MULTI: 3,
+    In.REQ_SEC_DEF_OPT_PARAMS: 6,
+    In.REQ_SOFT_DOLLAR_TIERS: 2,
+    In.REQ_FAMILY_CODES: 1,
+    In.REQ_MATCHING_SYMBOLS: 3,
+    In.REQ_MKT_DEPTH_EXCHANGES: 1,
+    In.REQ_SMART_COMPONENTS: 3,
+    In.REQ_NEWS_ARTICLE: 5,
+    In.REQ_NEWS_PROVIDERS: 1,
+    In.REQ_HISTORICAL_NEWS: 8,
+    In.REQ_HEAD_TIMESTAMP: 2 + _C + 4,
+    In.REQ_HISTOGRAM_DATA: 2 + _C + 3,
+    In.CANCEL_HISTOGRAM_DATA: 2,
+    In.CANCEL_HEAD_TIMESTAMP: 2,
+    In.REQ_MARKET_RULE: 2,
+    In.REQ_PNL: 4,
+    In.CANCEL_PNL: 2,
+    In.REQ_PNL_SINGLE: 5,
+    In.CANCEL_PNL_SINGLE: 2,
+    In.REQ_HISTORICAL_TICKS: 2 + _C + 8,
+    In.REQ_TICK_BY_TICK_DATA: 2 + _C + 3,
+    In.CANCEL_TICK_BY_TICK_DATA: 2,
+    In.REQ_COMPLETED_ORDERS: 2,
+    In.REQ_WSH_META_DATA: 2,
+    In.CANCEL_WSH_META_DATA: 2,
+    In.REQ_WSH_EVENT_DATA: lambda v: 3 + (4 if v >= 171 else 0) + (3 if v >= 173 else 0),
+    In.CANCEL_WSH_EVENT_DATA: 2,
+    In.REQ_USER_INFO: 2,
+}
+
+#: Messages whose field count depends on their content; their readers check it (:func:`finish`).
+VARIABLE_LAYOUTS = frozenset({In.REQ_MKT_DATA, In.PLACE_ORDER, In.REQ_HISTORICAL_DATA})
+
+
+def field_count(msg_id: int, version: int) -> int | None:
+    """The field count of message ``msg_id`` at server ``version`` (None: a variable layout)."""
+    count = FIELD_COUNTS.get(msg_id)
+    if count is None:
+        return None
+    return count(version) if callable(count) else count
+
+
+def check_field_count(fields: Sequence[str], version: int) -> None:
+    """Raise :class:`ProtocolError` (IB error 320) when a fixed-layout message has the wrong field count.
+
+    ``fields[0]`` must be a known message id (:class:`~sdk.gateway.messages.In`).
+    """
+    msg_id = int(fields[0])
+    expected = field_count(msg_id, version)
+    if expected is not None and len(fields) != expected:
+        raise ProtocolError(
+            f"message {msg_id} ({In(msg_id).name}) has {len(fields)} fields; "
+            f"at server version {version} it has {expected}"
+        )
 
 
 def finish(fields: Fields) -> None:
@@ -83,6 +204,7 @@ def read_mkt_data(fields: Fields) -> MktDataRequest:
     _skip_delta_neutral(fields)
     request = MktDataRequest(req_id, contract, fields.text("genericTickList"), fields.flag("snapshot"), fields.flag())
     fields.text("mktDataOptions")
+    finish(fields)
     return request
 
 
@@ -112,6 +234,7 @@ def read_historical(fields: Fields) -> HistoricalRequest:
     _skip_combo_legs(fields, contract, 4)
     keep = fields.flag("keepUpToDate")
     fields.text("chartOptions")
+    finish(fields)
     return HistoricalRequest(req_id, contract, end, bar_size, duration, use_rth, what, format_date, keep)
 
 
@@ -256,6 +379,7 @@ def read_place_order(fields: Fields, version: int) -> PlaceOrderRequest:
                     fields.skip(2, "midOffsets")
             elif order_type in ("PEG MID", "PEGMID"):
                 fields.skip(2, "midOffsets")
+    finish(fields)
     return PlaceOrderRequest(
         order_id=order_id,
         contract=contract,

@@ -41,13 +41,27 @@ from sdk.gateway.notify import Notifier
 from sdk.gateway.pacing import HistoricalPacer
 from sdk.gateway.protocol import Fields, ProtocolError
 from sdk.gateway.replay import Replay
+from sdk.gateway.requests import VARIABLE_LAYOUTS, check_field_count, finish
 from sdk.gateway.session import ClientSession, FatalRequest
 from sdk.redaction import mask_account
 
-__all__ = ["OfflineGateway"]
+__all__ = ["ListenError", "OfflineGateway"]
 
 log = logging.getLogger("sdk.gateway")
 _KNOWN_IDS = frozenset(int(m) for m in In)
+
+
+class ListenError(OSError):
+    """The gateway could not bind one of its ports: ``host``, ``port``, the CLI ``option`` and why."""
+
+    def __init__(self, host: str, port: int, option: str, cause: OSError) -> None:
+        reason = cause.strerror or str(cause)
+        super().__init__(
+            f"cannot listen on {host}:{port} ({reason}); another program may hold the port: "
+            f"stop it or pass another {option} (0 picks a free one)"
+        )
+        self.errno = cause.errno
+        self.host, self.port, self.option = host, port, option
 
 
 def _iso(ts: float) -> str:
@@ -162,11 +176,20 @@ class OfflineGateway:
         self._broker.clock_fn = self._clock.timestamp
         self._broker.save()
         self._check_cash_rates()
-        self._server = await asyncio.start_server(self._on_connect, config.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._on_connect, config.host, self.port)
+        except OSError as exc:
+            raise ListenError(config.host, self.port, "--port", exc) from exc
         self.port = self._server.sockets[0].getsockname()[1]
         if config.control_port is not None:
             self._control = ControlServer(self)
-            self.control_port = await self._control.start(config.host, self.control_port or 0)
+            try:
+                self.control_port = await self._control.start(config.host, self.control_port or 0)
+            except OSError as exc:
+                self._server.close()
+                await self._control.stop()
+                self._control = None
+                raise ListenError(config.host, self.control_port or 0, "--control-port", exc) from exc
         self._replay = Replay(self)
         self._replay.start()
         self.running = True
@@ -275,26 +298,32 @@ class OfflineGateway:
         return len(sessions)
 
     async def dispatch(self, session: ClientSession, fields: list[str]) -> None:
-        """Run the handler of one request (505 for unknown ids; 504-like refusal before startApi)."""
+        """Run the handler of one request.
+
+        An unknown message id is 505; a wrong field count is 320 before the handler runs (fixed layouts,
+        :func:`sdk.gateway.requests.check_field_count`) or once its reader has read the whole message
+        (variable layouts); both drop the client. A request before startApi is refused with 321.
+        """
         msg_id = int(fields[0])
         if msg_id not in _KNOWN_IDS:
             raise FatalRequest(505, f"message id {msg_id}")
+        check_field_count(fields, session.version)
         if session.client_id is None and msg_id != In.START_API:
             session.error(-1, 321, f"request {In(msg_id).name} before startApi; send startApi first")
             return
         handler = handlers().get(msg_id, unsupported)
+        cursor = Fields(fields)
         try:
-            result = handler(session, Fields(fields))
+            result = handler(session, cursor)
             if result is not None:
                 await result
+            if msg_id in VARIABLE_LAYOUTS:
+                finish(cursor)
         except (ProtocolError, FatalRequest):
             raise
         except Exception:
             log.exception("request %s from %r failed", In(msg_id).name, session)
             session.error(-1, 322, f"{In(msg_id).name} failed in the offline gateway (its log has the details)")
-
-    def order_is_new(self, client_id: int, order_id: int) -> bool:
-        return self.broker.order_of(client_id, order_id) is None
 
     # --- account --------------------------------------------------------------------------------
     def account_snapshot(self) -> AccountSnapshot:

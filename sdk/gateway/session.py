@@ -2,7 +2,7 @@
 
 IB's connection sequence (``../shared/docs/ib-reference.md``): ``API\\0`` and a version range; one
 frame ``[serverVersion, connectionTime]``; then the client's ``startApi``. Every later frame is a
-request, dispatched by message id (:mod:`sdk.gateway.dispatch`). A malformed frame or a request
+request, dispatched by message id (:meth:`sdk.gateway.server.OfflineGateway.dispatch`). A malformed frame or a request
 with the wrong field count is answered with error 320, an unknown message id with 505, and only
 this client is dropped; a client that vanishes mid-message is logged and dropped.
 """

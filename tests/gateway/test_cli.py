@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from typer.testing import CliRunner
 
 from sdk.cli import app
 from sdk.cli.gateway import build_config
+from sdk.gateway import GatewayConfig, OfflineGateway
 
 
 @pytest.fixture
@@ -74,3 +77,81 @@ def test_the_command_serves_until_interrupted(tmp_path: Path) -> None:
         process.wait(20)
     assert process.returncode == 0
     assert state.is_file()  # the account was written at the stop
+
+
+def _plain(output: str) -> str:
+    """The CLI's output without rich's box drawing and line wrapping."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())
+
+
+@pytest.mark.usefixtures("_root_handlers")
+def test_a_missing_data_directory_is_named_as_such_not_as_a_listen_failure(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = tmp_path / "nonexistent"
+    result = runner.invoke(app, ["gateway", "--data", str(missing), "--port", "0", "--control-port", "0"])
+    assert result.exit_code == 2, result.output
+    text = _plain(result.output)
+    assert "--data" in text and f"{missing} does not exist" in text and "cannot listen" not in text
+    a_file = tmp_path / "prices.csv"
+    a_file.write_text("x\n")
+    result = runner.invoke(app, ["gateway", "--data", str(a_file), "--port", "0", "--control-port", "0"])
+    assert result.exit_code == 2 and f"{a_file} is not a directory" in _plain(result.output)
+
+
+@pytest.mark.usefixtures("_root_handlers")
+def test_a_state_file_missing_a_key_is_named_with_the_key_and_what_to_do(tmp_path: Path) -> None:
+    state = tmp_path / "paper.json"
+    state.write_text(json.dumps({"version": 1, "account": "DU0000001", "positions": [], "orders": []}))
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["gateway", "--port", "0", "--control-port", "0", "--speed", "0", "--state-file", str(state)]
+    )
+    assert result.exit_code == 2, result.output
+    text = _plain(result.output)
+    assert "Traceback" not in text and "KeyError" not in text
+    assert str(state) in text and "has no 'cash', 'executions'" in text and "fresh account" in text
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ([], "holds a JSON list"),
+        ({"account": "DU0000001"}, "has no 'cash'"),
+        (
+            {"account": "DU0000001", "cash": {"AUD": "x"}, "positions": [], "orders": [], "executions": [],
+             "max_order_ids": {}, "perm_seq": 1, "exec_seq": 0},
+            "malformed value",
+        ),
+        (
+            {"account": "DU0000001", "cash": {}, "positions": [{"symbol": "BHP/AUD"}], "orders": [], "executions": [],
+             "max_order_ids": {}, "perm_seq": 1, "exec_seq": 0},
+            "malformed value",
+        ),
+    ],
+    ids=["list", "no-cash", "bad-decimal", "short-record"],
+)  # fmt: skip
+async def test_a_broken_state_file_stops_the_gateway_with_a_clear_message(
+    tmp_path: Path, synthetic_catalog: Any, payload: Any, expected: str
+) -> None:
+    state = tmp_path / "paper.json"
+    state.write_text(json.dumps(payload))
+    gw = OfflineGateway(GatewayConfig(port=0, control_port=0, speed=0, state_file=state), catalog=synthetic_catalog)
+    with pytest.raises(ValueError, match=expected) as info:
+        await gw.start()
+    assert str(state) in str(info.value) and "fresh account" in str(info.value)
+    assert json.loads(state.read_text()) == payload  # left as it was, for the user to look at
+
+
+@pytest.mark.usefixtures("_root_handlers")
+def test_a_port_in_use_says_cannot_listen_and_names_the_option() -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        result = CliRunner().invoke(app, ["gateway", "--port", str(port), "--control-port", "0", "--speed", "0"])
+    finally:
+        holder.close()
+    assert result.exit_code == 1, result.output
+    text = _plain(result.output)
+    assert f"cannot listen on 127.0.0.1:{port}" in text and "another --port" in text

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from ib_async import MarketOrder, ScannerSubscription, Stock
 
 from sdk.gateway import OfflineGateway
+from sdk.gateway.clock import SimClock
 
 from .conftest import ASX_OPEN_2025, eventually
 
@@ -92,3 +95,47 @@ async def test_without_data_the_synthetic_universe_is_served_and_said_so(
     [bhp] = await ib.qualifyContractsAsync(Stock("BHP", "ASX", "AUD"))
     bars = await ib.reqHistoricalDataAsync(bhp, "", "1 D", "1 min", "TRADES", True)
     assert len(bars) > 100  # native synthetic minute bars
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"advance_seconds": NaN}',
+        '{"advance_seconds": Infinity}',
+        '{"advance_seconds": 1e300}',
+        '{"speed": NaN}',
+        '{"speed": Infinity}',
+        '{"speed": -Infinity}',
+        '{"speed": 1e300}',
+        '{"speed": true}',
+        '{"to": NaN}',
+        '{"speed": 60, "advance_seconds": NaN}',
+        '{"speed": 60, "to": "soon"}',
+        '{"to": "2025-03-06T11:00:00+11:00", "advance_seconds": -5}',
+    ],
+)
+async def test_post_clock_refuses_non_finite_values_and_applies_nothing_of_a_bad_body(
+    gateway: OfflineGateway, body: str
+) -> None:
+    base = f"http://127.0.0.1:{gateway.control_port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/clock", data=body, headers={"Content-Type": "application/json"}) as resp:
+            assert resp.status == 400
+            assert "send" in (await resp.json())["error"]
+        async with http.get(f"{base}/clock") as resp:  # the clock is untouched and still answers
+            assert resp.status == 200
+            assert await resp.json() == {"now": ASX_OPEN_2025.isoformat(), "speed": 0.0}
+        async with http.post(f"{base}/clock", json={"speed": 0, "advance_seconds": 60}) as resp:  # a good body
+            assert (await resp.json())["now"] == (ASX_OPEN_2025 + timedelta(seconds=60)).isoformat()
+
+
+def test_the_clock_itself_refuses_non_finite_steps_and_speeds() -> None:
+    clock = SimClock(ASX_OPEN_2025, 0)
+    for bad in (math.nan, math.inf, -math.inf, 1e300):
+        with pytest.raises(ValueError):
+            clock.set_speed(bad)
+        with pytest.raises(ValueError):
+            clock.advance(bad)
+    with pytest.raises(ValueError):
+        SimClock(ASX_OPEN_2025, math.nan)
+    assert clock.now() == ASX_OPEN_2025 and clock.speed == 0

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from ib_async import Forex, Stock
 
 from sdk.data import BAR_SIZES
+from sdk.data.barsizes import parse_bar_size
 from sdk.gateway import OfflineGateway
+from sdk.gateway.bar_cache import BarCache
 from sdk.gateway.historical import MAX_DURATION
 from sdk.ticks import US_EQUITY
 
@@ -38,7 +41,9 @@ async def test_daily_bars_are_the_real_bars_up_to_now(gateway: OfflineGateway, c
         assert bar.close == round(row.close, 2) and bar.high == round(row.high, 2) and bar.volume == row.volume
     today = bars[-1]  # the session in progress: from its open to now only
     assert today.date == datetime(2025, 3, 4).date()
-    assert today.volume < by_day[today.date].volume if today.date in by_day else True
+    full_day = catalog.bars("BHP/AUD", "1 day", ASX_OPEN_2025 - timedelta(days=1), ASX_OPEN_2025 + timedelta(days=1))
+    [whole] = [row for row in full_day.itertuples() if row.session == today.date]  # the data has the whole day
+    assert 0 < today.volume < whole.volume
     ended = await ib.reqHistoricalDataAsync(bhp, "20250301 00:00:00 UTC", "5 D", "1 day", "TRADES", True)
     assert ended[-1].date < datetime(2025, 3, 1).date()
 
@@ -140,3 +145,62 @@ async def test_head_timestamp_is_the_first_bar_in_the_data(gateway: OfflineGatew
     [spy] = await ib.qualifyContractsAsync(Stock("SPY", "SMART", "USD"))
     head = await ib.reqHeadTimeStampAsync(spy, "TRADES", True, 2)
     assert head == catalog.instruments["SPY/USD"].first
+
+
+@pytest.mark.parametrize(
+    ("end", "duration"),
+    [("", "1 Q"), ("", "one day"), ("", "0 D"), ("yesterday", "1 D"), ("20250301 16:00:00 Mars/Olympus", "1 D")],
+    ids=["unit", "words", "zero", "end-words", "end-zone"],
+)
+async def test_a_malformed_duration_or_end_ends_the_request_with_162(
+    gateway: OfflineGateway, connect: Any, end: str, duration: str
+) -> None:
+    ib = await connect(gateway)
+    errors = _errors(ib)
+    [bhp] = await ib.qualifyContractsAsync(Stock("BHP", "ASX", "AUD"))
+    # timeout=0: ib_async waits for an answer without a limit of its own, so only an error that ends the
+    # request (162, not the warning 321) returns; the outer limit turns a hang into a failure
+    bars = await asyncio.wait_for(
+        ib.reqHistoricalDataAsync(bhp, end, duration, "1 hour", "TRADES", True, timeout=0), 10
+    )
+    assert list(bars) == []
+    [(code, message)] = errors
+    assert code == 162 and "invalid" in message and "use e.g." in message
+
+
+@pytest.mark.parametrize(
+    ("symbol", "size", "start", "end"),
+    [
+        (
+            "SPY/USD",
+            "1 min",
+            datetime(2024, 2, 29, 14, tzinfo=UTC),
+            datetime(2024, 3, 1, 21, tzinfo=UTC),
+        ),  # a month edge
+        ("SPY/USD", "30 mins", datetime(2024, 1, 20, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC)),  # three months
+        ("SPY/USD", "1 day", datetime(2023, 11, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)),  # a year edge
+        ("SPY/USD", "1 week", datetime(2023, 6, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)),
+        ("BHP/AUD", "1 month", datetime(2023, 3, 1, tzinfo=UTC), datetime(2025, 3, 4, tzinfo=UTC)),
+        ("AUD/USD", "15 mins", datetime(2025, 11, 27, tzinfo=UTC), datetime(2025, 12, 4, tzinfo=UTC)),
+        ("BHP/AUD", "1 day", datetime(2025, 3, 4, tzinfo=UTC), datetime(2025, 3, 4, tzinfo=UTC)),  # empty window
+    ],
+)
+@pytest.mark.parametrize("rth", [True, False])
+def test_the_bar_cache_answers_what_the_catalog_answers(
+    catalog: Any, symbol: str, size: str, start: datetime, end: datetime, rth: bool
+) -> None:
+    cache = BarCache(catalog, max_chunks=4)
+    expected = catalog.bars(symbol, size, start, end, rth_only=rth)
+    for _ in range(2):  # cold, then from the cached chunks
+        got = cache.bars(symbol, parse_bar_size(size), start, end, rth_only=rth)
+        pd.testing.assert_frame_equal(got, expected)
+    if end > start:
+        assert len(expected) > 0
+
+
+def test_the_bar_cache_refuses_what_the_catalog_refuses(catalog: Any) -> None:
+    with pytest.raises(ValueError, match="no data fine enough"):
+        BarCache(catalog).bars(
+            "BHP/AUD", parse_bar_size("1 min"), datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 4, tzinfo=UTC),
+            rth_only=True,
+        )  # fmt: skip

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from ib_async import (
     ExecutionFilter,
     Forex,
@@ -17,8 +19,11 @@ from ib_async import (
     StopLimitOrder,
     StopOrder,
 )
+from ib_async.decoder import Decoder
 
 from sdk.gateway import OfflineGateway
+from sdk.gateway import order_answers as oa
+from sdk.gateway.protocol import encode_frame, split_frames
 
 from .conftest import SPY_MINUTES_2024, eventually
 
@@ -224,3 +229,122 @@ async def test_tiered_us_commissions_and_sell_fees(make_gateway: Any, connect: A
     await eventually(lambda: len(buy.fills) == 1 and len(sell.fills) == 1 and sell.fills[0].commissionReport.commission)
     bought, sold = buy.fills[0].commissionReport.commission, sell.fills[0].commissionReport.commission
     assert bought > 0.35 and sold > bought  # tiered minimum plus fees; a sale adds SEC and FINRA fees
+
+
+class _ExecRecorder:
+    """The part of ib_async's wrapper that ``Decoder.execDetails`` calls."""
+
+    defaultTimezone = UTC
+
+    def __init__(self) -> None:
+        self.ib = SimpleNamespace(TimezoneTWS=None)
+        self.calls: list[tuple[int, Any, Any]] = []
+
+    def execDetails(self, req_id: int, contract: Any, execution: Any) -> None:
+        self.calls.append((req_id, contract, execution))
+
+
+@pytest.mark.parametrize("version", [176, 178])
+async def test_exec_details_decode_through_ib_asyncs_decoder_to_the_executions_values(
+    gateway: OfflineGateway, connect: Any, version: int
+) -> None:
+    ib = await connect(gateway)
+    bhp = await _bhp(ib)
+    trade = ib.placeOrder(bhp, MarketOrder("BUY", 100, orderRef="trd-exec"))
+    await eventually(lambda: trade.orderStatus.status == "Filled")
+    [record] = gateway.broker.executions
+    inst = gateway.instruments.get("BHP/AUD")
+    assert inst is not None
+    [fields], _ = split_frames(encode_frame(oa.exec_details(42, record, inst, version)))
+    wrapper = _ExecRecorder()
+    Decoder(wrapper, version).execDetails(fields)  # type: ignore[arg-type]
+    [(req_id, contract, execution)] = wrapper.calls
+    assert req_id == 42
+    assert (contract.conId, contract.symbol, contract.secType, contract.lastTradeDateOrContractMonth) == (
+        bhp.conId, "BHP", "STK", "",
+    )  # fmt: skip
+    assert (contract.strike, contract.right, contract.multiplier) == (0.0, "", "")
+    assert (contract.exchange, contract.currency, contract.localSymbol, contract.tradingClass) == (
+        "ASX", "AUD", "BHP", bhp.tradingClass,
+    )  # fmt: skip
+    assert (execution.orderId, execution.execId, execution.acctNumber) == (
+        trade.order.orderId, record.exec_id, "DU0000001",
+    )  # fmt: skip
+    assert (execution.exchange, execution.side, execution.shares, execution.price) == (
+        "ASX", "BOT", 100.0, float(record.price),
+    )  # fmt: skip
+    assert (execution.permId, execution.clientId, execution.cumQty, execution.avgPrice) == (
+        trade.order.permId, 1, 100.0, float(record.price),
+    )  # fmt: skip
+    assert (execution.orderRef, execution.lastLiquidity) == ("trd-exec", 2)
+    assert execution.time == datetime.fromtimestamp(record.time, UTC)
+    # and the same through a live client that did not place the order (its fill keeps the decoded contract)
+    other = await connect(gateway, 2)
+    [fill] = await other.reqExecutionsAsync()
+    assert (fill.contract.multiplier, fill.contract.exchange, fill.contract.currency) == ("", "ASX", "AUD")
+
+
+def _codes(ib: Any) -> list[int]:
+    codes: list[int] = []
+    ib.errorEvent += lambda req_id, code, msg, contract: codes.append(code)
+    return codes
+
+
+async def test_a_modification_may_not_change_the_action_or_the_contract(gateway: OfflineGateway, connect: Any) -> None:
+    ib = await connect(gateway)
+    codes = _codes(ib)
+    bhp = await _bhp(ib)
+    [cba] = await ib.qualifyContractsAsync(Stock("CBA", "ASX", "AUD"))
+    trade = ib.placeOrder(bhp, LimitOrder("BUY", 100, 30.0, orderRef="keep"))
+    await eventually(lambda: trade.orderStatus.status == "Submitted")
+    order_id = trade.order.orderId
+    ib.client.placeOrder(order_id, bhp, LimitOrder("SELL", 100, 30.0))
+    await eventually(lambda: len(codes) == 1)
+    ib.client.placeOrder(order_id, cba, LimitOrder("BUY", 100, 30.0))
+    await eventually(lambda: len(codes) == 2)
+    assert codes == [105, 105]
+    [order] = gateway.state()["orders"]
+    assert (order["action"], order["symbol"], order["lmtPrice"], order["status"]) == (
+        "BUY",
+        "BHP/AUD",
+        30.0,
+        "Submitted",
+    )
+
+
+async def test_a_modification_is_margin_checked(gateway: OfflineGateway, connect: Any) -> None:
+    ib = await connect(gateway)
+    codes = _codes(ib)
+    bhp = await _bhp(ib)
+    trade = ib.placeOrder(bhp, LimitOrder("BUY", 100, 30.0))
+    await eventually(lambda: trade.orderStatus.status == "Submitted")
+    ib.client.placeOrder(trade.order.orderId, bhp, LimitOrder("BUY", 200_000, 30.0))  # 6M AUD against 1M
+    await eventually(lambda: bool(codes))
+    assert codes == [201]
+    [order] = gateway.state()["orders"]
+    assert (order["totalQuantity"], order["status"]) == (100.0, "Submitted")  # the original stands
+    ib.client.placeOrder(trade.order.orderId, bhp, LimitOrder("BUY", 200, 30.0))  # within the margin: accepted
+    await eventually(lambda: gateway.state()["orders"][0]["totalQuantity"] == 200.0)
+    assert codes == [201]
+
+
+async def test_reject_next_counts_only_orders_that_would_be_accepted(gateway: OfflineGateway, connect: Any) -> None:
+    ib = await connect(gateway)
+    codes = _codes(ib)
+    bhp = await _bhp(ib)
+    resting = ib.placeOrder(bhp, LimitOrder("BUY", 100, 30.0))
+    await eventually(lambda: resting.orderStatus.status == "Submitted")
+    gateway.set_faults("reject_next=1")
+    off_tick = ib.placeOrder(bhp, LimitOrder("BUY", 100, 37.005))
+    await eventually(lambda: off_tick.orderStatus.status == "Cancelled")
+    too_big = ib.placeOrder(bhp, MarketOrder("BUY", 200_000))
+    await eventually(lambda: too_big.orderStatus.status == "Cancelled")
+    resting.order.lmtPrice = 30.5
+    ib.placeOrder(bhp, resting.order)  # a modification is not a new order: the fault leaves it alone
+    await eventually(lambda: [o["lmtPrice"] for o in gateway.state()["orders"]] == [30.5])
+    assert codes == [110, 201] and gateway.faults.reject_left == 1
+    rejected = ib.placeOrder(bhp, LimitOrder("BUY", 100, 30.0))
+    await eventually(lambda: rejected.orderStatus.status == "Cancelled")
+    assert codes[-1] == 201 and "reject_next" in rejected.log[-1].message and gateway.faults.reject_left == 0
+    accepted = ib.placeOrder(bhp, LimitOrder("BUY", 100, 30.0))
+    await eventually(lambda: accepted.orderStatus.status == "Submitted")

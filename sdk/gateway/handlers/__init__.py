@@ -2,7 +2,9 @@
 
 A handler is ``handler(session, fields)`` (plain or ``async``); it reads its request with
 :mod:`sdk.gateway.requests`, answers through ``session.send``/``session.error`` and reaches the
-gateway's state through ``session.gw``.
+gateway's state through ``session.gw``. Field counts are checked by the gateway's dispatch before
+the handler runs (:func:`sdk.gateway.requests.check_field_count`), so a handler reads only the fields
+it needs; the readers of variable layouts check their own count (:func:`sdk.gateway.requests.finish`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from sdk.gateway import answers
 from sdk.gateway.account import LEDGER_TAGS, SUMMARY_TAGS, AccountSnapshot
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import UNSET_DOUBLE, Fields
-from sdk.gateway.requests import finish
 
 if TYPE_CHECKING:
     from sdk.gateway.handlers import Handler
@@ -118,7 +117,6 @@ def req_account_updates(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     subscribe = fields.flag("subscribe")
     fields.text("acctCode")
-    finish(fields)
     session.account_updates = subscribe
     if subscribe:
         session.send_many(account_update_messages(session, session.gw.account_snapshot(), end=True))
@@ -128,7 +126,6 @@ def req_account_updates_multi(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     req_id = fields.integer("reqId")
     fields.skip(3, "account, modelCode, ledgerAndNLV")
-    finish(fields)
     session.account_multi.add(req_id)
     session.send_many(multi_messages(session, req_id, session.gw.account_snapshot(), end=True))
 
@@ -151,7 +148,6 @@ def req_positions_multi(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     req_id = fields.integer("reqId")
     fields.skip(2, "account, modelCode")
-    finish(fields)
     gw = session.gw
     out: list[list[Any]] = []
     for symbol, pos in gw.broker.positions.items():
@@ -172,7 +168,6 @@ def req_account_summary(session: ClientSession, fields: Fields) -> None:
     req_id = fields.integer("reqId")
     fields.text("groupName")
     tags = tuple(t.strip() for t in fields.text("tags").split(",") if t.strip()) or SUMMARY_TAGS
-    finish(fields)
     session.summaries[req_id] = tags
     session.send_many(summary_messages(session, req_id, tags, session.gw.account_snapshot()))
 
@@ -186,7 +181,6 @@ def req_pnl(session: ClientSession, fields: Fields) -> None:
     fields.skip(1, "msgId")
     req_id = fields.integer("reqId")
     fields.skip(2, "account, modelCode")
-    finish(fields)
     session.pnl[req_id] = ""
     snap = session.gw.account_snapshot()
     session.send_many([m for m in pnl_messages(session, snap) if m[1] == req_id])
@@ -202,7 +196,6 @@ def req_pnl_single(session: ClientSession, fields: Fields) -> None:
     req_id = fields.integer("reqId")
     fields.skip(2, "account, modelCode")
     con_id = fields.integer("conId")
-    finish(fields)
     gw = session.gw
     inst = gw.instruments.by_con_id(con_id)
     pos = gw.broker.positions.get(inst.symbol) if inst is not None else None

@@ -1,5 +1,8 @@
 """Connection requests: startApi, ids, time, managed accounts, and requests this gateway only acknowledges.
 
+``reqNewsProviders`` and ``reqMktDepthExchanges`` carry no request id, so no error can end them in the
+client: they are answered with an empty ``newsProviders`` / ``mktDepthExchanges`` list instead.
+
 ``startApi`` answers as TWS does (real TWS 176 capture): ``managedAccounts``, ``nextValidId``, then
 the farm notices 2104, 2106 and 2158. A client id already connected gets error 326 and is dropped.
 """
@@ -36,14 +39,14 @@ UNSUPPORTED: dict[int, int | None] = {
     In.CANCEL_FUNDAMENTAL_DATA: None, In.CANCEL_CALC_IMPLIED_VOLAT: None, In.CANCEL_CALC_OPTION_PRICE: None,
     In.CANCEL_HISTOGRAM_DATA: None, In.CANCEL_TICK_BY_TICK_DATA: None, In.CANCEL_WSH_META_DATA: None,
     In.CANCEL_WSH_EVENT_DATA: None, In.REQ_NEWS_BULLETINS: None, In.CANCEL_NEWS_BULLETINS: None,
-    In.SET_SERVER_LOGLEVEL: None, In.REQ_NEWS_PROVIDERS: None, In.REQ_MKT_DEPTH_EXCHANGES: None,
+    In.SET_SERVER_LOGLEVEL: None,
 }  # fmt: skip
 
 
 def start_api(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     client_id = fields.integer("clientId")
-    fields.text("optionalCapabilities") if fields.remaining() else None
+    fields.text("optionalCapabilities")
     if session.client_id is not None:
         session.error(-1, 321, "startApi was already sent on this connection")
         return
@@ -92,6 +95,16 @@ def req_family_codes(session: ClientSession, fields: Fields) -> None:
     session.send([78, 1, session.gw.config.account, ""])
 
 
+def req_news_providers(session: ClientSession, fields: Fields) -> None:
+    """``newsProviders`` (85) with no provider: this gateway has no news (ib_async's request ends at once)."""
+    session.send([Out.NEWS_PROVIDERS, 0])
+
+
+def req_mkt_depth_exchanges(session: ClientSession, fields: Fields) -> None:
+    """``mktDepthExchanges`` (80) with no exchange: this gateway has no market depth."""
+    session.send([Out.MKT_DEPTH_EXCHANGES, 0])
+
+
 def unsupported(session: ClientSession, fields: Fields) -> None:
     """Answer a request this gateway does not simulate (error 322 on its reqId, if it has one)."""
     position = UNSUPPORTED.get(fields.msg_id)
@@ -112,5 +125,7 @@ HANDLERS: dict[int, Handler] = {
     In.REQ_AUTO_OPEN_ORDERS: req_auto_open_orders,
     In.REQ_USER_INFO: req_user_info,
     In.REQ_FAMILY_CODES: req_family_codes,
+    In.REQ_NEWS_PROVIDERS: req_news_providers,
+    In.REQ_MKT_DEPTH_EXCHANGES: req_mkt_depth_exchanges,
     **{msg_id: unsupported for msg_id in UNSUPPORTED},
 }

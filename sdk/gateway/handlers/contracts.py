@@ -13,7 +13,7 @@ from sdk.gateway import answers
 from sdk.gateway.hours import ib_hours
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import Fields
-from sdk.gateway.requests import finish, read_contract
+from sdk.gateway.requests import read_contract
 from sdk.ticks import MARKET_RULES
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ def req_contract_details(session: ClientSession, fields: Fields) -> None:
     fields.skip(3, "includeExpired, secIdType, secId")
     if session.version >= 176:
         fields.text("issuerId")
-    finish(fields)
     gw = session.gw
     found = gw.instruments.candidates(query)
     if not found:
@@ -48,7 +47,6 @@ def req_contract_details(session: ClientSession, fields: Fields) -> None:
 def req_market_rule(session: ClientSession, fields: Fields) -> None:
     fields.skip(1, "msgId")
     rule_id = fields.integer("marketRuleId")
-    finish(fields)
     ladder = MARKET_RULES.get(rule_id)
     if ladder is None:
         known = ", ".join(str(k) for k in MARKET_RULES)
@@ -61,7 +59,6 @@ def req_matching_symbols(session: ClientSession, fields: Fields) -> None:
     fields.skip(1, "msgId")
     req_id = fields.integer("reqId")
     pattern = fields.text("pattern").strip().upper()
-    finish(fields)
     matches = [
         inst
         for inst in session.gw.instruments

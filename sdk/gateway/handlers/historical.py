@@ -19,7 +19,7 @@ from sdk.gateway import historical as hist
 from sdk.gateway.handlers.common import resolve
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import Fields
-from sdk.gateway.requests import finish, read_contract, read_historical
+from sdk.gateway.requests import read_contract, read_historical
 from sdk.gateway.session import LiveBars
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ def _check_what(inst: GatewayInstrument, what: str) -> None:
 
 def req_historical_data(session: ClientSession, fields: Fields) -> None:
     request = read_historical(fields)
-    finish(fields)
     gw = session.gw
     inst = resolve(session, request.req_id, request.contract)
     if inst is None:
@@ -149,7 +148,6 @@ def live_bar_messages(session: ClientSession, live: LiveBars, now: float) -> lis
 def cancel_historical_data(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     req_id = fields.integer("reqId")
-    finish(fields)
     session.live_bars.pop(req_id, None)
 
 
@@ -159,7 +157,6 @@ def req_head_timestamp(session: ClientSession, fields: Fields) -> None:
     query = read_contract(fields)
     fields.flag("includeExpired")
     use_rth, what, format_date = fields.flag("useRTH"), fields.text("whatToShow").upper(), fields.integer("formatDate")
-    finish(fields)
     inst = resolve(session, req_id, query)
     if inst is None:
         return

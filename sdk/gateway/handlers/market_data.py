@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sdk.gateway.handlers.common import resolve
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import Fields
-from sdk.gateway.requests import finish, read_mkt_data
+from sdk.gateway.requests import read_mkt_data
 from sdk.gateway.session import MarketSubscription
 from sdk.gateway.streaming import tick_messages
 
@@ -25,7 +25,6 @@ __all__ = ["HANDLERS"]
 
 def req_mkt_data(session: ClientSession, fields: Fields) -> None:
     request = read_mkt_data(fields)
-    finish(fields)
     gw = session.gw
     inst = resolve(session, request.req_id, request.contract)
     if inst is None:
@@ -47,7 +46,6 @@ def req_mkt_data(session: ClientSession, fields: Fields) -> None:
 def cancel_mkt_data(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     req_id = fields.integer("reqId")
-    finish(fields)
     if session.mkt.pop(req_id, None) is None:
         session.error(req_id, 300, str(req_id))
 

@@ -1,9 +1,10 @@
 """Order requests: placeOrder (new, modify, what-if), cancelOrder, reqGlobalCancel, and the order queries
 reqOpenOrders, reqAllOpenOrders, reqCompletedOrders and reqExecutions (with IB's filter fields).
 
-Rejections carry IB's codes (:mod:`sdk.gateway.broker`): 103/104 duplicate or filled id, 110 price off
-the ladder, 201 rejected, 321 invalid request (a warning to ib_async, as from TWS), 200 unknown
-contract. reqExecutions answers every
+Rejections carry IB's codes (:mod:`sdk.gateway.broker`): 103/104 duplicate or filled id, 105 a
+modification changing the action or contract, 110 price off the ladder, 201 rejected (also the
+``reject_next`` fault, which counts only orders that would otherwise be accepted), 321 invalid
+request (a warning to ib_async, as from TWS), 200 unknown contract. reqExecutions answers every
 execution of the account that passes the filter (client id 0 and empty fields match all), each
 followed by its commission report when it has been charged.
 """
@@ -20,7 +21,7 @@ from sdk.gateway.historical import HistoricalError, parse_end
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import Fields
 from sdk.gateway.records import ExecutionRecord
-from sdk.gateway.requests import ExecutionFilter, finish, read_execution_filter, read_place_order
+from sdk.gateway.requests import ExecutionFilter, read_execution_filter, read_place_order
 
 if TYPE_CHECKING:
     from sdk.gateway.handlers import Handler
@@ -33,16 +34,14 @@ log = logging.getLogger(__name__)
 
 def place_order(session: ClientSession, fields: Fields) -> None:
     request = read_place_order(fields, session.version)
-    finish(fields)
     gw = session.gw
     assert session.client_id is not None
     inst = resolve(session, request.order_id, request.contract)
     if inst is None:
         return
     now = gw.clock.timestamp()
-    reject = not request.what_if and gw.order_is_new(session.client_id, request.order_id) and gw.faults.take_rejection()
-    try:
-        outcome = gw.broker.place(session.client_id, request, inst, now, reject=reject)
+    try:  # the reject_next fault is asked only about a new order that passed every check
+        outcome = gw.broker.place(session.client_id, request, inst, now, reject=gw.faults.take_rejection)
     except OrderRejected as exc:
         log.info("order %d of client %d rejected: %d %s", request.order_id, session.client_id, exc.code, exc.detail)
         exact = exc.code in (10147, 10148)
@@ -58,7 +57,6 @@ def cancel_order(session: ClientSession, fields: Fields) -> None:
     order_id = fields.integer("orderId")
     if session.version >= 169:
         fields.text("manualOrderCancelTime")
-    finish(fields)
     assert session.client_id is not None
     try:
         session.gw.broker.cancel(session.client_id, order_id, session.gw.clock.timestamp())
@@ -122,7 +120,6 @@ def execution_matches(ex: ExecutionRecord, flt: ExecutionFilter, session: Client
 
 def req_executions(session: ClientSession, fields: Fields) -> None:
     flt = read_execution_filter(fields)
-    finish(fields)
     gw = session.gw
     since = None
     if flt.time.strip():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sdk.gateway import answers
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import Fields
-from sdk.gateway.requests import finish, read_scanner
+from sdk.gateway.requests import read_scanner
 from sdk.gateway.scanner import ScanError, scan, scanner_parameters_xml
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ __all__ = ["HANDLERS"]
 
 def req_scanner_subscription(session: ClientSession, fields: Fields) -> None:
     request = read_scanner(fields)
-    finish(fields)
     gw = session.gw
     try:
         rows = scan(
@@ -37,7 +36,6 @@ def req_scanner_subscription(session: ClientSession, fields: Fields) -> None:
 def cancel_scanner_subscription(session: ClientSession, fields: Fields) -> None:
     fields.skip(2, "msgId, version")
     req_id = fields.integer("reqId")
-    finish(fields)
     session.scanners.discard(req_id)
 
 
