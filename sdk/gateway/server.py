@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -102,6 +103,8 @@ class OfflineGateway:
         self.faults = Faults()
         self.faults.set(parse_faults(self.config.faults))
         self.pacer = HistoricalPacer(enabled=self.config.pacing)
+        #: requests received since start, by TWS message name (``placeOrder`` counted even when refused)
+        self.received: Counter[str] = Counter()
         self.port = self.config.port
         self.control_port: int | None = self.config.control_port
         self._clock: SimClock | None = None
@@ -307,6 +310,7 @@ class OfflineGateway:
         msg_id = int(fields[0])
         if msg_id not in _KNOWN_IDS:
             raise FatalRequest(505, f"message id {msg_id}")
+        self.received[_request_name(msg_id)] += 1
         check_field_count(fields, session.version)
         if session.client_id is None and msg_id != In.START_API:
             session.error(-1, 321, f"request {In(msg_id).name} before startApi; send startApi first")
@@ -423,6 +427,7 @@ class OfflineGateway:
             "cash": {ccy: float(amount) for ccy, amount in broker.cash.items()},
             "clients": sorted(s.client_id for s in self.sessions() if s.client_id is not None),
             "pacing": self.pacer.state(),
+            "received": dict(sorted(self.received.items())),
             "faults": self.faults.state(),
             "synthetic": bool(self.catalog.synthetic) if self.catalog is not None else None,
         }
@@ -430,3 +435,9 @@ class OfflineGateway:
     def cash(self, currency: str) -> Decimal:
         """The cash balance in ``currency`` (exact)."""
         return self.broker.cash.get(currency, Decimal(0))
+
+
+def _request_name(msg_id: int) -> str:
+    """TWS's name of a request message id: ``In.PLACE_ORDER`` -> ``placeOrder``."""
+    head, *rest = In(msg_id).name.lower().split("_")
+    return head + "".join(part.capitalize() for part in rest)

@@ -50,6 +50,24 @@ async def test_state_and_clock_over_http(gateway: OfflineGateway, connect: Any) 
     assert await ib.reqCurrentTimeAsync() == gateway.clock.now().replace(microsecond=0)
 
 
+async def test_state_counts_every_order_received_even_those_refused(gateway: OfflineGateway, connect: Any) -> None:
+    """``received`` counts requests as they arrive, so a test can prove a client sent no order at all."""
+    base = f"http://127.0.0.1:{gateway.control_port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/state") as resp:
+            assert (await resp.json())["received"].get("placeOrder", 0) == 0
+        ib = await connect(gateway, 5)
+        [bhp] = await ib.qualifyContractsAsync(Stock("BHP", "ASX", "AUD"))
+        kept = ib.placeOrder(bhp, MarketOrder("BUY", 100))
+        unknown = ib.placeOrder(Stock("NOPE", "ASX", "AUD"), MarketOrder("BUY", 1))  # 200: never an order
+        await eventually(lambda: kept.orderStatus.status == "Filled" and unknown.orderStatus.status == "Cancelled")
+        async with http.get(f"{base}/state") as resp:
+            state = await resp.json()
+    assert len(state["orders"]) == 1  # the refused one left no order behind ...
+    assert state["received"]["placeOrder"] == 2  # ... but it was received
+    assert state["received"]["startApi"] == 1 and state["received"]["reqContractDetails"] >= 1
+
+
 async def test_scanners_rank_asx_and_us_stocks(gateway: OfflineGateway, connect: Any) -> None:
     ib = await connect(gateway)
     active = await ib.reqScannerDataAsync(
