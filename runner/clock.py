@@ -11,8 +11,9 @@ pacing budget and timestamps run on the same time as the runner.
 * :class:`GatewayControlClock` — an offline gateway in another process: its control API's ``GET /clock``
   (``{"now", "speed"}``) extrapolated locally and re-synced every ``resync`` wall seconds, so a
   replay at ×N runs the runner at ×N.
-* :class:`VenueClock` — a venue's ``fetch_time`` (IB's ``reqCurrentTime``): wall time corrected by the
-  measured offset, re-measured every ``resync`` seconds.
+* :class:`VenueClock` — a venue's ``fetch_time`` (IB's ``reqCurrentTime``): its time *and speed* measured
+  from successive readings (real time for a real venue, the replay speed of an offline gateway), so
+  ``trader run --exchange IB`` follows the venue's clock by default.
 
 At ×200,000 a trading day passes in 0.43 s of wall time: the loop waits for the next bar close on the
 clock (wall seconds = clock seconds / speed), never a fixed wall interval.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -242,43 +244,124 @@ class GatewayControlClock(_Base):
 
 
 class VenueClock(_Base):
-    """A venue's own time (``fetch_time``, ms UTC): the wall clock plus the measured offset.
+    """A venue's own time (``fetch_time``, ms UTC), at the venue's own speed.
+
+    Each re-sync reads ``fetch_time`` and fits the venue's time against the wall clock since the
+    current *segment* began (the first reading, or the last jump or speed change): the speed is the slope
+    (snapped to 1 within the readings' resolution, so a real venue runs in real time, and to 0 for a paused
+    one), and ``now()`` extrapolates in between. A reading the fit does not predict (the offline gateway
+    jumped or changed speed through its control API) starts a new segment and wakes every waiter. So an
+    offline gateway replaying at ×20,000 runs the runner at ×20,000 over nothing but the TWS socket.
+
+    Re-syncs come every ``fast_resync`` wall seconds while the speed is not 1 or the segment is young
+    (under 30 wall seconds), then every ``resync`` seconds (a real venue is asked once a minute).
 
     Args:
-        fetch_time: the venue's ``fetch_time`` coroutine function.
-        resync: wall seconds between measurements.
+        fetch_time: the venue's ``fetch_time`` coroutine function (IB: ``reqCurrentTime``, whole seconds).
+        resync: wall seconds between readings of a venue settled at real time.
+        fast_resync: wall seconds between readings otherwise.
+        resolution: the venue's time resolution, seconds (IB: 1).
     """
 
-    def __init__(self, fetch_time: Callable[[], Awaitable[int]], *, resync: float = 60.0) -> None:
+    #: Wall seconds a segment needs before a real-time venue is read only every ``resync`` seconds.
+    SETTLED = 30.0
+
+    def __init__(
+        self,
+        fetch_time: Callable[[], Awaitable[int]],
+        *,
+        resync: float = 60.0,
+        fast_resync: float = 0.5,
+        resolution: float = 1.0,
+    ) -> None:
         super().__init__()
         self._fetch_time = fetch_time
         self.resync = resync
-        self.offset = 0.0
+        self.fast_resync = fast_resync
+        self.resolution = resolution
+        self._anchor_venue = time.time()
+        self._anchor_wall = time.monotonic()
+        self._speed = 1.0
+        self._spread = math.inf  # how far off the speed may be (clock s per wall s)
+        self._segment: tuple[float, float] | None = None  # (venue s, wall s) of the segment's first reading
         self._task: asyncio.Task[None] | None = None
+        self.syncs = 0
 
     def now(self) -> float:
-        return time.time() + self.offset
+        return self._anchor_venue + (time.monotonic() - self._anchor_wall) * self._speed
 
     @property
     def speed(self) -> float:
-        return 1.0
+        return self._speed
+
+    @property
+    def offset(self) -> float:
+        """Venue time minus wall time, seconds (grows at ``speed - 1`` per second)."""
+        return self.now() - time.time()
 
     async def sync(self) -> None:
-        started = time.time()
+        """Read ``fetch_time`` now and refit (ccxt errors of the venue propagate)."""
+        started = time.monotonic()
         venue_ms = await self._fetch_time()
-        self.offset = venue_ms / 1000 - (started + time.time()) / 2
+        ended = time.monotonic()
+        wall = (started + ended) / 2
+        venue = venue_ms / 1000
+        if venue_ms % 1000 == 0:
+            venue += self.resolution / 2  # a whole-second reading: the middle of its second
+        self._fit(venue, wall, ended - started)
+
+    def _fit(self, venue: float, wall: float, rtt: float) -> None:
+        self.syncs += 1
+        if self._segment is not None:
+            predicted = self._anchor_venue + (wall - self._anchor_wall) * self._speed
+            since = max(0.0, wall - self._anchor_wall)
+            spread = self._spread if math.isfinite(self._spread) else 0.0
+            tolerance = 2 * self.resolution + (spread + 0.01 * abs(self._speed)) * since + abs(self._speed) * rtt
+            if math.isfinite(self._spread) and abs(venue - predicted) > tolerance:
+                self._segment = None  # a jump or a speed change: a new segment from this reading
+                self.poke()
+        if self._segment is None:
+            self._segment = (venue, wall)
+            self._anchor_venue, self._anchor_wall = venue, wall
+            self._spread = math.inf  # the speed so far is kept until this segment measures its own
+            return
+        first_venue, first_wall = self._segment
+        span = wall - first_wall
+        if span <= 0:
+            return
+        raw = (venue - first_venue) / span
+        spread = (2 * self.resolution + abs(raw) * rtt) / span
+        old = self._speed
+        if abs(raw - 1) <= spread:
+            speed = 1.0
+        elif abs(raw) <= spread:
+            speed = 0.0
+        else:
+            speed = raw
+        self._speed, self._spread = speed, spread
+        self._anchor_venue, self._anchor_wall = first_venue + speed * span, wall
+        if speed != old:
+            self.poke()
+
+    def _interval(self) -> float:
+        if self._segment is None or self._speed != 1.0:
+            return self.fast_resync
+        return self.resync if time.monotonic() - self._segment[1] >= self.SETTLED else self.fast_resync
 
     async def start(self) -> None:
+        """Read the venue twice (its time and a first speed), then keep re-syncing in the background."""
+        await self.sync()
+        await asyncio.sleep(min(self.fast_resync, 0.25))
         await self.sync()
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="venue-clock-resync")
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self.resync)
+            await asyncio.sleep(self._interval())
             try:
                 await self.sync()
-            except Exception as exc:
+            except Exception as exc:  # keep extrapolating; the next reading may succeed
                 log.warning("venue clock re-sync failed", extra={"error": str(exc)})
 
     async def close(self) -> None:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from runner.runner import RunResult
+from runner.runner import RunResult, StrategyRunner
 from runner.services.plans import units
 from runner.services.shadow import Holding
 from sdk.ledger import Ledger, mask_url
@@ -161,6 +161,7 @@ async def run_demo(settings: Settings, options: DemoOptions, out: Print) -> Demo
             await trader.connect()
             clock = SimClockFollower(gw.clock, driven_speed=lambda: pacer.speed)
             runner = StrategyRunner(demo_settings, config, clock=clock, trader=trader, ledger=ledger, on_event=on_event)
+            pacer.follow(runner)
             result = await runner.run()
         finally:
             await pacer.stop()
@@ -182,12 +183,25 @@ class ReplayDriver:
     ``session_speed`` simulated seconds per wall second while any of ``markets`` trades, ``idle_speed`` while
     they are all shut (nights and weekends pass quickly), stopping exactly at each open and close. Time
     only moves between the runner's steps: a step that keeps the event loop busy for 100 ms does not let
-    the market run ahead by 100 ms × the speed, so a replay far faster than real time still gives every
-    session to the runner (a clock running freely at ×200,000 can pass a 0.1 s ASX session during one busy
-    step). :attr:`speed` is the nominal speed in force, for the runner's latency figures.
+    the market run ahead by 100 ms × the speed, and while ``hold()`` is true (the runner is in a step,
+    awaiting the venue: :meth:`follow`) the clock waits too, at most ``max_hold`` wall seconds at a time (a
+    step that needs the market to move, such as a paper order waiting for its fill, is not stalled for
+    long). So a replay far faster than real time still gives every session to the runner (a clock running
+    freely at ×200,000 can pass a 0.1 s ASX session during one slow history request). :attr:`speed` is the
+    nominal speed in force, for the runner's latency figures.
     """
 
-    def __init__(self, gw: Any, markets: set[str], session_speed: float, idle_speed: float, step: float = 0.005):
+    def __init__(
+        self,
+        gw: Any,
+        markets: set[str],
+        session_speed: float,
+        idle_speed: float,
+        step: float = 0.005,
+        *,
+        hold: Callable[[], bool] | None = None,
+        max_hold: float = 2.0,
+    ) -> None:
         from sdk.calendars import get_calendar
 
         self.gw = gw
@@ -195,8 +209,14 @@ class ReplayDriver:
         self.session_speed = session_speed
         self.idle_speed = max(idle_speed, session_speed)
         self.step = step
+        self.hold = hold
+        self.max_hold = max_hold
         self.speed = 0.0
         self._task: asyncio.Task[None] | None = None
+
+    def follow(self, runner: StrategyRunner) -> None:
+        """Hold the clock while ``runner`` is in a step (it moves only while the runner waits for its next wake)."""
+        self.hold = lambda: not runner.waiting
 
     def _next_change(self) -> tuple[float, float]:
         now = self.gw.clock.now()
@@ -207,10 +227,17 @@ class ReplayDriver:
 
     async def _run(self) -> None:
         last = time.perf_counter()
+        held_since: float | None = None
         while True:
             await asyncio.sleep(self.step)
             wall = time.perf_counter()
             elapsed, last = min(wall - last, 2 * self.step), wall
+            if self.hold is not None and self.hold():
+                held_since = wall if held_since is None else held_since
+                if wall - held_since < self.max_hold:
+                    continue
+            else:
+                held_since = None
             self.speed, change = self._next_change()
             now = self.gw.clock.timestamp()
             seconds = self.speed * elapsed

@@ -20,10 +20,14 @@ What one run does (``trader run``)::
    in order, even when the clock ran ahead), and for each: the strategy's decisions -> orders or plans
    (:class:`~runner.actions.DecisionExecutor`; decisions made while the market is shut wait for the
    open). Between bars it refreshes open orders and checks plans (:class:`~runner.monitor.PlanMonitor`)
-   while anything is open, and snapshots the portfolio. The health circuit
+   while anything is open, and snapshots the portfolio; at the first step and every snapshot interval it
+   records the venue's account summary (an ``account_summary`` event: IB's tags in the base currency, the
+   dashboard's buying power). The health circuit
    (:class:`~runner.health.HealthCircuitManager`) holds the loop while the venue fails.
 5. **Errors** in one symbol's step are logged with the symbol, timeframe, bar and stage, counted, and the
-   bar is retried at the next close (up to three times); the loop never stops for them.
+   bar is retried at the next close (up to three tries); a bar that fails its last try is given up (logged,
+   counted as ``bars_failed``, a ``runner.bar_failed`` event) and the bars after it are decided on, in
+   order. The loop never stops for them.
 6. **Stop** (:meth:`StrategyRunner.request_stop`, SIGINT/SIGTERM in ``trader run``) between steps: a last
    snapshot, the telemetry, and the session's end are written, so the ledger is consistent.
 """
@@ -59,6 +63,7 @@ from sdk.instruments import InstrumentSpec
 from sdk.ledger import Ledger, open_ledger, session_fields
 from sdk.ledger.values import masked_account
 from sdk.logs import new_run_id, set_run_id
+from sdk.redaction import redact
 from sdk.registry import create_trader
 from sdk.settings import Settings
 
@@ -66,6 +71,8 @@ __all__ = ["RunResult", "RunnerError", "StrategyRunner"]
 
 log = logging.getLogger(__name__)
 _MAX_RETRIES = 3
+#: The event the dashboard reads buying power from (``dashboard.logic.reads.ACCOUNT_SUMMARY_KIND``).
+ACCOUNT_SUMMARY_KIND = "account_summary"
 
 
 @dataclass(slots=True)
@@ -107,8 +114,8 @@ class StrategyRunner:
         trader: an already connected venue (tests, the demo); by default one is created from
             ``ACTIVE_EXCHANGE`` through the registry on ``clock`` and closed at the end.
         ledger: an opened ledger (default: ``DATABASE_URL``, closed at the end).
-        on_event: called with ``("started" | "bar" | "order" | "plan", payload)`` as the run goes (the demo
-            prints them; ``started`` comes once, after the backfill, before the first bar).
+        on_event: called with ``("started" | "bar" | "bar_failed" | "order" | "plan", payload)`` as the run goes
+            (the demo prints them; ``started`` comes once, after the backfill, before the first bar).
     """
 
     def __init__(
@@ -134,6 +141,11 @@ class StrategyRunner:
         self._retries: dict[tuple[str, int], int] = {}
         self._next_monitor = 0.0
         self._next_snapshot = 0.0
+        self._next_account = 0.0
+        self._final = False
+        self._strategy_built: Strategy | None = None
+        #: True while the loop waits for its next wake, between steps (a replay driver moves time only then).
+        self.waiting = False
         self.run_id: str | None = None
         self.services: Services | None = None
 
@@ -153,14 +165,16 @@ class StrategyRunner:
         """Run until ``config.until`` on the venue's clock or :meth:`request_stop`; see the module docstring.
 
         Raises:
-            RunnerError: a strategy, symbol or resume request that cannot work (nothing was traded).
+            RunnerError: a strategy, symbol or resume request that cannot work, or ``until`` already past on the
+                run's clock (nothing was traded).
             LiveTradingNotAllowed: a live account without ``IB_ALLOW_LIVE=true`` and the checklist.
             ccxt errors from connecting to the venue.
         """
-        strategy = self._strategy()  # a bad strategy or plugin fails here, before anything connects
+        strategy = self.check()  # a bad strategy or plugin fails here, before anything connects
         async with AsyncExitStack() as stack:
             await self.clock.start()
             stack.push_async_callback(self.clock.close)
+            self._check_until()
             ledger = self.ledger
             if ledger is None:
                 ledger = open_ledger(self.settings.database_url, configured_url=True)
@@ -175,6 +189,15 @@ class StrategyRunner:
                 await trader.connect()
             return await self._run(trader, ledger, strategy, resumed)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_until(self) -> None:
+        """Refuse an ``until`` already past on the run's clock (it would end at once, deciding nothing)."""
+        until, now = self.config.until, self.clock.now()
+        if until is not None and now >= until:
+            raise RunnerError(
+                f"--until {_iso(until)} is already past on the run's clock ({type(self.clock).__name__}: "
+                f"{_iso(now)}); give a later --until in the venue's time, or the clock to follow (--clock)"
+            )
 
     async def _choose_run(self, ledger: Ledger, venue: str, account: str | None) -> bool:
         """Pick the run id before anything is logged about the venue: a fresh one, or the interrupted run's."""
@@ -191,6 +214,16 @@ class StrategyRunner:
         self.run_id = resumed or new_run_id()
         set_run_id(self.run_id)
         return resumed is not None
+
+    def check(self) -> Strategy:
+        """The strategy, built once (plugins imported): call before connecting a venue to fail fast.
+
+        Raises:
+            RunnerError: a plugin that cannot be imported, an unknown strategy or a bad parameter.
+        """
+        if self._strategy_built is None:
+            self._strategy_built = self._strategy()
+        return self._strategy_built
 
     def _strategy(self) -> Strategy:
         for module in self.config.plugins:
@@ -333,12 +366,17 @@ class StrategyRunner:
                 return f"stopped by {self._stop_reason}", False
             now = clock.now()
             if config.until is not None and now >= config.until:
+                self._final = True  # no later close to retry a failing bar at
                 if await parts.health.allow():  # bars that completed by ``until`` are still decided on
                     await self._tick(config.until, parts, as_of=config.until)
                 return "until reached", True
             if await parts.health.allow():
                 await self._tick(now, parts)
-            await clock.sleep_until(self._next_wake(parts.executor), max_wall=0.25)
+            self.waiting = True
+            try:
+                await clock.sleep_until(self._next_wake(parts.executor), max_wall=0.25)
+            finally:
+                self.waiting = False
 
     def _next_wake(self, executor: DecisionExecutor) -> float:
         wake = min(self._due.values())
@@ -380,6 +418,25 @@ class StrategyRunner:
         if due or now >= self._next_snapshot:
             await self._guarded("portfolio snapshot", services.portfolio.record, health)
             self._next_snapshot = now + max(config.snapshot_interval, 0.5 * speed)
+        if now >= self._next_account:  # at the first tick, then every snapshot interval (not every bar)
+            await self._guarded("account summary", self._account_summary, health)
+            self._next_account = now + max(config.snapshot_interval, 0.5 * speed)
+
+    async def _account_summary(self) -> None:
+        """The venue's account summary (IB's tags, in the base currency) as an ``account_summary`` event.
+
+        The payload is ``{tag: value}`` exactly as the dashboard reads it (``BuyingPower``, ``NetLiquidation``,
+        ``AvailableFunds``, ... as numbers in ``IB_BASE_CURRENCY``; ``dashboard.logic.reads.latest_account_event``).
+        A venue without ``fetch_account_summary`` (ccxt) records nothing.
+        """
+        assert self.services is not None
+        fetch = getattr(self.services.trader, "fetch_account_summary", None)
+        if fetch is None:
+            return
+        summary = await fetch()
+        payload = {str(tag): float(value) for tag, value in summary.items()}
+        base = self.settings.ib_base_currency
+        await self._event(ACCOUNT_SUMMARY_KIND, payload, message=f"{self.services.trader.id} account summary in {base}")
 
     async def _monitor(self, monitor: PlanMonitor) -> None:
         assert self.services is not None
@@ -430,9 +487,11 @@ class StrategyRunner:
             self._failed(symbol, bar_ts, "decide", exc, health)
             tries = self._retries.get((symbol, bar_ts), 0) + 1
             self._retries[(symbol, bar_ts)] = tries
-            if tries < _MAX_RETRIES:
+            if tries < _MAX_RETRIES and not self._final:
                 data.rewind(symbol, config.timeframe, bar_ts - 1)  # decided on again at the next close
-            return False
+                return False
+            await self._give_up(symbol, bar_ts, tries, exc)
+            return True  # the bars after it are decided on, in order
         health.record_success()
         counters = self.telemetry.counters
         counters.bars += 1
@@ -455,6 +514,22 @@ class StrategyRunner:
             self.on_event("bar", payload)
         return True
 
+    async def _give_up(self, symbol: str, bar_ts: int, tries: int, exc: BaseException) -> None:
+        """A bar that failed its last try: counted, logged and a ``runner.bar_failed`` event; never decided on."""
+        self._retries.pop((symbol, bar_ts), None)
+        self.telemetry.counters.bars_failed += 1
+        when = datetime.fromtimestamp(bar_ts / 1000, UTC).isoformat()
+        error = redact(f"{type(exc).__name__}: {exc}")
+        log.error(
+            "bar given up after %d tries: %s %s %s", tries, symbol, self.config.timeframe, when,
+            extra={"symbol": symbol, "timeframe": self.config.timeframe, "bar_ts": bar_ts, "tries": tries},
+        )  # fmt: skip
+        payload = {"symbol": symbol, "timeframe": self.config.timeframe, "bar_ts": bar_ts, "tries": tries,
+                   "stage": "decide", "error": error}  # fmt: skip
+        await self._event("runner.bar_failed", payload, symbol=symbol)
+        if self.on_event is not None:
+            self.on_event("bar_failed", payload)
+
     async def _position(self, symbol: str) -> Decimal:
         assert self.services is not None
         total = Decimal(0)
@@ -464,10 +539,12 @@ class StrategyRunner:
                 total += -amount if position.get("side") == "short" else amount
         return total
 
-    async def _event(self, kind: str, payload: dict[str, Any], *, symbol: str | None = None) -> None:
+    async def _event(
+        self, kind: str, payload: dict[str, Any], *, symbol: str | None = None, message: str | None = None
+    ) -> None:
         assert self.services is not None
         await asyncio.to_thread(
-            self.services.writer.record_event, kind, payload, symbol=symbol, source="runner",
+            self.services.writer.record_event, kind, payload, symbol=symbol, source="runner", message=message,
             timestamp=int(self.clock.now() * 1000), run_id=self.services.session_id,
         )  # fmt: skip
 
@@ -489,6 +566,10 @@ class StrategyRunner:
             "run ended", extra={"reason": reason, **{k: v for k, v in summary.items() if k != "rejections"}}
         )
         return snapshot
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def _account_of(trader: BaseTrader) -> str | None:

@@ -4,7 +4,7 @@ Every log line already carries the run id (:mod:`sdk.logs`). The ``runner.teleme
 line per bar decision and per order with the contract id (``conId``), the exchange and the commission
 source (``estimate`` in shadow mode, ``ib_commission_report`` / ``pending`` on IB). Counters: bars,
 decisions, orders proposed / approved / sent (or shadow-filled), rejections by code, deferred orders,
-step errors. Latencies in wall milliseconds:
+step errors, bars given up after their last try (``bars_failed``). Latencies in wall milliseconds:
 
 * ``bar_lag_ms``: from the moment the clock passed a bar's close to the runner deciding on it;
 * ``submit_latency_ms``: from the moment an order could go (the bar close, or the market open for an
@@ -91,6 +91,7 @@ class Counters:
     deferred: int = 0
     deferred_dropped: int = 0
     step_errors: int = 0
+    bars_failed: int = 0
     rejections: dict[str, int] = field(default_factory=dict)
 
 
@@ -121,6 +122,7 @@ class Telemetry:
             "deferred": counters.deferred,
             "deferred_dropped": counters.deferred_dropped,
             "step_errors": counters.step_errors,
+            "bars_failed": counters.bars_failed,
             "rejections": dict(counters.rejections),
             "bar_lag_ms": self.bar_lag.summary(),
             "submit_latency_ms": self.submit_latency.summary(),

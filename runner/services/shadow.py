@@ -487,7 +487,11 @@ class ShadowVenue(BaseTrader):
             stop_price=order.stop_price,
             triggered=order.triggered,
         )
-        decision = match(spec, market, volume_left=None, arrival=arrival, ladder=instrument.ladder)
+        # the size step as the gateway's broker passes it: a partial fill is rounded down to whole steps
+        decision = match(
+            spec, market, volume_left=None, arrival=arrival, ladder=instrument.ladder,
+            size_increment=instrument.size_increment,
+        )  # fmt: skip
         order.triggered = decision.triggered
         for fill in decision.fills:
             await self._book_fill(order, instrument, fill, now)

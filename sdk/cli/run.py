@@ -5,8 +5,12 @@ Example (four symbols, daily bars, shadow, until a date on the venue's clock)::
     trader run --exchange IB --symbols BHP/AUD,CBA/AUD,CSL/AUD,AUD/USD --strategy ma_crossover --timeframe 1d \\
         --shadow --until 2025-12-31
 
+The run follows the venue's clock by default on IB (``--clock venue``: IB's ``reqCurrentTime``, so an offline
+gateway replaying another day at ×20,000 is followed at ×20,000), the wall clock on ccxt venues.
+
 Exit status: 0 when the run reached ``--until`` or was stopped by SIGINT/SIGTERM (the ledger is
-consistent either way), 1 when it failed, 2 for a bad option or setting. See ``docs/runner.md``.
+consistent either way), 1 when it failed, 2 for a bad option or setting (an ``--until`` already past on
+the run's clock included). See ``docs/runner.md``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ _HELP = {
     "shadow": "Simulate fills, nothing sent (--shadow) or execute (--execute); default EXECUTE_ORDERS.",
     "until": "Stop (exit 0) at this venue time: 2025-12-31 (00:00 UTC) or ISO 8601 with an offset.",
     "order_value": "Notional of one order in the base currency (default: MAX_ORDER_VALUE, at most 10000).",
-    "clock": "wall, venue, or the offline gateway's control URL (http://127.0.0.1:4099).",
+    "clock": (
+        "Whose time the run follows (--until, bar closes, market hours): venue (the venue's own time and speed, "
+        "IB's reqCurrentTime: the offline gateway's replay included), wall, or the offline gateway's control URL "
+        "(http://127.0.0.1:4099). Default: venue on IB, wall on ccxt venues."
+    ),
     "resume": "Resume the interrupted run of this configuration, or start afresh (default: resume one if any).",
     "monitor_interval": "Venue seconds between plan checks and order refreshes.",
     "plugin": "A module to import first that registers strategies (repeatable), e.g. mydesk.strategies.",
@@ -74,13 +82,13 @@ def register(app: typer.Typer) -> None:
         shadow: Annotated[bool | None, typer.Option("--shadow/--execute", help=_HELP["shadow"])] = None,
         until: Annotated[str | None, typer.Option(help=_HELP["until"])] = None,
         order_value: Annotated[str | None, typer.Option(help=_HELP["order_value"])] = None,
-        clock: Annotated[str, typer.Option(help=_HELP["clock"])] = "wall",
+        clock: Annotated[str | None, typer.Option(help=_HELP["clock"])] = None,
         resume: Annotated[bool | None, typer.Option("--resume/--new-run", help=_HELP["resume"])] = None,
         monitor_interval: Annotated[float, typer.Option(help=_HELP["monitor_interval"])] = 60.0,
         plugin: Annotated[list[str] | None, typer.Option(help=_HELP["plugin"])] = None,
     ) -> None:
         from runner.config import RunnerConfig, parse_until
-        from runner.launch import run_until_done
+        from runner.launch import default_clock_spec, run_until_done
         from runner.runner import RunnerError
         from sdk.errors import BaseError
         from sdk.ledger import LedgerError
@@ -109,7 +117,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"trader run: {exc}", err=True)
             raise typer.Exit(2) from None
         try:
-            result = asyncio.run(run_until_done(settings, config, clock))
+            result = asyncio.run(
+                run_until_done(settings, config, clock or default_clock_spec(settings.active_exchange))
+            )
         except (RunnerError, ValueError, LedgerError) as exc:
             typer.echo(f"trader run: {exc}", err=True)
             raise typer.Exit(2) from None

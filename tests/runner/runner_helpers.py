@@ -4,10 +4,36 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-__all__ = ["wait_for"]
+from runner.clock import SimClockFollower
+from runner.config import RunnerConfig
+from runner.demo import ReplayDriver
+from runner.runner import RunResult, StrategyRunner
+from sdk.ledger import open_ledger
+
+__all__ = ["run_in_process", "wait_for"]
+
+
+async def run_in_process(
+    gw: Any, trader: Any, ledger_url: str, config: RunnerConfig, speed: float, idle_speed: float | None = None
+) -> RunResult:
+    """Run ``config`` against ``gw``; its clock starts once the runner has backfilled, at ``speed`` (and
+    ``idle_speed`` while ASX is shut, when given)."""
+    pacer = ReplayDriver(gw, {"ASX"}, speed, idle_speed or speed)
+    with open_ledger(ledger_url) as ledger:
+        runner = StrategyRunner(
+            trader.settings, config, clock=SimClockFollower(gw.clock, driven_speed=lambda: pacer.speed), trader=trader,
+            ledger=ledger,
+            on_event=lambda kind, payload: pacer.start() if kind == "started" else None,
+        )  # fmt: skip
+        pacer.follow(runner)
+        try:
+            return await runner.run()
+        finally:
+            await pacer.stop()
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:

@@ -239,3 +239,28 @@ async def test_portfolio_values_the_shadow_account_in_aud(gateway: Any, make_tra
         assert curve[1]["timestamp"] - curve[0]["timestamp"] == 60_000, "stamped with the venue's simulated time"
         positions = q.latest_positions(ledger)
         assert [(p["symbol"], p["contracts"]) for p in positions] == [("BHP/AUD", Decimal(200))]
+
+
+async def test_shadow_fills_give_the_fill_model_the_instruments_size_step_as_the_gateway_does(
+    gateway: Any, make_trader: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's broker passes ``size_increment`` (partial fills rounded down to whole shares); so does the
+    shadow venue. A spy on the fill model (the real one still decides) sees what each call was given."""
+    import runner.services.shadow as shadow_module
+    from sdk.gateway.fills import FillDecision, match
+
+    calls: list[dict[str, Any]] = []
+
+    def spy(*args: Any, **kwargs: Any) -> FillDecision:
+        calls.append(kwargs)
+        return match(*args, **kwargs)
+
+    monkeypatch.setattr(shadow_module, "match", spy)
+    trader = await make_trader(gateway)
+    with open_ledger(sqlite_url) as ledger:
+        services = await build_services(trader.settings, trader, ledger, session_id="shadow-step", shadow=True)
+        result = await services.execution.submit(buy(cid="trd-step-1"))
+    spec = await trader.fetch_instrument("BHP/AUD")
+    assert result.fills and calls, "the shadow venue filled through the gateway's fill model"
+    assert spec.size_increment == Decimal(1)
+    assert [c.get("size_increment") for c in calls] == [spec.size_increment] * len(calls)

@@ -189,3 +189,18 @@ def test_latency_percentiles() -> None:
     latency.add(float("nan"))
     assert latency.summary() == {"count": 100, "p50": 50.0, "p95": 95.0, "max": 100.0}
     assert Latency().summary() == {"count": 0, "p50": None, "p95": None, "max": None}
+
+
+def test_the_benchmark_counts_skipped_and_duplicated_bars_apart() -> None:
+    """``expected - decided`` hid a skipped bar behind a bar decided twice; the tally counts both."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_runner.py"
+    found = importlib.util.spec_from_file_location("bench_runner_under_test", path)
+    assert found is not None and found.loader is not None
+    bench = importlib.util.module_from_spec(found)
+    found.loader.exec_module(bench)
+    expected = {("BHP/AUD", 1), ("BHP/AUD", 2), ("CBA/AUD", 1)}
+    assert bench.bar_tally(expected, [("BHP/AUD", 1), ("BHP/AUD", 1), ("CBA/AUD", 1)]) == (1, 1)
+    assert bench.bar_tally(expected, sorted(expected)) == (0, 0)
