@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -369,6 +371,19 @@ def _print_summary(
     url = mask_url(settings.database_url)
     out("")
     out("The same ledger, from here on:")
-    out(f"  dashboard:   DATABASE_URL='{url}' trader dashboard")
-    out(f"  MCP server:  DATABASE_URL='{url}' trader mcp        (tools for an LLM agent; stdio)")
+    trader = trader_command()
+    out(f"  dashboard:   DATABASE_URL='{url}' {trader} dashboard")
+    out(f"  MCP server:  DATABASE_URL='{url}' {trader} mcp        (tools for an LLM agent; stdio)")
     out(f"  this run:    run id {result.run_id} in the sessions table")
+
+
+def trader_command() -> str:
+    """How to call ``trader`` from the current directory: ``trader`` when the shell finds this installation's
+    script on ``PATH``, else its path (``.venv/bin/trader`` after ``make demo``, which does not activate the venv)."""
+    script = Path(sys.executable).with_name("trader")
+    found = shutil.which("trader")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "trader"
+    with contextlib.suppress(ValueError):
+        return str(script.relative_to(Path.cwd()))
+    return str(script)

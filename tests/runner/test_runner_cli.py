@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from runner.clock import SimClockFollower
 from runner.config import RunnerConfig
+from runner.demo import trader_command
 from runner.runner import RunnerError, StrategyRunner
 from sdk.cli import app
 from sdk.errors import LiveTradingNotAllowed
@@ -33,7 +34,8 @@ def test_demo_runs_on_real_data_twice_keeping_both_runs_and_says_how_to_open_the
         out = result.stdout
         assert f"market data: real, from {shared_data}" in out and "until reached; shadow mode (nothing sent)" in out
         assert "symbol    orders fills" in out and "equity AUD" in out and "commissions AUD" in out
-        assert f"DATABASE_URL='{url}' trader dashboard" in out and f"DATABASE_URL='{url}' trader mcp" in out
+        trader = trader_command()  # `trader`, or the venv's script when the shell would not find it
+        assert f"DATABASE_URL='{url}' {trader} dashboard" in out and f"DATABASE_URL='{url}' {trader} mcp" in out
         assert out.count("BHP/AUD  close") == 3, "three sessions of BHP replayed"
     with open_ledger(url) as ledger:
         runs = q.sessions(ledger)
@@ -100,3 +102,15 @@ def test_resume_without_an_interrupted_run_is_refused(sqlite_url: str) -> None:
                             clock=WallClock())  # fmt: skip
     with pytest.raises(RunnerError, match="no interrupted run of this configuration to resume"):
         asyncio.run(runner.run())
+
+
+def test_the_demo_prints_a_trader_command_the_shell_can_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """After `make demo` the venv is not activated: the printed command must still run from here."""
+    import shutil
+    import subprocess
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv's bin is not on PATH
+    command = trader_command()
+    assert command != "trader" or shutil.which("trader")
+    ran = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and "dashboard" in ran.stdout
