@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sdk.instruments import InstrumentSpec
     from sdk.settings import Settings
 
-__all__ = ["OHLCV", "BaseTrader", "MarketData", "OrderSide", "OrderTypeName"]
+__all__ = ["OHLCV", "BaseTrader", "MarketData", "OrderSide", "OrderTypeName", "market_data_from"]
 
 log = logging.getLogger(__name__)
 
@@ -235,31 +235,10 @@ class BaseTrader(abc.ABC):
         """
         parse_symbol(symbol, default_quote=self.base_currency)
         ticker = await self.fetch_ticker(symbol)
-        bid, ask = ticker.get("bid"), ticker.get("ask")
-        bid_size, ask_size = ticker.get("bidVolume"), ticker.get("askVolume")
-        if (bid_size is None or ask_size is None) and self.has.get("fetchOrderBook"):
+        book = None
+        if (ticker.get("bidVolume") is None or ticker.get("askVolume") is None) and self.has.get("fetchOrderBook"):
             book = await self.fetch_order_book(symbol, limit=1)
-            if book["bids"]:
-                bid, bid_size = float(book["bids"][0][0]), float(book["bids"][0][1])
-            if book["asks"]:
-                ask, ask_size = float(book["asks"][0][0]), float(book["asks"][0][1])
-        bid_f, ask_f, bid_n, ask_n = _num(bid), _num(ask), _num(bid_size), _num(ask_size)
-        mid = _mid({"bid": bid_f, "ask": ask_f})
-        spread_pct = (ask_f - bid_f) / mid * 100 if mid and bid_f and ask_f else None
-        depth = (bid_n or 0.0) + (ask_n or 0.0)
-        imbalance = (bid_n - ask_n) / depth if depth and bid_n is not None and ask_n is not None else None
-        return MarketData(
-            symbol=symbol,
-            timestamp=ticker.get("timestamp"),
-            price=_num(ticker.get("last")) or mid,
-            bid=bid_f,
-            ask=ask_f,
-            bid_size=bid_n,
-            ask_size=ask_n,
-            volume=_num(ticker.get("baseVolume")),
-            spread_pct=spread_pct,
-            ob_imbalance=imbalance,
-        )
+        return market_data_from(symbol, ticker, book)
 
     async def get_equity(self) -> float:
         """Account equity in the base currency (AUD by default).
@@ -313,6 +292,39 @@ class BaseTrader(abc.ABC):
         else:
             log.warning("trade pagination stopped at max_pages", extra={"venue": self.id, "max_pages": max_pages})
         return sorted(seen.values(), key=lambda t: (t.get("timestamp") or 0, str(t.get("id"))))
+
+
+def market_data_from(symbol: str, ticker: Ticker, book: OrderBook | None = None) -> MarketData:
+    """The :class:`MarketData` figures of a ccxt ticker, with the book's top level (``limit=1`` is enough)
+    replacing the ticker's bid/ask and sizes when a book is given (tickers without sizes).
+
+    Pure: the one definition of price (last, else mid), spread % of mid and order-book imbalance, used
+    by :meth:`BaseTrader.get_market_data` and by callers that fetch through a cache (the MCP server).
+    """
+    bid, ask = ticker.get("bid"), ticker.get("ask")
+    bid_size, ask_size = ticker.get("bidVolume"), ticker.get("askVolume")
+    if book is not None:
+        if book["bids"]:
+            bid, bid_size = float(book["bids"][0][0]), float(book["bids"][0][1])
+        if book["asks"]:
+            ask, ask_size = float(book["asks"][0][0]), float(book["asks"][0][1])
+    bid_f, ask_f, bid_n, ask_n = _num(bid), _num(ask), _num(bid_size), _num(ask_size)
+    mid = _mid({"bid": bid_f, "ask": ask_f})
+    spread_pct = (ask_f - bid_f) / mid * 100 if mid and bid_f and ask_f else None
+    depth = (bid_n or 0.0) + (ask_n or 0.0)
+    imbalance = (bid_n - ask_n) / depth if depth and bid_n is not None and ask_n is not None else None
+    return MarketData(
+        symbol=symbol,
+        timestamp=ticker.get("timestamp"),
+        price=_num(ticker.get("last")) or mid,
+        bid=bid_f,
+        ask=ask_f,
+        bid_size=bid_n,
+        ask_size=ask_n,
+        volume=_num(ticker.get("baseVolume")),
+        spread_pct=spread_pct,
+        ob_imbalance=imbalance,
+    )
 
 
 def _num(value: Any) -> float | None:

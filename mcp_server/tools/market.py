@@ -29,7 +29,7 @@ from mcp_server.schemas import (
 )
 from mcp_server.tools.common import SideArg, SymbolArg, as_float, now_dt, now_ms, symbol_of
 from mcp_server.untrusted import untrusted
-from sdk.base import MarketData
+from sdk.base import MarketData, market_data_from
 from sdk.calendars import MARKETS, Session, market_status
 from sdk.costs import CostTracker
 from sdk.errors import InvalidOrder
@@ -149,40 +149,15 @@ async def get_ticker(state: AppState, symbol: SymbolArg) -> TickerOut:
     )
 
 
-def _num(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 async def top_of_book(state: AppState, symbol: str) -> MarketData:
-    """:meth:`sdk.base.BaseTrader.get_market_data`'s figures, with the ticker (and, when the ticker lacks sizes,
-    the book's top level) read through ``state.data``: the same numbers, the coordinator's guardrails."""
-    venue = state.trader
+    """:meth:`sdk.base.BaseTrader.get_market_data`'s figures (:func:`sdk.base.market_data_from`), with the ticker
+    (and, when the ticker lacks sizes, the book's top level) read through ``state.data``: the same numbers, the
+    coordinator's guardrails."""
     ticker = await state.data.fetch_ticker(symbol)
-    bid, ask = ticker.get("bid"), ticker.get("ask")
-    bid_size, ask_size = ticker.get("bidVolume"), ticker.get("askVolume")
-    if (bid_size is None or ask_size is None) and venue.has.get("fetchOrderBook"):
+    book = None
+    if (ticker.get("bidVolume") is None or ticker.get("askVolume") is None) and state.trader.has.get("fetchOrderBook"):
         book = await state.data.fetch_order_book(symbol, 1)
-        if book["bids"]:
-            bid, bid_size = float(book["bids"][0][0]), float(book["bids"][0][1])
-        if book["asks"]:
-            ask, ask_size = float(book["asks"][0][0]), float(book["asks"][0][1])
-    bid_f, ask_f, bid_n, ask_n = _num(bid), _num(ask), _num(bid_size), _num(ask_size)
-    mid = (bid_f + ask_f) / 2 if bid_f and ask_f and bid_f > 0 and ask_f > 0 else None
-    spread_pct = (ask_f - bid_f) / mid * 100 if mid and bid_f and ask_f else None
-    depth = (bid_n or 0.0) + (ask_n or 0.0)
-    imbalance = (bid_n - ask_n) / depth if depth and bid_n is not None and ask_n is not None else None
-    return MarketData(
-        symbol=symbol,
-        timestamp=ticker.get("timestamp"),
-        price=_num(ticker.get("last")) or mid,
-        bid=bid_f,
-        ask=ask_f,
-        bid_size=bid_n,
-        ask_size=ask_n,
-        volume=_num(ticker.get("baseVolume")),
-        spread_pct=spread_pct,
-        ob_imbalance=imbalance,
-    )
+    return market_data_from(symbol, ticker, book)
 
 
 async def get_market_data(state: AppState, symbol: SymbolArg) -> MarketDataOut:
