@@ -29,7 +29,6 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -44,89 +43,29 @@ from sdk.ticks import safe_direction
 from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
-from sdk.venues.ib.executions import COMMISSION_PENDING, ExecutionStore, FillRecord, iso8601
+from sdk.venues.ib.executions import ExecutionStore, FillRecord
+from sdk.venues.ib.order_records import LOST, OrderRecord, order_structure
 from sdk.venues.ib.parsing import (
     ORDER_REJECTION_CODES,
     ORDER_TYPES,
     TIME_IN_FORCE,
     clean_number,
     error_for,
-    to_ccxt_status,
-    to_ccxt_time_in_force,
 )
 
-__all__ = ["OrderRecord", "OrderService", "new_client_order_id"]
+__all__ = ["LOST", "OrderRecord", "OrderService", "new_client_order_id"]
 
 log = logging.getLogger(__name__)
 
 _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
-_TERMINAL = frozenset({"closed", "canceled", "rejected", "expired"})
 #: Bounds far beyond any real order; they keep absurd input (1e308) out of decimal arithmetic.
 MAX_AMOUNT = 1e12
 MAX_PRICE = 1e9
-#: IB's status for an order proven never received (not an IB status: ours, kept in info).
-LOST = "Lost"
 
 
 def new_client_order_id(prefix: str) -> str:
     """``prefix`` + 16 random hex digits (``trd-3f9c2a1e0b7d4c55``)."""
     return f"{prefix}{uuid.uuid4().hex[:16]}"
-
-
-@dataclass(slots=True)
-class OrderRecord:
-    """What the SDK knows about one of its orders. Amounts in base units, prices in the quote currency."""
-
-    client_order_id: str
-    symbol: str
-    type: str
-    side: str
-    amount: float
-    price: float | None
-    stop_price: float | None
-    time_in_force: str
-    reduce_only: bool
-    timestamp: int
-    con_id: int = 0
-    exchange: str = ""
-    client_id: int | None = None
-    order_id: int | None = None
-    perm_id: int | None = None
-    ib_status: str = "PendingSubmit"
-    filled: float = 0.0
-    remaining: float | None = None
-    average: float | None = None
-    last_update: int | None = None
-    error_code: int | None = None
-    error_message: str = ""
-    acknowledged: bool = False
-    lost: bool = False  # proven never received by IB (both order lists read in full without it)
-    unknown: bool = False  # sent, unacknowledged, and the last reconcile could not read both lists
-    unconfirmed_after_resync: bool = False
-    _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-
-    @property
-    def status(self) -> str:
-        if self.lost:
-            return "rejected"
-        return to_ccxt_status(self.ib_status, error_code=self.error_code, message=self.error_message)
-
-    @property
-    def is_done(self) -> bool:
-        return self.status in _TERMINAL
-
-    @property
-    def id(self) -> str:
-        """IB's permId once acknowledged, else the client order id."""
-        return str(self.perm_id) if self.perm_id else self.client_order_id
-
-    def notify(self) -> None:
-        """Wake everyone waiting on this order (each waiter then re-reads it)."""
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    async def changed(self) -> None:
-        await self._changed.wait()
 
 
 PositionLookup = Callable[[str], Awaitable[float]]
@@ -219,65 +158,7 @@ class OrderService:
     # --- structures -----------------------------------------------------------------------
     def to_order(self, record: OrderRecord) -> Order:
         """The ccxt order structure of a record, with its fills as ``trades``."""
-        fills = self.executions.for_order(record.perm_id, record.client_order_id)
-        filled = max(record.filled, sum(f.amount for f in fills))
-        average = record.average
-        if average is None and fills and filled:
-            average = sum(f.amount * f.price for f in fills) / filled
-        remaining = record.remaining if record.remaining is not None else max(record.amount - filled, 0.0)
-        if record.is_done:
-            remaining = 0.0 if record.status == "closed" else remaining
-        fee, source = _order_fee(fills)
-        last_trade = max((f.timestamp for f in fills), default=None)
-        info: dict[str, Any] = {
-            "status": LOST if record.lost else record.ib_status,
-            "orderId": record.order_id,
-            "permId": record.perm_id,
-            "clientId": record.client_id,
-            "orderRef": record.client_order_id,
-            "conId": record.con_id,
-            "exchange": record.exchange,
-            "tif": record.time_in_force,
-            "errorCode": record.error_code,
-            "errorMessage": record.error_message or None,
-            "commissionSource": source,
-            "acknowledged": record.acknowledged,
-        }
-        if record.unknown:
-            info["reconcile"] = (
-                "unknown: sent but not acknowledged, and IB's open and completed orders could not both be read "
-                "after the reconnect; it is not sent again while reconciliation retries"
-            )
-        elif record.unconfirmed_after_resync:
-            info["reconcile"] = "IB did not report this order after the last reconnect"
-        order: dict[str, Any] = {
-            "info": info,
-            "id": record.id,
-            "clientOrderId": record.client_order_id,
-            "timestamp": record.timestamp,
-            "datetime": iso8601(record.timestamp),
-            "lastTradeTimestamp": last_trade,
-            "lastUpdateTimestamp": record.last_update,
-            "symbol": record.symbol,
-            "type": record.type,
-            "timeInForce": to_ccxt_time_in_force(record.time_in_force),
-            "postOnly": False,
-            "reduceOnly": record.reduce_only,
-            "side": record.side,
-            "price": record.price,
-            "stopPrice": record.stop_price,
-            "triggerPrice": record.stop_price,
-            "amount": record.amount,
-            "cost": filled * average if average is not None else (0.0 if not filled else None),
-            "average": average,
-            "filled": filled,
-            "remaining": remaining,
-            "status": record.status,
-            "fee": fee,
-            "fees": [fee] if fee is not None else [],
-            "trades": [f.to_trade() for f in fills],
-        }
-        return order
+        return order_structure(record, self.executions.for_order(record.perm_id, record.client_order_id))
 
     # --- placing --------------------------------------------------------------------------
     async def create_order(
@@ -770,18 +651,6 @@ def _check_size(spec: InstrumentSpec, amount: float) -> None:
         )
     if size < spec.min_size:
         raise InvalidOrder(f"amount {amount} is below {spec.symbol}'s minimum size {spec.min_size} {spec.base}")
-
-
-def _order_fee(fills: list[FillRecord]) -> tuple[dict[str, Any] | None, str]:
-    if not fills:
-        return None, COMMISSION_PENDING
-    if any(f.commission is None for f in fills):
-        return None, COMMISSION_PENDING
-    currencies = {f.commission_currency for f in fills}
-    if len(currencies) != 1:
-        return None, "mixed currencies: see trades"
-    total = sum(f.commission or 0.0 for f in fills)
-    return {"cost": total, "currency": currencies.pop()}, "ib_commission_report"
 
 
 def _log_order(message: str, record: OrderRecord, resolved: ResolvedContract) -> None:
