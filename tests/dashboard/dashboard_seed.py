@@ -35,7 +35,7 @@ EQUITY = [
     (20, 10, 0, "100000.00"),
     (20, 12, 0, "100850.00"),
     (20, 14, 0, "99600.00"),
-    (20, 16, 0, "100240.00"),
+    (20, 16, 0, "100180.00"),  # the previous close differs from the 21st's first snapshot: the PnL says which
     (21, 10, 0, "100240.00"),
     (21, 11, 0, "101120.50"),
     (21, 13, 0, "100410.25"),
@@ -207,13 +207,13 @@ def _d(text: str) -> Decimal:
     return Decimal(text)
 
 
-_day2_close = _d(EQUITY[3][3])
+_day2_first = _d(EQUITY[4][3])  # the day's PnL is measured from the day's first snapshot (dashboard.logic.equity)
 _latest = _d(EQUITY[-1][3])
 #: What the pages must show for the seeded ledger, derived from the seed values above.
 EXPECTED = {
     "equity": _latest,
-    "day_pnl": _latest - _day2_close,
-    "day_pnl_fraction": (_latest - _day2_close) / _day2_close,
+    "day_pnl": _latest - _day2_first,
+    "day_pnl_fraction": (_latest - _day2_first) / _day2_first,
     "max_drawdown": _d("99600.00") - _d("100850.00"),
     "max_drawdown_fraction": _d("99600.00") / _d("100850.00") - 1,
     "spy_pnl_aud": _d("48.50") * USD_AUD,

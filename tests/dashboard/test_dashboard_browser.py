@@ -88,7 +88,7 @@ def test_account_page_in_chromium(served: str, chromium_path: str, tmp_path: Pat
             "Account",
             f"IB {MASKED}",
             "101,530.75 AUD",  # equity (NetLiquidation)
-            "+1,290.75 AUD",  # PnL on 2025-11-21 against the previous close
+            "+1,290.75 AUD",  # PnL on 2025-11-21 against its first snapshot (not the 100,180 close)
             "326,000.00 AUD",  # buying power
             "-8,991.03 AUD",  # -5,903.50 USD in AUD
             "1 USD = 1.5230 AUD",  # the rate used

@@ -64,7 +64,7 @@ def test_equity_and_events(ledger: Ledger) -> None:
     midnight = ms(21, 0)
     before = reads.equity_before(ledger, "IB", MASKED, midnight)
     first = reads.equity_on_or_after(ledger, "IB", MASKED, midnight)
-    assert before is not None and (before["timestamp"], before["equity"]) == (ms(20, 16), Decimal("100240"))
+    assert before is not None and (before["timestamp"], before["equity"]) == (ms(20, 16), Decimal("100180"))
     assert first is not None and first["timestamp"] == ms(21, 10)
     assert reads.latest_equity(ledger, "IB", "DU****999") is None
     assert reads.equity_span(ledger) == {"count": 8, "first": ms(20, 10), "last": ms(21, 15)}
