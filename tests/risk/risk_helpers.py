@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sdk.costs import FxRate
 from sdk.data import Catalog
 from sdk.instruments import InstrumentSpec
-from sdk.risk import PositionFact, Quote
+from sdk.risk import Approved, OrderIntent, PositionFact, Quote, RejectCode, Rejected, RiskManager
+from sdk.settings import load_settings
 from sdk.symbols import InstrumentType
 from sdk.ticks import ASX_EQUITY, FX_IDEALPRO, US_EQUITY
 
@@ -69,3 +71,27 @@ class RealPrices:
 def position(symbol: str, amount: int | str | Decimal, mark: Decimal | None, currency: str) -> PositionFact:
     """A position fact (short is negative)."""
     return PositionFact(symbol, Decimal(amount), mark, currency)
+
+
+def intent(symbol: str, side: str, amount: Any, price: Any = None, **fields: Any) -> OrderIntent:
+    """An order intent from a strategy: a limit when ``price`` is given, else a market order."""
+    kind = fields.pop("type", "limit" if price is not None else "market")
+    return OrderIntent(
+        symbol=symbol, side=side, type=kind, amount=amount, price=price, origin="strategy:test", **fields
+    )
+
+
+def manager(**overrides: Any) -> RiskManager:
+    """A RiskManager on the default settings with ``overrides`` (field names of :class:`sdk.settings.Settings`)."""
+    return RiskManager(load_settings(**overrides))
+
+
+def approved(decision: Approved | Rejected) -> Approved:
+    assert isinstance(decision, Approved), decision.to_dict()
+    return decision
+
+
+def rejected(decision: Approved | Rejected, code: RejectCode) -> Rejected:
+    assert isinstance(decision, Rejected), decision.to_dict()
+    assert decision.code == code, decision.to_dict()
+    return decision

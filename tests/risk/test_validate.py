@@ -8,36 +8,25 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
-from risk_helpers import AUDUSD, DAY, NEW_YORK, SYDNEY, RealPrices, ib_stock, position
+from risk_helpers import (
+    AUDUSD,
+    DAY,
+    NEW_YORK,
+    SYDNEY,
+    RealPrices,
+    approved,
+    ib_stock,
+    intent,
+    manager,
+    position,
+    rejected,
+)
 
 from sdk.costs import FxRate, FxTable
-from sdk.risk import Approved, OrderIntent, Quote, RejectCode, Rejected, RiskManager
-from sdk.settings import load_settings
+from sdk.risk import OrderIntent, Quote, RejectCode
 
 BHP, CBA, SPY = ib_stock("BHP/AUD"), ib_stock("CBA/AUD"), ib_stock("SPY/USD", "NYSE")
 CENT = Decimal("0.01")
-
-
-def intent(symbol: str, side: str, amount: Any, price: Any = None, **fields: Any) -> OrderIntent:
-    kind = fields.pop("type", "limit" if price is not None else "market")
-    return OrderIntent(
-        symbol=symbol, side=side, type=kind, amount=amount, price=price, origin="strategy:test", **fields
-    )
-
-
-def manager(**overrides: Any) -> RiskManager:
-    return RiskManager(load_settings(**overrides))
-
-
-def approved(decision: Approved | Rejected) -> Approved:
-    assert isinstance(decision, Approved), decision.to_dict()
-    return decision
-
-
-def rejected(decision: Approved | Rejected, code: RejectCode) -> Rejected:
-    assert isinstance(decision, Rejected), decision.to_dict()
-    assert decision.code == code, decision.to_dict()
-    return decision
 
 
 def test_aud_account_buying_us_stock_is_checked_in_aud_at_the_days_real_rate(
