@@ -64,6 +64,31 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: The folders of ``../shared/data`` that the catalog, ``trader data list`` and the gateway's scanner tests pin
+#: instrument by instrument (522 instruments from 30 files). The folder grows (intraday VIX/SPY/SPX, volatility
+#: ETPs, corporate actions, ...); those tests mean these files, so they read a directory of links to them.
+PINNED_DATA_FOLDERS = (
+    "asx_daily", "asx_daily_long", "ccxt_static", "fx", "ib_bars", "ib_captures", "intraday", "us_daily", "vix",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pinned_data(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory of symlinks to the files of :data:`PINNED_DATA_FOLDERS` (same relative paths).
+
+    For tests that assert the whole contents of a data directory (instrument counts, bar sizes per symbol,
+    scanner rankings): they keep their meaning when ``../shared/data`` gains files.
+    """
+    root = tmp_path_factory.mktemp("pinned-data")
+    for folder in PINNED_DATA_FOLDERS:
+        for source in sorted((shared_data / folder).rglob("*")):
+            if source.is_file():
+                link = root / source.relative_to(shared_data)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(source)
+    return root
+
+
 def _postgres_reachable() -> str | None:
     try:
         import psycopg

@@ -10,9 +10,9 @@ from sdk.data import Catalog, load_catalog
 
 
 @pytest.fixture(scope="session")
-def catalog(shared_data: Path) -> Catalog:
-    """The catalog of ../shared/data (frames load lazily, once)."""
-    return load_catalog(shared_data)
+def catalog(pinned_data: Path) -> Catalog:
+    """The catalog of the pinned folders of ../shared/data (``pinned_data``; frames load lazily, once)."""
+    return load_catalog(pinned_data)
 
 
 @pytest.fixture(autouse=True)

@@ -15,10 +15,10 @@ from sdk.symbols import InstrumentType
 pytestmark = pytest.mark.shared_data
 
 
-def test_every_market_data_file_becomes_instruments(catalog: Catalog, shared_data: Path) -> None:
-    assert not catalog.synthetic and catalog.data_dir == shared_data
+def test_every_market_data_file_becomes_instruments(catalog: Catalog, pinned_data: Path) -> None:
+    assert not catalog.synthetic and catalog.data_dir == pinned_data
     used = {name for info in catalog.instruments.values() for name in info.sources}
-    csv_files = {p.relative_to(shared_data).as_posix() for p in shared_data.rglob("*.csv")}
+    csv_files = {p.relative_to(pinned_data).as_posix() for p in pinned_data.rglob("*.csv")}
     assert used == csv_files, "every CSV in the data directory feeds the catalog"
     assert set(catalog.skipped) == {"ib_captures/ib_1min_bars_2021-01-05.jsonl.gz"}
     assert "do not name their contract" in catalog.skipped["ib_captures/ib_1min_bars_2021-01-05.jsonl.gz"]

@@ -13,8 +13,8 @@ runner = CliRunner()
 
 
 @pytest.mark.shared_data
-def test_list_shows_instruments_spans_and_sources(shared_data: Path) -> None:
-    result = runner.invoke(app, ["data", "list", "--data", str(shared_data)])
+def test_list_shows_instruments_spans_and_sources(pinned_data: Path) -> None:
+    result = runner.invoke(app, ["data", "list", "--data", str(pinned_data)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("# market data: 522 instruments from 30 files")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -68,8 +69,11 @@ async def test_state_counts_every_order_received_even_those_refused(gateway: Off
     assert state["received"]["startApi"] == 1 and state["received"]["reqContractDetails"] >= 1
 
 
-async def test_scanners_rank_asx_and_us_stocks(gateway: OfflineGateway, connect: Any) -> None:
-    ib = await connect(gateway)
+async def test_scanners_rank_asx_and_us_stocks(make_gateway: Any, pinned_data: Path, connect: Any) -> None:
+    from sdk.data import load_catalog
+
+    # The rankings below are those of the pinned data set's universe (see ``pinned_data``).
+    ib = await connect(await make_gateway(catalog_=load_catalog(pinned_data)))
     active = await ib.reqScannerDataAsync(
         ScannerSubscription(instrument="STK", locationCode="STK.AU.ASX", scanCode="MOST_ACTIVE")
     )
