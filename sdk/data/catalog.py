@@ -95,6 +95,7 @@ class Catalog:
         for source in self._sources:
             for symbol in source.symbols:
                 self._by_symbol.setdefault(symbol, []).append(source)
+        self.kept_apart: Mapping[str, str] = MappingProxyType(_keep_adjusted_apart(self._by_symbol))
         self.instruments: Mapping[str, InstrumentInfo] = MappingProxyType(
             {symbol: self._describe(symbol) for symbol in sorted(self._by_symbol)}
         )
@@ -184,6 +185,7 @@ class Catalog:
                 f"day's real open/high/low/close, in session hours: {shown}"
             )
         lines += [f"skipped {rel}: {reason}" for rel, reason in self.skipped.items()]
+        lines += [f"kept apart {rel}: {reason}" for rel, reason in self.kept_apart.items()]
         return lines
 
     # --- loading ---------------------------------------------------------------------------
@@ -450,6 +452,35 @@ class Catalog:
         write_manifest(out_dir, data_dir=None if self.synthetic else self.data_dir, stamps=stamps,
                        synthetic=self.synthetic, skipped=dict(self.skipped))  # fmt: skip
         return written
+
+
+def _keep_adjusted_apart(by_symbol: dict[str, list[SourceFile]]) -> dict[str, str]:
+    """Take out of ``by_symbol`` (in place) every adjusted source whose span overlaps a raw source of the
+    same symbol; returns ``{rel: reason}`` for them.
+
+    A back-adjusted series (dividends or splits) and a raw one disagree on every bar before the last
+    adjustment, so uniting them by time would mix two price scales in one series (a dividend-adjusted
+    SPY 5-minute file beside raw SPY minutes). Where the spans are disjoint (older raw history, newer
+    adjusted history) the union stays and :attr:`InstrumentInfo.adjusted_sources` names the adjusted files.
+    """
+    kept_apart: dict[str, str] = {}
+    for symbol, sources in by_symbol.items():
+        raw = [s for s in sources if not s.adjusted]
+        for source in [s for s in sources if s.adjusted]:
+            span = source.symbols[symbol]
+            clash = next(
+                (r for r in raw if r.symbols[symbol].first <= span.last and span.first <= r.symbols[symbol].last), None
+            )
+            if clash is None:
+                continue
+            sources.remove(source)
+            kept_apart[source.rel] = (
+                f"{symbol}: adjusted prices overlap the raw series of {clash.rel}; not merged into {symbol} "
+                "(read it on its own: a data directory holding only this file)"
+            )
+    for symbol in [s for s, sources in by_symbol.items() if not sources]:
+        del by_symbol[symbol]
+    return kept_apart
 
 
 def _builds(size: BarSize, native: BarSize) -> bool:

@@ -205,14 +205,28 @@ def _map_columns(header: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+#: File-name words that declare back-adjusted prices (TradingView's "divadj" exports, yfinance "splitadj",
+#: "..._adj_..."); content alone cannot tell an adjusted series from a raw one.
+_ADJUSTED_NAME = re.compile(r"(?:^|[_\-.])(?:divadj|splitadj|adj)(?=[_\-.]|$)", re.IGNORECASE)
+
+
 def detect(s: Sniff, *, ticker: str | None = None) -> FileFormat:
     """Recognise the file's layout from its sniffed lines (see the module docstring).
 
     ``ticker``: the instrument of a single-instrument file when neither its content nor its name says.
+    A file whose name declares adjusted prices (``divadj``, ``splitadj``, ``adj`` as a word) is marked
+    ``adjusted`` whatever its layout.
 
     Raises:
         UnsupportedFile: not a bar file this module reads; the message says what is missing.
     """
+    fmt = _detect(s, ticker=ticker)
+    if not fmt.adjusted and _ADJUSTED_NAME.search(s.path.name):
+        return replace(fmt, adjusted=True)
+    return fmt
+
+
+def _detect(s: Sniff, *, ticker: str | None = None) -> FileFormat:
     name = s.path.name
     first = s.head[0].lstrip("\ufeff")
     if first.lstrip().startswith("{"):

@@ -131,7 +131,10 @@ INDEXES: Final[dict[str, tuple[str, str, str, str]]] = {
     "^VIX3M": ("VIX3M/USD", "VIX3M", "CBOE", "CBOE S&P 500 3-Month Volatility Index"),
     "VIX3M": ("VIX3M/USD", "VIX3M", "CBOE", "CBOE S&P 500 3-Month Volatility Index"),
     "^GSPC": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),
+    "GSPC": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),  # Yahoo's ^GSPC in a file name, caret dropped
     "SPX": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),
+    "^VIX1D": ("VIX1D/USD", "VIX1D", "CBOE", "CBOE 1-Day Volatility Index"),
+    "VIX1D": ("VIX1D/USD", "VIX1D", "CBOE", "CBOE 1-Day Volatility Index"),
 }
 
 _MARKET_BY_CURRENCY: Final[dict[str, str]] = {"AUD": "ASX", "USD": "NYSE"}

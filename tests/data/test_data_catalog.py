@@ -110,3 +110,50 @@ def test_bars_slice_is_half_open(catalog: Catalog) -> None:
     bars = catalog.bars("AAPL/USD", "1 min", start, start + pd.Timedelta(minutes=3))
     assert list(bars.index) == [start + pd.Timedelta(minutes=i) for i in range(3)]
     assert set(bars.columns) == {"open", "high", "low", "close", "volume", "wap", "bar_count"}
+
+
+def _linked(tmp_path: Path, shared_data: Path, *rels: str) -> Path:
+    """A data directory holding links to just ``rels`` of ../shared/data."""
+    for rel in rels:
+        link = tmp_path / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(shared_data / rel)
+    return tmp_path
+
+
+SPY_DIVADJ_5MIN = "intraday_vol/SPY_5min_tradingview_BATS_divadj_2025-06-16_2026-06-29.csv.gz"
+
+
+def test_an_adjusted_series_overlapping_a_raw_one_is_kept_apart(tmp_path: Path, shared_data: Path) -> None:
+    data = _linked(tmp_path, shared_data, SPY_DIVADJ_5MIN, "intraday/SPY_1min_2025-07.csv")
+    catalog = load_catalog(data)
+    spy = catalog.instruments["SPY/USD"]
+    assert spy.sources == ("intraday/SPY_1min_2025-07.csv",) and spy.bar_sizes == ("1min",)
+    assert "overlap the raw series of intraday/SPY_1min_2025-07.csv" in catalog.kept_apart[SPY_DIVADJ_5MIN]
+    assert any(line.startswith(f"kept apart {SPY_DIVADJ_5MIN}") for line in catalog.summary())
+    # 2025-07-15 15:45 New York is the raw print (623.468 in the minute file), never the back-adjusted 616.815.
+    bars = catalog.bars("SPY/USD", "1 min", "2025-07-15 19:40Z", "2025-07-15 19:50Z")
+    assert bars.loc["2025-07-15 19:45Z", "close"] == pytest.approx(623.468)
+
+
+def test_an_adjusted_series_alone_is_served_and_named_adjusted(tmp_path: Path, shared_data: Path) -> None:
+    catalog = load_catalog(_linked(tmp_path, shared_data, SPY_DIVADJ_5MIN))
+    spy = catalog.instruments["SPY/USD"]
+    assert spy.bar_sizes == ("5min",) and spy.adjusted_sources == (SPY_DIVADJ_5MIN,)
+    assert not catalog.kept_apart
+
+
+@pytest.mark.parametrize(
+    ("rel", "symbol", "ib_symbol"),
+    [
+        ("intraday_vol/GSPC_1min_yahoo_2022-03-14_2022-04-18.csv.gz", "SPX/USD", "SPX"),
+        ("intraday_vol/VIX1D_5min_tradingview_2025-02-18_2026-02-13.csv.gz", "VIX1D/USD", "VIX1D"),
+    ],
+)
+def test_index_files_are_typed_as_indexes(
+    tmp_path: Path, shared_data: Path, rel: str, symbol: str, ib_symbol: str
+) -> None:
+    info = load_catalog(_linked(tmp_path, shared_data, rel)).instruments[symbol]
+    assert (info.instrument_type, info.sec_type, info.ib_symbol, info.exchange) == (
+        InstrumentType.INDEX, "IND", ib_symbol, "CBOE"
+    )  # fmt: skip
