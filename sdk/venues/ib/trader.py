@@ -115,10 +115,17 @@ class IBTrader(BaseTrader):
         "createMarketOrder": True,
         "createStopOrder": True,
         "createStopLimitOrder": True,
+        "createStopMarketOrder": True,
+        "createLimitBuyOrder": True,
+        "createLimitSellOrder": True,
+        "createMarketBuyOrder": True,
+        "createMarketSellOrder": True,
         "cancelOrder": True,
+        "cancelAllOrders": True,
+        "fetchOrderTrades": True,
+        "fetchTickers": True,
         "editOrder": False,
         "fetchTrades": False,
-        "fetchTickers": False,
     }
     fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
 
