@@ -248,7 +248,11 @@ class DecisionExecutor:
                 self.deferred.remove(item)
                 await self._expire(item)
                 continue
-            if now < item.not_before or not self.schedule_of(item.symbol).is_open(now):
+            if now < item.not_before:
+                continue
+            schedule = self.schedule_of(item.symbol)
+            if not schedule.is_open(now):  # its open passed while no process ran: wait for the next one
+                item.not_before = schedule.next_open(now)  # (a wake time in the past would spin the loop)
                 continue
             self.deferred.remove(item)
             try:

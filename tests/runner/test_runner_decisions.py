@@ -182,3 +182,31 @@ async def test_a_waiting_decision_past_its_validity_is_never_sent_after_a_restar
     (row,) = decisions(sqlite_url)
     assert row["status"] == "expired" and row["valid_until"] == ms(SESSION_D1.close)
     assert "end of its validity" in (row["reason"] or "")
+
+
+async def test_a_waiting_decision_whose_open_passed_while_the_runner_was_down_goes_at_the_next_open_if_valid(
+    make_gateway: Any, start_runner: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Valid for two sessions, D's decision missed D+1's open (the runner was down through it) and goes at D+2's:
+    once. (Its wake time stayed at the open gone by, and the loop spun without yielding until the next open.)"""
+    monkeypatch.setenv("DEFERRED_DECISION_SESSIONS", "2")
+    gw = await make_gateway(start=SESSION_D.close - 10 * MINUTE)
+    only_d = {"symbols": "BHP/AUD", "strategy": "buy_bar"}
+    bar = ("--param", f"bar={ms(D)}")
+
+    first = await start_runner(gw, sqlite_url, *DAILY, *bar, **only_d)
+    await decided_and_waiting(gw, sqlite_url, first, D)
+    await kill(first)
+
+    gw.clock.jump(SESSION_D1.close + MINUTE)  # D+1's session came and went
+    second = await start_runner(gw, sqlite_url, *DAILY, *bar, **only_d)
+    await until_true(lambda: "runner started" in second.output, second, "the second runner's start")
+    await a_step_after(gw, sqlite_url, second, SESSION_D2.open + 2 * HOUR)
+    await processes.orders_at(gw, 1, second)
+    await until_true(lambda: status_of(sqlite_url, D) == "sent", second, "D's decision sent")
+    await stop(second)
+
+    state = await processes.control(gw, "/state")
+    (row,) = decisions(sqlite_url)
+    assert [o["orderRef"] for o in state["orders"]] == [row["client_order_id"]], "one order, D's"
+    assert row["valid_until"] == ms(SESSION_D2.close)
