@@ -20,6 +20,12 @@ from typing import Any
 import pytest
 import test_runner_processes as processes
 
+from runner.actions import DecisionExecutor
+from runner.data import DataFetchCoordinator
+from runner.monitor import PlanMonitor
+from runner.schedule import BarSchedule
+from runner.services import build_services
+from runner.telemetry import Telemetry
 from sdk.calendars import get_calendar
 from sdk.ledger import decisions as dl
 from sdk.ledger import open_ledger
@@ -210,3 +216,49 @@ async def test_a_waiting_decision_whose_open_passed_while_the_runner_was_down_go
     (row,) = decisions(sqlite_url)
     assert [o["orderRef"] for o in state["orders"]] == [row["client_order_id"]], "one order, D's"
     assert row["valid_until"] == ms(SESSION_D2.close)
+
+
+async def restarted_executor(gateway: Any, trader: Any, ledger: Any) -> DecisionExecutor:
+    """What a restarted runner process builds for run ``run-k`` (services, plan monitor, executor), in process."""
+    services = await build_services(
+        trader.settings, trader, ledger, session_id="run-k", shadow=False, clock=gateway.clock.timestamp
+    )
+    spec = await trader.fetch_instrument("BHP/AUD")
+    schedule = BarSchedule("ASX", "1d")
+    data = DataFetchCoordinator(trader, gateway.clock.timestamp)
+    monitor = PlanMonitor(services.plans, services.execution, data, lambda _: schedule, gateway.clock.timestamp)
+    return DecisionExecutor(
+        services, monitor, Telemetry(), strategy="alternate", timeframe="1d", order_value=ORDER_VALUE,
+        schedule_of=lambda _: schedule, instrument_of=lambda _: spec,
+    )  # fmt: skip
+
+
+async def test_a_decision_claimed_but_killed_before_its_order_was_recorded_is_sent_once_after_restarts(
+    gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    """The state a SIGKILL leaves between the claim (``sent``) and the order's ``submitting`` record: nothing reached
+    the venue, so the restarted run sends it (same client order id, fresh risk check); a second restart does not."""
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(sqlite_url) as ledger:
+        first = await restarted_executor(gateway, trader, ledger)
+        bar_ts, at = ms(datetime(2025, 3, 3, tzinfo=UTC)), int(gateway.clock.timestamp() * 1000)
+        decision_id, key = first.decision_id("BHP/AUD", bar_ts, 0), first.client_order_id("BHP/AUD", bar_ts, 0)
+        dl.record_decision(ledger, {
+            "decision_id": decision_id, "run_id": "run-k", "strategy": "alternate", "symbol": "BHP/AUD",
+            "timeframe": "1d", "bar_ts": bar_ts, "seq": 0, "kind": "signal", "side": "buy", "price": Decimal("40"),
+            "not_before": at, "valid_until": ms(SESSION_D.close), "client_order_id": key,
+            "body": {"kind": "signal", "side": "buy", "amount": None, "is_exit": False, "reason": "flat: buy"},
+        }, at=at)  # fmt: skip
+        assert dl.transition(ledger, decision_id, "sent", at=at)  # claimed; then SIGKILL
+
+        second = await restarted_executor(gateway, trader, ledger)
+        assert await second.restore_deferred() == 1 and await second.run_deferred() == 1
+        assert second.deferred == []
+        third = await restarted_executor(gateway, trader, ledger)
+        assert await third.restore_deferred() == 0 and await third.run_deferred() == 0
+
+        assert [(o["orderRef"], o["totalQuantity"]) for o in gateway.state()["orders"]] == [(key, 250.0)], (
+            "one order, sized from the stored close: AUD 10,000 / 40 = 250 BHP"
+        )
+        row = dl.get_decision(ledger, decision_id)
+    assert row is not None and row["status"] == "sent" and row["client_order_id"] == key
