@@ -40,6 +40,7 @@ from runner.telemetry import Telemetry, WakeStamp, telemetry_log
 from sdk.base import OHLCV
 from sdk.instruments import InstrumentSpec
 from sdk.ledger import decisions as dl
+from sdk.ledger import queries as q
 from sdk.risk import OrderIntent
 from sdk.symbols import parse_symbol
 
@@ -349,7 +350,8 @@ class DecisionExecutor:
             plan = await self.services.plans.create(request)
             self._latency(ready_at)
             self._emit("plan", {"plan": plan.to_dict(), "why": decision.reason})
-            return f"plan {plan.plan_id} {plan.status}", None
+            refused = await self._plan_refusal(plan.plan_id, symbol) if plan.status == "rejected" else None
+            return f"plan {plan.plan_id} {plan.status}", refused
         intent = OrderIntent(
             symbol=symbol, side=decision.side, type="market", amount=amount, is_exit=decision.is_exit,
             client_order_id=key, origin=self.origin,
@@ -361,6 +363,12 @@ class DecisionExecutor:
         status = result.order.get("status") if result.order else f"rejected ({result.reject_code})"
         refusal = None if result.approved else f"refused by the RiskManager ({result.reject_code})"
         return f"{decision.side} {amount} {status}", refusal
+
+    async def _plan_refusal(self, plan_id: str, symbol: str) -> str:
+        """Why a plan was rejected at its creation (the ``plans`` row's reason: the RiskManager's or the venue's)."""
+        rows = await asyncio.to_thread(q.open_plans, self.services.ledger, symbol=symbol, statuses=("rejected",))
+        why = next((r.get("reason") for r in rows if r["plan_id"] == plan_id), None)
+        return f"plan {plan_id} rejected: {why or 'see its plan_status event'}"
 
     def _count(self, result: ExecutionResult) -> None:
         counters = self.telemetry.counters

@@ -25,6 +25,7 @@ from runner.data import DataFetchCoordinator
 from runner.monitor import PlanMonitor
 from runner.schedule import BarSchedule
 from runner.services import build_services
+from runner.strategies import PlanProposal
 from runner.telemetry import Telemetry
 from sdk.calendars import get_calendar
 from sdk.ledger import decisions as dl
@@ -262,3 +263,20 @@ async def test_a_decision_claimed_but_killed_before_its_order_was_recorded_is_se
         )
         row = dl.get_decision(ledger, decision_id)
     assert row is not None and row["status"] == "sent" and row["client_order_id"] == key
+
+
+async def test_a_plan_decision_whose_entry_the_risk_manager_refuses_is_rejected_for_good(
+    gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    trader = await make_trader(gateway, execute_orders=True, max_order_value=1000)
+    with open_ledger(sqlite_url) as ledger:
+        executor = await restarted_executor(gateway, trader, ledger)
+        bar = [ms(datetime(2025, 3, 3, tzinfo=UTC)), 40.0, 40.5, 39.5, 40.0, 1_000_000.0]
+        proposal = PlanProposal("buy", stop=Decimal(20), target=Decimal(80), amount=Decimal(50))  # AUD 2,000 > 1,000
+        outcome = await executor.act("BHP/AUD", bar, 0, proposal)
+        (row,) = dl.decisions_of_run(ledger, "run-k")
+        assert row["status"] == "rejected" and "max_order_value" in row["reason"], (outcome, row)
+        restarted = await restarted_executor(gateway, trader, ledger)
+        assert await restarted.restore_deferred() == 0
+        assert await restarted.act("BHP/AUD", bar, 0, proposal) == "already rejected"
+    assert gateway.state()["orders"] == []
