@@ -214,6 +214,7 @@ class DecisionExecutor:
         if row["status"] not in dl.PENDING_STATUSES:
             return f"already {row['status']}"
         item = Deferred.from_row(row)
+        item.key = key  # the order's (or plan's) id, even when an earlier claim routed it to a plan's exit
         self.deferred = [d for d in self.deferred if d.decision_id != item.decision_id]
         if item.valid_until is not None and now > item.valid_until:
             await self._expire(item)
@@ -278,10 +279,13 @@ class DecisionExecutor:
         pending: list[Deferred] = []
         for row in rows:
             item = Deferred.from_row(row)
-            if row["status"] == "sent":
-                if await asyncio.to_thread(dl.has_order_or_plan, svc.ledger, item.key):
+            make_id = self.plan_id if isinstance(item.decision, PlanProposal) else self.client_order_id
+            item.key = make_id(item.symbol, item.bar_ts, int(row["seq"]))
+            if row["status"] == "sent":  # its client_order_id: the order, or the plan it entered or exited
+                if await asyncio.to_thread(dl.has_order_or_plan, svc.ledger, row["client_order_id"]):
                     continue
-                if not await self._move(item, "deferred", "claimed, but no order reached the ledger: sent again"):
+                reason = "claimed, but no order reached the ledger: sent again"
+                if not await self._move(item, "deferred", reason, client_order_id=item.key):
                     continue
             pending.append(item)
         newest: dict[str, int] = {}
@@ -309,14 +313,20 @@ class DecisionExecutor:
         if not await self._move(item, "sent", f"sent as {route or item.key}", client_order_id=route):
             stored = await asyncio.to_thread(dl.get_decision, self.services.ledger, item.decision_id)
             status = stored["status"] if stored else "missing"
+            if status in dl.PENDING_STATUSES and item.valid_until is not None:
+                await self._expire(item)  # still pending: the claim failed on its validity
+                return "expired: not sent by the end of its validity"
             log.warning("a decision was not sent: it is no longer pending and valid",
                         extra={"symbol": item.symbol, "decision_id": item.decision_id, "status": status})  # fmt: skip
             return f"not sent: {status}"
         try:
             outcome, refusal = await self._execute(item.symbol, decision, item.key, item.price, ready_at=ready_at)
         except Exception as exc:
-            if route is None and not await asyncio.to_thread(dl.has_order_or_plan, self.services.ledger, item.key):
-                if await self._move(item, "deferred", f"not sent ({type(exc).__name__}): waits to be retried"):
+            # no order reached the ledger (or a plan's exit failed: its retry re-sends the exit's recorded id), so
+            # it may go again; an order that did reach the ledger is the execution service's and resync's to settle
+            if route is not None or not await asyncio.to_thread(dl.has_order_or_plan, self.services.ledger, item.key):
+                reason = f"not sent ({type(exc).__name__}): waits to be retried"
+                if await self._move(item, "deferred", reason, client_order_id=item.key):
                     self.deferred.append(item)
             raise
         if refusal is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import test_runner_processes as processes
+from runner_helpers import wait_for
 
 from runner.actions import DecisionExecutor
 from runner.data import DataFetchCoordinator
@@ -281,3 +282,39 @@ async def test_a_plan_decision_whose_entry_the_risk_manager_refuses_is_rejected_
         assert await restarted.restore_deferred() == 0
         assert await restarted.act("BHP/AUD", bar, 0, proposal) == "already rejected"
     assert gateway.state()["orders"] == []
+
+
+async def test_a_send_that_fails_before_any_order_is_recorded_waits_and_goes_once_the_venue_is_back(
+    gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    """The venue is unreachable at the open (every connection dropped and refused): the claimed decision's send
+    fails before an order is recorded, so it waits again (``deferred``, still queued) instead of being lost as
+    ``sent``; once connections are allowed it goes, once."""
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(sqlite_url) as ledger:
+        executor = await restarted_executor(gateway, trader, ledger)
+        bar_ts, at = ms(datetime(2025, 3, 3, tzinfo=UTC)), int(gateway.clock.timestamp() * 1000)
+        decision_id, key = executor.decision_id("BHP/AUD", bar_ts, 0), executor.client_order_id("BHP/AUD", bar_ts, 0)
+        dl.record_decision(ledger, {
+            "decision_id": decision_id, "run_id": "run-k", "strategy": "alternate", "symbol": "BHP/AUD",
+            "timeframe": "1d", "bar_ts": bar_ts, "seq": 0, "kind": "signal", "side": "buy", "price": Decimal("40"),
+            "not_before": at, "valid_until": ms(SESSION_D.close), "client_order_id": key,
+            "body": {"kind": "signal", "side": "buy", "amount": None, "is_exit": False, "reason": "flat: buy"},
+        }, at=at)  # fmt: skip
+        assert dl.transition(ledger, decision_id, "deferred", at=at)
+        assert await executor.restore_deferred() == 1
+
+        gateway.set_faults("refuse_next=100000")
+        gateway.drop_all_clients("test: outage at the open")
+        await wait_for(lambda: not gateway.state()["clients"], what="the trader disconnected")
+        await executor.run_deferred()
+        row = dl.get_decision(ledger, decision_id)
+        assert row is not None and row["status"] == "deferred" and "waits to be retried" in row["reason"], row
+        assert [d.decision_id for d in executor.deferred] == [decision_id] and gateway.state()["orders"] == []
+
+        gateway.set_faults("")
+        await wait_for(lambda: bool(gateway.state()["clients"]), timeout=15, what="the trader reconnected")
+        await trader.connection.ensure_ready(timeout=15)
+        assert await executor.run_deferred() == 1
+        assert [o["orderRef"] for o in gateway.state()["orders"]] == [key]
+        assert dl.get_decision(ledger, decision_id)["status"] == "sent"  # type: ignore[index]
