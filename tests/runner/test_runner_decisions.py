@@ -109,13 +109,17 @@ async def test_a_replaced_waiting_decision_is_not_sent_after_kills_and_restarts_
     await decided_and_waiting(gw, ledger_url, first, D)
     await kill(first)
 
-    second = await start_runner(gw, ledger_url, *DAILY, **symbols)  # D+1's open and close passed meanwhile
-    await decided_and_waiting(gw, ledger_url, second, D1)
+    gw.clock.jump(SESSION_D1.close + MINUTE)  # D+1's open and close pass while no runner runs
+    second = await start_runner(gw, ledger_url, *DAILY, **symbols)
+    await until_true(lambda: status_of(ledger_url, D1) == "deferred", second, "D+1's decision (caught up on) waits")
     await until_true(lambda: status_of(ledger_url, D) == "replaced", second, "D's decision replaced by D+1's")
     await kill(second)
     assert gw.state()["orders"] == [], "nothing was sent while the market was shut"
 
-    third = await start_runner(gw, ledger_url, *DAILY, **symbols)  # before D+2's open
+    # a minute on (the paused gateway would count the same history request twice in one instant as a pacing
+    # violation), still long before D+2's open
+    gw.clock.jump(SESSION_D1.close + 2 * MINUTE)
+    third = await start_runner(gw, ledger_url, *DAILY, **symbols)
     await until_true(lambda: "runner started" in third.output, third, "the third runner's start")
     gw.clock.jump(SESSION_D2.open + MINUTE)
     await processes.orders_at(gw, 1, third)
