@@ -89,12 +89,14 @@ async def _live_gate(state: AppState, services: Any, symbol: str) -> None:
         return
     settings = state.settings
     mode = venue_mode(state.trader, settings)
-    if not is_live(mode, execute=True):
+    passed: set[str] = state.extras.setdefault("live_gate_passed", set())  # a passed checklist stays passed
+    if not is_live(mode, execute=True) or symbol in passed:
         return
     spec = await state.trader.fetch_instrument(symbol)
     try:
         await asyncio.to_thread(require_live_ready, settings, state.ledger, {symbol: spec.market}, mode=mode,
                                 program="mcp")  # fmt: skip
+        passed.add(symbol)
     except LiveTradingNotAllowed as exc:
         note(outcome="refused", reason="live gate")
         await asyncio.to_thread(

@@ -21,7 +21,9 @@ What it solves (the complaints every IB integration collects):
 
 Live trading is refused unless ``IB_ALLOW_LIVE=true``: the live ports (7496 TWS, 4001 IB Gateway),
 ``IB_PAPER=false`` and any managed account that is not a paper account (:data:`PAPER_ACCOUNT_PREFIXES`:
-``DU…``, ``DF…``) all stop here.
+``DU…``, ``DF…``) all stop here. Facts that disagree (``IB_PAPER=true`` on a ``U…`` account) are refused
+even with ``IB_ALLOW_LIVE=true`` (:func:`sdk.venues.mode.ib_mode`), and the session notes whether the gateway
+identified itself as the offline one (:attr:`IBConnection.offline_gateway`).
 
 Events for a health circuit (the runner's HealthCircuitManager) are :class:`ConnectivityEvent`
 values delivered to listeners registered with :meth:`IBConnection.add_listener`.
