@@ -184,7 +184,7 @@ async def test_a_right_field_count_is_served_over_the_raw_socket(gateway: Offlin
     sock = await asyncio.to_thread(_raw_client, gateway.port, 178)
     try:
         sock.sendall(encode_frame([8, 1, 1]) + encode_frame([49, 1]))
-        answers = await asyncio.to_thread(_read_messages, sock, 6)
+        answers = await asyncio.to_thread(_read_messages, sock, 7)  # 4 farm notices, the identification, 2 answers
     finally:
         sock.close()
     assert [m[0] for m in answers if m[0] != "4"] == ["9", "49"]
