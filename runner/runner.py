@@ -49,7 +49,7 @@ from runner.clock import RunnerClock
 from runner.config import RunnerConfig, find_resumable, last_processed_bars
 from runner.data import DataFetchCoordinator
 from runner.health import HealthCircuitManager
-from runner.live_gate import is_live, require_live_ready
+from runner.live_gate import is_live, record_refusal, require_live_ready
 from runner.monitor import PlanMonitor
 from runner.resync import ResyncService
 from runner.schedule import BarSchedule
@@ -58,7 +58,7 @@ from runner.services.records import trade_from_row
 from runner.strategies import BarContext, Strategy, create_strategy
 from runner.telemetry import Telemetry, WakeStamp, telemetry_log
 from sdk.base import OHLCV, BaseTrader
-from sdk.errors import BadSymbol
+from sdk.errors import BadSymbol, LiveTradingNotAllowed
 from sdk.instruments import InstrumentSpec
 from sdk.ledger import Ledger, open_ledger, session_fields
 from sdk.ledger.values import masked_account
@@ -66,6 +66,7 @@ from sdk.logs import new_run_id, set_run_id
 from sdk.redaction import redact
 from sdk.registry import create_trader
 from sdk.settings import Settings
+from sdk.venues.mode import venue_mode
 
 __all__ = ["RunResult", "RunnerError", "StrategyRunner"]
 
@@ -206,7 +207,7 @@ class StrategyRunner:
             fields = session_fields(self.settings)
             resumed = await asyncio.to_thread(
                 find_resumable, ledger, venue=venue, account=masked_account(account) if account else None,
-                mode=session_mode(self.settings, self.config.shadow), config_hash=fields["config_hash"],
+                mode=session_mode(self.settings, self.config.shadow, self.trader), config_hash=fields["config_hash"],
                 fingerprint=self.config.fingerprint(),
             )  # fmt: skip
         if self.config.resume is True and resumed is None:
@@ -246,9 +247,17 @@ class StrategyRunner:
                 instruments[symbol] = await trader.fetch_instrument(symbol)
             except BadSymbol as exc:
                 raise RunnerError(f"{symbol}: {exc}; give symbols {trader.id} lists (--symbols)") from None
-        account = _account_of(trader) or self.settings.ib_account_id
-        if is_live(self.settings, trader.id, account, execute=not self.config.shadow):
-            require_live_ready(self.settings, ledger, {s: spec.market for s, spec in instruments.items()})
+        mode = venue_mode(trader, self.settings)  # the facts; a conflict between them is refused here
+        if is_live(mode, execute=not self.config.shadow):
+            markets = {s: spec.market for s, spec in instruments.items()}
+            try:
+                await asyncio.to_thread(
+                    require_live_ready, self.settings, ledger, markets, mode=mode, fingerprint=self.config.fingerprint()
+                )
+            except LiveTradingNotAllowed as refused:
+                assert self.run_id is not None
+                await asyncio.to_thread(record_refusal, ledger, self.settings, trader, self.run_id, refused)
+                raise
         return instruments
 
     async def _run(self, trader: BaseTrader, ledger: Ledger, strategy: Strategy, resumed: bool) -> RunResult:

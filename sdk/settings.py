@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     ccxt_exchange: str = Field("gemini", examples=["gemini"])
     ccxt_api_key: SecretStr | None = Field(None, examples=["<your api key>"])
     ccxt_secret: SecretStr | None = Field(None, examples=["<your api secret>"])
+    ccxt_sandbox: bool = Field(
+        False, examples=["true"], description="use the exchange's sandbox/testnet (paper); false: its real API (live)"
+    )
+    ccxt_allow_live: bool = Field(
+        False, examples=["false"], description="allow orders on a ccxt exchange's real API (with the live checklist)"
+    )
 
     # --- MCP tool server -------------------------------------------------------------------
     mcp_trading_enabled: bool = Field(False, examples=["false"])

@@ -10,6 +10,7 @@ from dashboard.logic import formatting as fmt
 from dashboard.logic.equity import day_pnl
 from dashboard.logic.frames import balances_frame
 from dashboard.logic.reads import ACCOUNT_SUMMARY_KIND
+from sdk.venues.mode import VENUE_EVENT
 
 _MODE_COLOURS = {"live": "red", "paper": "blue", "shadow": "gray"}
 
@@ -21,6 +22,20 @@ def _rates(snapshot: dict[str, object] | None, base: str) -> str:
     return "; ".join(fmt.rate(value, currency, base) for currency, value in sorted(rates.items()))
 
 
+def _venue_badge(event: dict[str, object] | None) -> str:
+    """The newest run's venue facts (``session.venue`` event): offline gateway or broker, and what decided the mode."""
+    payload = (event or {}).get("payload")
+    if not isinstance(payload, dict):
+        return ""
+    broker = (
+        ":orange-badge[offline gateway: simulated]"
+        if payload.get("simulated")
+        else f":green-badge[{payload.get('broker')}]"
+    )
+    facts = payload.get("facts") or []
+    return f" {broker} :gray-badge[mode from {', '.join(str(f) for f in facts)}]" if facts else f" {broker}"
+
+
 def render() -> None:
     ctx = common.context()
     st.title("Account")
@@ -29,8 +44,10 @@ def render() -> None:
         venue, account, base, mode = acct["venue"], acct["account"], acct["base_currency"], acct["mode"]
         st.subheader(f"{venue} {account}".strip())
         modes = " ".join(f":{_MODE_COLOURS.get(m, 'orange')}-badge[{m}]" for m in acct["open_modes"] or [mode])
+        facts = common.latest_account_event(ctx.url, VENUE_EVENT, venue, account)
         st.markdown(
             f":blue-badge[{venue}] {modes} :violet-badge[base currency {base}] :gray-badge[account {account or 'none'}]"
+            + _venue_badge(facts)
         )
         snaps = common.account_equity(ctx.url, venue, account, ctx.tz)
         latest = snaps["latest"]

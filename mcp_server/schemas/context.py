@@ -45,6 +45,18 @@ class TradingContextOut(BaseModel):
     mode: Literal["shadow", "paper", "live"] = Field(
         description="shadow: simulated fills, nothing sent; paper: a paper account; live: real money"
     )
+    mode_facts: list[str] = Field(
+        default_factory=list,
+        description="what decided paper or live: IB_PAPER, the port, the account prefix (DU paper, U/F live); "
+        "CCXT_SANDBOX for ccxt",
+    )
+    simulated_venue: bool = Field(
+        False, description="the venue is the offline gateway (replayed data, simulated fills), not a broker"
+    )
+    live_gate_missing: list[str] = Field(
+        default_factory=list,
+        description="live mode only: the live checklist items still missing; order tools refuse until it is empty",
+    )
     trading_enabled: bool = Field(description="write tools are registered (MCP_TRADING_ENABLED=true)")
     kill_switch_engaged: bool = Field(description="every write tool refuses while True")
     now_utc: str = Field(description="the server's time (the venue's clock), ISO 8601 UTC")

@@ -9,6 +9,7 @@ requests in flight and a bound on concurrent requests. Cost estimates read the v
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,6 +30,7 @@ from mcp_server.schemas import (
 )
 from mcp_server.tools.common import SideArg, SymbolArg, as_float, now_dt, now_ms, symbol_of
 from mcp_server.untrusted import untrusted
+from runner.live_gate import is_live, live_checklist
 from sdk.base import MarketData, market_data_from
 from sdk.calendars import MARKETS, Session, market_status
 from sdk.costs import CostTracker
@@ -36,6 +38,7 @@ from sdk.errors import InvalidOrder
 from sdk.redaction import mask_account
 from sdk.risk import build_risk_context
 from sdk.symbols import InstrumentType
+from sdk.venues.mode import venue_mode
 
 if TYPE_CHECKING:
     from mcp_server.state import AppState
@@ -84,7 +87,8 @@ def _account(state: AppState) -> str | None:
 
 
 async def get_trading_context(state: AppState) -> TradingContextOut:
-    """Call first: the venue, the (masked) account, the base currency, the mode (shadow/paper/live), whether
+    """Call first: the venue, the (masked) account, the base currency, the mode (shadow/paper/live) and the facts
+    it was decided on (live: the live checklist items still missing), whether
     trading is enabled or frozen, the symbols and instrument types allowed, ASX, NYSE and FX hours now and next,
     and the risk limits in the base currency."""
     settings = state.settings
@@ -102,11 +106,20 @@ async def get_trading_context(state: AppState) -> TradingContextOut:
         max_spread_pct=float(settings.max_spread_pct),
         market_order_buffer_pct=float(settings.market_order_buffer_pct),
     )
+    mode = venue_mode(state.trader, settings)
+    shadow = getattr(state.services, "shadow", not settings.execute_orders)
+    missing: list[str] = []
+    if is_live(mode, execute=not shadow):
+        checks = await asyncio.to_thread(live_checklist, settings, state.ledger, {}, mode=mode, program="mcp")
+        missing = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     return TradingContextOut(
         venue=state.trader.id,
         account=_account(state),
         base_currency=settings.base_currency,
-        mode=state.mode,
+        mode="shadow" if shadow else mode.mode,
+        mode_facts=[str(f) for f in mode.facts],
+        simulated_venue=mode.simulated,
+        live_gate_missing=missing,
         trading_enabled=settings.mcp_trading_enabled,
         kill_switch_engaged=kill_switch_engaged(settings.kill_switch_file),
         now_utc=_iso(now) or "",

@@ -41,9 +41,19 @@ from mcp_server.toolkit import add_tool, current_agent
 from mcp_server.tools.common import SideArg, SymbolArg, symbol_of
 from mcp_server.tools.convert import order_out, plan_out
 from mcp_server.untrusted import quote_venue_text
-from sdk.errors import BadRequest, ExchangeError, InsufficientFunds, InvalidOrder, NetworkError, PermissionDenied
+from runner.live_gate import REFUSED_EVENT, is_live, require_live_ready
+from sdk.errors import (
+    BadRequest,
+    ExchangeError,
+    InsufficientFunds,
+    InvalidOrder,
+    LiveTradingNotAllowed,
+    NetworkError,
+    PermissionDenied,
+)
 from sdk.ledger import EventKind
 from sdk.risk import Approved, OrderIntent, Rejected
+from sdk.venues.mode import venue_mode
 
 if TYPE_CHECKING:
     from mcp_server.state import AppState
@@ -69,6 +79,31 @@ def _services(state: AppState) -> Any:
     if state.services is None:  # registered only with trading enabled; the lifespan builds them then
         raise ToolError("trading services are not running on this server; restart it with MCP_TRADING_ENABLED=true")
     return state.services
+
+
+async def _live_gate(state: AppState, services: Any, symbol: str) -> None:
+    """The runner's live gate (:mod:`runner.live_gate`) for an order tool: on a live account (the facts, not a
+    setting) nothing is previewed, placed or planned until ``IB_ALLOW_LIVE``/``CCXT_ALLOW_LIVE`` and the checklist
+    pass, the validating paper run being an MCP session of this configuration on a broker's paper account."""
+    if services.shadow:
+        return
+    settings = state.settings
+    mode = venue_mode(state.trader, settings)
+    passed: set[str] = state.extras.setdefault("live_gate_passed", set())  # a passed checklist stays passed
+    if not is_live(mode, execute=True) or symbol in passed:
+        return
+    spec = await state.trader.fetch_instrument(symbol)
+    try:
+        await asyncio.to_thread(require_live_ready, settings, state.ledger, {symbol: spec.market}, mode=mode,
+                                program="mcp")  # fmt: skip
+        passed.add(symbol)
+    except LiveTradingNotAllowed as exc:
+        note(outcome="refused", reason="live gate")
+        await asyncio.to_thread(
+            state.writer.record_event, REFUSED_EVENT, {"refusal": str(exc)}, message=str(exc), symbol=symbol,
+            source="mcp",
+        )  # fmt: skip
+        raise ToolError(f"{exc}; get_trading_context lists what is missing") from None
 
 
 def _decimal(value: float | None) -> Decimal | None:
@@ -144,6 +179,7 @@ async def preview_order(
     names the limit broken and what to change."""
     services = _services(state)
     symbol_of(state, symbol)
+    await _live_gate(state, services, symbol)
     client_order_id = services.execution.new_client_order_id()
     try:
         intent = OrderIntent(
@@ -219,6 +255,12 @@ async def place_order(
         note(outcome="refused", reason="token")
         raise ToolError(str(exc)) from None
     note(client_order_id=record.client_order_id)
+    try:
+        await _live_gate(state, services, record.intent.symbol)
+    except BaseException:
+        record.submitted = False  # nothing was sent: the token expires as an unused one
+        state.tokens.release(record)
+        raise
     try:
         result = await services.execution.submit(record.intent)
     except _VENUE_REFUSALS as exc:
@@ -317,6 +359,7 @@ async def create_plan(
 
     services = _services(state)
     symbol_of(state, symbol)
+    await _live_gate(state, services, symbol)
     arguments = {"symbol": symbol, "side": side, "amount": amount, "stop": stop, "target": target, "entry": entry,
                  "valid_until_ms": valid_until_ms}  # fmt: skip
     origin = f"agent:{current_agent.get()}"

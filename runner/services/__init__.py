@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from runner.live_gate import record_venue
 from runner.services.execution import ExecutionResult, ExecutionService, ExecutionStats
 from runner.services.plans import Plan, PlanRequest, PlanService
 from runner.services.portfolio import PortfolioSnapshot, PortfolioTracker
@@ -32,6 +33,7 @@ from sdk.costs import CostTracker
 from sdk.ledger import Ledger, LedgerInputError, LedgerWriter, git_sha, session_fields
 from sdk.risk import RiskManager
 from sdk.settings import Settings
+from sdk.venues.mode import settings_mode, venue_mode
 
 __all__ = [
     "ExecutionResult",
@@ -78,11 +80,17 @@ class Services:
     shadow: bool
 
 
-def session_mode(settings: Settings, shadow: bool) -> str:
-    """The ledger session mode: ``shadow``, else ``paper`` for an IB paper account, else ``live``."""
+def session_mode(settings: Settings, shadow: bool, trader: BaseTrader | None = None) -> str:
+    """The ledger session mode: ``shadow`` (nothing is sent), else ``paper`` or ``live`` from the facts
+    (:func:`sdk.venues.mode.venue_mode` of the connected ``trader``; before connecting, the settings':
+    ``IB_PAPER``, ``IB_PORT``, ``IB_ACCOUNT_ID`` or ``CCXT_SANDBOX``).
+
+    Raises:
+        ModeConflict: the facts disagree (``IB_PAPER=true`` on a ``U…`` account): refused, never guessed.
+    """
     if shadow:
         return "shadow"
-    return "paper" if settings.ib_paper else "live"
+    return (venue_mode(trader, settings) if trader is not None else settings_mode(settings)).mode
 
 
 async def build_services(
@@ -118,6 +126,7 @@ async def build_services(
     """
     writer = writer or ledger.writer(session_id)
     await asyncio.to_thread(_ensure_session, writer, settings, trader, session_id, shadow, program)
+    await asyncio.to_thread(record_venue, writer, settings, trader, shadow=shadow, source=program)
     costs = CostTracker(settings)
     risk = RiskManager(settings, costs)
     holder: dict[str, PortfolioTracker] = {}
@@ -156,6 +165,6 @@ def _ensure_session(
         account = getattr(getattr(trader, "connection", None), "account", None)
     writer.start_session(
         venue=trader.id, account=account, base_currency=fields["base_currency"],
-        mode=session_mode(settings, shadow), config_hash=fields["config_hash"], program=program,
+        mode=session_mode(settings, shadow, trader), config_hash=fields["config_hash"], program=program,
         run_id=session_id, git_sha=git_sha(),
     )  # fmt: skip

@@ -61,14 +61,17 @@ class SessionFields(TypedDict):
 def session_fields(settings: Settings) -> SessionFields:
     """Venue, account, base currency, mode and config hash of a run with ``settings``.
 
-    Mode: ``shadow`` unless ``EXECUTE_ORDERS=true``; then ``paper`` for an IB paper account
-    (``IB_PAPER=true``) and ``live`` otherwise. Use as
+    Mode: ``shadow`` unless ``EXECUTE_ORDERS=true``; then ``paper`` or ``live`` from the facts the settings
+    give (:func:`sdk.venues.mode.settings_mode`: ``IB_PAPER``, ``IB_PORT``, ``IB_ACCOUNT_ID``, ``CCXT_SANDBOX``;
+    facts that disagree raise ``ModeConflict``). Use as
     ``writer.start_session(**session_fields(settings), program="runner", git_sha=git_sha())``.
     """
     if not settings.execute_orders:
         mode = "shadow"
     else:
-        mode = "paper" if settings.ib_paper else "live"
+        from sdk.venues.mode import settings_mode  # deferred: the ledger does not import venues at load
+
+        mode = settings_mode(settings).mode
     return {
         "venue": settings.active_exchange,
         "account": settings.ib_account_id if settings.active_exchange == "IB" else None,

@@ -193,3 +193,22 @@ def test_max_drawdown_counts_a_dip_the_thinned_chart_does_not_plot(empty_url: st
     assert min(curve["y"]) == 100_000.0  # ... and does not plot the dip
     # ... but the metric measures every snapshot: 97,000 / 100,000 - 1 = -3.00 %, -3,000.00 AUD
     assert metrics(app)[f"IB {MASKED}: max drawdown"] == ("-3.00%", "-3,000.00 AUD")
+
+
+def test_account_page_shows_a_live_session_on_the_offline_gateway_and_the_facts(
+    empty_url: str, run_app: RunApp
+) -> None:
+    """The mode the facts decided (``live`` for a U account) and the venue's identity, from the ``session.venue``
+    event every session records (:func:`runner.live_gate.record_venue`)."""
+    from sdk.ledger import open_ledger
+    from sdk.venues.mode import VENUE_EVENT
+
+    with open_ledger(empty_url) as ledger:
+        writer = ledger.writer()
+        writer.start_session(venue="IB", account="U7654321", base_currency="AUD", mode="live", program="runner",
+                             run_id="live-gw")  # fmt: skip
+        writer.record_event(VENUE_EVENT, {"venue": "IB", "mode": "live", "simulated": True, "broker": "offline gateway",
+                                          "facts": ["IB_PAPER=false (live)", "account=U****321 (live)"]})  # fmt: skip
+    badges = run_app(empty_url).markdown[0].value
+    assert ":red-badge[live]" in badges and ":orange-badge[offline gateway: simulated]" in badges
+    assert "mode from IB_PAPER=false (live), account=U****321 (live)" in badges and "U7654321" not in badges

@@ -29,6 +29,7 @@ async def test_ib_async_connects_and_gets_every_startup_answer(gateway: OfflineG
         assert ib.managedAccounts() == ["DU0000001"]
         assert ib.client._reqIdSeq >= 1  # nextValidId arrived
         assert {2104, 2106, 2158} <= set(notices)
+        assert 2199 in notices, "the gateway identifies itself at connect (docs/gateway.md), before connect returns"
         # every connect-time request was answered with its end message: no timeout was waited for
         assert elapsed < 1.5
         values = {(v.tag, v.currency): v.value for v in ib.accountValues()}
@@ -165,6 +166,6 @@ async def test_a_request_before_start_api_is_refused_without_dropping(gateway: O
     [error] = await asyncio.to_thread(_read_messages, sock, 1)
     assert error[:4] == ["4", "2", "-1", "321"] and "startApi" in error[4]
     sock.sendall(encode_frame([71, 2, 9, ""]) + encode_frame([49, 1]))
-    answers = await asyncio.to_thread(_read_messages, sock, 7)
+    answers = await asyncio.to_thread(_read_messages, sock, 8)  # 2 + 4 farm notices + identification + time
     assert ["49", "1", str(int(ASX_OPEN_2025.timestamp()))] in answers
     sock.close()

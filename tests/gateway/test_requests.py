@@ -22,6 +22,7 @@ from sdk.gateway.handlers.connection import FARM_NOTICES
 from sdk.gateway.messages import In
 from sdk.gateway.protocol import encode_frame
 from sdk.gateway.requests import VARIABLE_LAYOUTS, field_count
+from sdk.venues.mode import OFFLINE_GATEWAY_CODE
 
 from .conftest import ASX_OPEN_2025
 from .test_connection import _raw_client, _read_messages, _read_until_closed
@@ -139,7 +140,7 @@ def test_the_field_count_table_is_what_the_clients_write(library: ModuleType, ve
         assert len(fields) == field_count(msg_id, version), (In(msg_id).name, version, fields)
 
 
-NOTICES = {str(code) for code, _ in FARM_NOTICES}
+NOTICES = {str(code) for code, _ in FARM_NOTICES} | {str(OFFLINE_GATEWAY_CODE)}  # and its identification
 
 #: requests with one field too many or too few
 WRONG_COUNTS = {
@@ -183,7 +184,7 @@ async def test_a_right_field_count_is_served_over_the_raw_socket(gateway: Offlin
     sock = await asyncio.to_thread(_raw_client, gateway.port, 178)
     try:
         sock.sendall(encode_frame([8, 1, 1]) + encode_frame([49, 1]))
-        answers = await asyncio.to_thread(_read_messages, sock, 6)
+        answers = await asyncio.to_thread(_read_messages, sock, 7)  # 4 farm notices, the identification, 2 answers
     finally:
         sock.close()
     assert [m[0] for m in answers if m[0] != "4"] == ["9", "49"]

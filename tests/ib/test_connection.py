@@ -11,6 +11,7 @@ from sdk.registry import create_trader
 from sdk.settings import SettingsError, load_settings
 from sdk.venues.ib.connection import ConnectivityEvent, Health, check_live_allowed
 from sdk.venues.ib.trader import IBTrader
+from sdk.venues.mode import ModeConflict
 
 
 def test_create_trader_builds_the_ib_venue() -> None:
@@ -39,7 +40,10 @@ async def test_a_live_account_is_refused_unless_allowed(make_gateway: Any, make_
     with pytest.raises(LiveTradingNotAllowed, match=r"account U\*\*\*\*321 is a live account"):
         await make_trader(gw)
     await _settle(lambda: gw.state()["clients"] == [])  # the session was closed
-    allowed = await make_trader(gw, ib_allow_live=True)
+    with pytest.raises(ModeConflict, match=r"IB_PAPER=true \(paper\) but account=U\*\*\*\*321 \(live\)"):
+        await make_trader(gw, ib_allow_live=True)  # IB_PAPER=true on a live account: refused, never guessed
+    await _settle(lambda: gw.state()["clients"] == [])
+    allowed = await make_trader(gw, ib_allow_live=True, ib_paper=False)
     assert allowed.connection.account == "U7654321" and allowed.health is Health.HEALTHY
 
 

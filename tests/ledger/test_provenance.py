@@ -22,7 +22,10 @@ def test_session_fields_name_the_mode() -> None:
     assert shadow["mode"] == "shadow" and shadow["venue"] == "IB" and shadow["account"] == "DU9990001"
     assert shadow["base_currency"] == "AUD"
     assert session_fields(load_settings(execute_orders=True))["mode"] == "paper"
-    assert session_fields(load_settings(execute_orders=True, ib_paper=False))["mode"] == "live"
+    assert session_fields(load_settings(execute_orders=True, ib_paper=False, ib_port=4001))["mode"] == "live"
+    assert session_fields(load_settings(execute_orders=True, active_exchange="gemini"))["mode"] == "live", "no sandbox"
+    sandbox = load_settings(execute_orders=True, active_exchange="gemini", ccxt_sandbox=True)
+    assert session_fields(sandbox)["mode"] == "paper"
     assert session_fields(load_settings(active_exchange="gemini", ib_account_id="DU9990001"))["account"] is None
 
 

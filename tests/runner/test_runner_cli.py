@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from runner.clock import SimClockFollower
 from runner.config import RunnerConfig
 from runner.demo import trader_command
 from runner.runner import RunnerError, StrategyRunner
 from sdk.cli import app
-from sdk.errors import LiveTradingNotAllowed
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 
@@ -76,20 +74,6 @@ def test_run_refuses_bad_options_with_what_to_do_instead(args: list[str], messag
     )
     assert result.exit_code == 2, result.output
     assert message in result.output
-
-
-async def test_a_live_account_is_refused_with_the_missing_checklist_items(
-    gateway: Any, make_trader: Any, sqlite_url: str
-) -> None:
-    trader = await make_trader(gateway, ib_allow_live=True, ib_paper=False, execute_orders=True)
-    with open_ledger(sqlite_url) as ledger:
-        runner = StrategyRunner(trader.settings, RunnerConfig(symbols=("BHP/AUD",), shadow=False),
-                                clock=SimClockFollower(gateway.clock), trader=trader, ledger=ledger)  # fmt: skip
-        with pytest.raises(LiveTradingNotAllowed, match="checklist is not complete") as refused:
-            await runner.run()
-        assert "IB_ACCOUNT_ID" in str(refused.value) and "paper run validated" in str(refused.value)
-        assert "IB_ALLOW_LIVE" not in str(refused.value).split("complete:")[1]
-        assert q.sessions(ledger) == [] and gateway.state()["orders"] == []
 
 
 def test_resume_without_an_interrupted_run_is_refused(sqlite_url: str) -> None:

@@ -12,12 +12,10 @@ import pytest
 
 from runner.config import RunnerConfig, parse_until
 from runner.data import DataFetchCoordinator
-from runner.live_gate import is_live, live_checklist, require_live_ready
 from runner.schedule import BarSchedule
 from runner.strategies import BarContext, PlanProposal, Signal, Strategy, create_strategy, register_strategy
 from runner.telemetry import Latency
-from sdk.errors import BadRequest, LiveTradingNotAllowed
-from sdk.ledger import open_ledger
+from sdk.errors import BadRequest
 from sdk.settings import load_settings
 from sdk.venues.ib.trader import IBTrader
 
@@ -154,32 +152,6 @@ def test_history_guardrail_refuses_requests_ib_would_pace_for_an_hour() -> None:
         coordinator.check_history("1m", 100_000)
     with pytest.raises(BadRequest, match="positive number of bars"):
         coordinator.check_history("1d", 0)
-
-
-# --- live gate ------------------------------------------------------------------------------------------
-def test_a_live_account_needs_the_whole_checklist(sqlite_url: str) -> None:
-    live = load_settings(execute_orders=True, ib_paper=False)
-    assert is_live(live, "IB", "U1234567") and not is_live(load_settings(), "IB", "U1234567")
-    assert not is_live(load_settings(execute_orders=True), "IB", "DU1234567")
-    assert is_live(load_settings(ib_paper=False), "IB", "DU1234567", execute=True), "--execute beats the setting"
-    markets = {"BHP/AUD": "ASX", "BTC/USD": None}
-    with open_ledger(sqlite_url) as ledger:
-        with pytest.raises(LiveTradingNotAllowed) as refused:
-            require_live_ready(live, ledger, markets)
-        message = str(refused.value)
-        for missing in ("IB_ALLOW_LIVE", "IB_ACCOUNT_ID", "paper run validated", "no market calendar for BTC/USD"):
-            assert missing in message
-
-        writer = ledger.writer()
-        writer.start_session(venue="IB", account="DU1234567", base_currency="AUD", mode="paper", program="runner",
-                             run_id="paper-ok")  # fmt: skip
-        writer.record_trade({"id": "e1", "symbol": "BHP/AUD", "side": "buy", "price": 40, "amount": 100,
-                             "timestamp": 1_700_000_000_000})  # fmt: skip
-        writer.end_session("paper-ok", reason="until reached")
-        ready = load_settings(execute_orders=True, ib_paper=False, ib_allow_live=True, ib_account_id="U1234567")
-        checks = require_live_ready(ready, ledger, {"BHP/AUD": "ASX"})
-        assert all(c.ok for c in checks) and "paper run paper-ok" in checks[2].detail
-        assert [c.name for c in live_checklist(ready, ledger, {"X/USD": None}) if not c.ok] == ["market hours known"]
 
 
 def test_latency_percentiles() -> None:

@@ -4,7 +4,8 @@
 client: they are answered with an empty ``newsProviders`` / ``mktDepthExchanges`` list instead.
 
 ``startApi`` answers as TWS does (real TWS 176 capture): ``managedAccounts``, ``nextValidId``, then
-the farm notices 2104, 2106 and 2158. A client id already connected gets error 326 and is dropped.
+the farm notices 2104, 2106 and 2158, then the offline gateway's identification notice 2199
+(:data:`sdk.venues.mode.OFFLINE_GATEWAY_CODE`). A client id already connected gets error 326 and is dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from sdk.gateway.messages import In, Out
 from sdk.gateway.protocol import Fields
 from sdk.gateway.session import FatalRequest
+from sdk.venues.mode import OFFLINE_GATEWAY_CODE, OFFLINE_GATEWAY_MESSAGE
 
 if TYPE_CHECKING:
     from sdk.gateway.handlers import Handler
@@ -61,6 +63,10 @@ def start_api(session: ClientSession, fields: Fields) -> None:
     session.send_many(messages)
     for code, farm in FARM_NOTICES:
         session.error(-1, code, farm)
+    # identify as the simulation, so no run here is taken for a real broker's (docs/gateway.md)
+    session.error(
+        -1, OFFLINE_GATEWAY_CODE, f"{OFFLINE_GATEWAY_MESSAGE}: trader-sdk, replayed data, simulated fills", exact=True
+    )
 
 
 def req_ids(session: ClientSession, fields: Fields) -> None:

@@ -85,11 +85,24 @@ class CcxtTrader(BaseTrader):
                 register_secret(options[name])
         options["enableRateLimit"] = True
         self.exchange: Any = getattr(ccxt_async, venue)(options)
+        if settings.ccxt_sandbox:
+            try:
+                self.exchange.set_sandbox_mode(True)
+            except Exception as exc:  # ccxt raises NotSupported when the exchange has no test URLs
+                raise NotSupported(
+                    f"CCXT_SANDBOX=true but {venue} has no sandbox/testnet in ccxt ({exc}); set CCXT_SANDBOX=false "
+                    "to use its real API (live: needs CCXT_ALLOW_LIVE=true and the live checklist)"
+                ) from None
         self.id = venue  # type: ignore[misc]  # one class serves every ccxt id
         self.has = with_conveniences({k: v in (True, "emulated") for k, v in self.exchange.has.items()})  # type: ignore[misc]
         self._orders = ClientOrderRegistry()
         self._markets: dict[str, Market] | None = None
         self._markets_lock = asyncio.Lock()
+
+    def mode_facts(self) -> dict[str, Any]:
+        """What decides live or paper (:func:`sdk.venues.mode.venue_mode`): ccxt's sandbox/testnet switch
+        (``CCXT_SANDBOX``); off means the exchange's real API."""
+        return {"sandbox": bool(getattr(self.exchange, "isSandboxModeEnabled", False))}
 
     def __repr__(self) -> str:
         return f"CcxtTrader({self.id!r}, authenticated={bool(self.exchange.apiKey)})"

@@ -21,7 +21,9 @@ What it solves (the complaints every IB integration collects):
 
 Live trading is refused unless ``IB_ALLOW_LIVE=true``: the live ports (7496 TWS, 4001 IB Gateway),
 ``IB_PAPER=false`` and any managed account that is not a paper account (:data:`PAPER_ACCOUNT_PREFIXES`:
-``DU…``, ``DF…``) all stop here.
+``DU…``, ``DF…``) all stop here. Facts that disagree (``IB_PAPER=true`` on a ``U…`` account) are refused
+even with ``IB_ALLOW_LIVE=true`` (:func:`sdk.venues.mode.ib_mode`), and the session notes whether the gateway
+identified itself as the offline one (:attr:`IBConnection.offline_gateway`).
 
 Events for a health circuit (the runner's HealthCircuitManager) are :class:`ConnectivityEvent`
 values delivered to listeners registered with :meth:`IBConnection.add_listener`.
@@ -55,6 +57,7 @@ from sdk.venues.ib.parsing import (
     FARM_OK,
     is_informational,
 )
+from sdk.venues.mode import PAPER_ACCOUNT_PREFIXES, ib_mode, is_offline_gateway_notice
 
 __all__ = [
     "PAPER_ACCOUNT_PREFIXES",
@@ -123,12 +126,6 @@ class Backoff:
 
 class ClientIdInUse(ExchangeNotAvailable):
     """IB error 326: the client id is held by another session."""
-
-
-#: Account-number prefixes of IB paper accounts: ``DU`` (an individual or sub-account paper account,
-#: as in the managedAccounts answer ``"DU123,DU456"`` of ``../shared/docs/ib-reference.md``) and
-#: ``DF`` (the paper master account of a Financial Advisor). Live accounts start with ``U``, ``F``, ``I``.
-PAPER_ACCOUNT_PREFIXES: tuple[str, ...] = ("DU", "DF")
 
 
 def is_paper_account(account: str) -> bool:
@@ -254,6 +251,8 @@ class IBConnection:
         self.ib.RaiseRequestErrors = True
         notices.install()  # IB's expected answers (202 after our cancel, ...) are not ERROR lines
         self.account: str | None = None
+        #: the session saw the offline gateway's identification notice (:mod:`sdk.venues.mode`)
+        self.offline_gateway = False
         self._state = _State()
         self._listeners: list[Listener] = []
         self._hooks: list[tuple[str, ResyncHook, frozenset[ResyncReason]]] = []
@@ -365,13 +364,15 @@ class IBConnection:
 
         Raises:
             LiveTradingNotAllowed: live port, ``IB_PAPER=false`` or a live account without ``IB_ALLOW_LIVE``.
-            SettingsError: ``IB_ACCOUNT_ID`` is not an account the gateway manages.
+            SettingsError: ``IB_ACCOUNT_ID`` is not an account the gateway manages; ``ModeConflict`` when
+                ``IB_PAPER``, the port and the account disagree (:func:`sdk.venues.mode.ib_mode`).
             ExchangeNotAvailable: every client id of the lease is in use.
             NetworkError: the gateway cannot be reached (after the connect timeout).
         """
         if self.is_ready:
             return
         check_live_allowed(self.settings, self.port)
+        ib_mode(self.settings, port=self.port)
         self._closing = False
         self._state.health = Health.CONNECTING
         try:
@@ -544,6 +545,8 @@ class IBConnection:
         def on_error(req_id: int, code: int, message: str, contract: Any) -> None:
             if code == 326 and not refused.done():
                 refused.set_result(message)
+            if is_offline_gateway_notice(code, message):
+                self.offline_gateway = True
 
         def on_closed(message: str) -> None:
             # The peer closed the socket during the handshake: ib_async would wait out its timeout.
@@ -554,6 +557,7 @@ class IBConnection:
         if socket.transport is not None:  # the previous socket is still closing: let it finish first
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(socket.disconnected, 1.0)
+        self.offline_gateway = False  # this session's own notice decides
         self.ib.errorEvent += on_error
         socket.disconnected += on_closed
         connecting = asyncio.ensure_future(
@@ -606,6 +610,7 @@ class IBConnection:
             )
         account = wanted or (managed[0] if managed else None)
         check_live_allowed(self.settings, self.port, account)
+        ib_mode(self.settings, port=self.port, account=account)  # facts that disagree: refused, never guessed
         self.account = account
 
     async def _run_hooks(self, reason: ResyncReason) -> None:

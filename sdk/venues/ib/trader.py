@@ -208,6 +208,13 @@ class IBTrader(BaseTrader):
         """The IB client id the session holds."""
         return self.connection.client_id
 
+    def mode_facts(self) -> dict[str, Any]:
+        """What decides live or paper (:func:`sdk.venues.mode.venue_mode`): the port connected to, the account
+        orders go to (None before connecting without ``IB_ACCOUNT_ID``) and whether the session is the offline
+        gateway (its identification notice at connect)."""
+        conn = self.connection
+        return {"port": conn.port, "account": conn.account, "simulated": conn.offline_gateway}
+
     async def connect(self) -> None:
         """Connect (live guard, client-id lease, reconciliation) and load markets. Idempotent.
 
