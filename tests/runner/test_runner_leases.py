@@ -1,0 +1,157 @@
+"""One owner per run, with real processes (``python -m runner``) on the offline gateway, on SQLite and PostgreSQL.
+
+* issue 12, situation 1: the same ``trader run ... --execute`` started again while the first still trades
+  (``IB_CLIENT_ID_MAX`` leaving it another client id) is refused at start, naming the holder (host, pid,
+  client id) and since when; the gateway's ``GET /state`` shows every client order id sent once;
+* a run killed with SIGKILL is resumed by ``--take-over`` only once its lease expired on the database's clock,
+  without a duplicate order; orders record the holder and client id that sent them;
+* late fills: an order that filled while no process watched (its runner SIGKILLed) is picked up at start by
+  the next process on that ledger and account, under another client id and in another run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from typing import Any
+
+import pytest
+from test_runner_processes import (  # the runner-process helpers of the runner's process tests
+    assert_ledger_matches_gateway,
+    control,
+    orders_at,
+    start_runner,
+    until_true,
+)
+
+from sdk.ledger import open_ledger
+from sdk.ledger import queries as q
+from sdk.ledger.leases import read
+
+pytestmark = pytest.mark.slow
+__all__ = ["start_runner"]  # the fixture, imported for these tests
+SPARE_CLIENT_IDS = {"IB_CLIENT_ID": "1", "IB_CLIENT_ID_MAX": "5"}  # a second process would get client id 2
+
+
+async def test_a_second_process_for_a_live_run_is_refused_naming_the_holder(
+    make_gateway: Any, start_runner: Any, ledger_url: str
+) -> None:
+    gw = await make_gateway(speed=1200)
+    first = await start_runner(gw, ledger_url, env=SPARE_CLIENT_IDS)
+    await orders_at(gw, 2, first)
+    with open_ledger(ledger_url) as ledger:
+        (session,) = [s for s in q.sessions(ledger) if s["program"] == "runner"]
+    run_id = session["run_id"]
+
+    second = await start_runner(gw, ledger_url, env=SPARE_CLIENT_IDS)
+    assert await second.wait(timeout=60) == 3, second.output[-3000:]
+    refusal = second.output
+    assert f"refused: run:{run_id} is held by another process" in refusal
+    assert f"pid {first.proc.pid}, client id 1, since 20" in refusal, refusal
+    assert "resumed an interrupted run" not in refusal
+    assert first.proc.returncode is None, "the first runner trades on"
+
+    sent = len(gw.state()["orders"])
+    await orders_at(gw, sent + 2, first)
+    first.signal(signal.SIGTERM)
+    assert await first.wait() == 0, first.output[-3000:]
+
+    state = await control(gw, "/state")  # the gateway's own record, over HTTP
+    refs = Counter(o["orderRef"] for o in state["orders"])
+    assert refs and max(refs.values()) == 1, f"a client order id reached the gateway twice: {refs.most_common(3)}"
+    assert {o["clientId"] for o in state["orders"]} == {1}, "only the holder's client id sent orders"
+    orders, _ = assert_ledger_matches_gateway(ledger_url, gw)
+    with open_ledger(ledger_url) as ledger:
+        sessions = [s for s in q.sessions(ledger) if s["program"] == "runner"]
+        lease = read(ledger, f"run:{run_id}")
+    assert [s["run_id"] for s in sessions] == [run_id] and sessions[0]["end_reason"] == "stopped by SIGTERM"
+    assert {(o["client_id"], o["holder"].split(":")[1]) for o in orders} == {(1, str(first.proc.pid))}
+    assert lease is not None and not lease.live, "a clean stop releases the lease"
+
+
+async def test_a_killed_run_is_taken_over_only_after_its_lease_expired(
+    make_gateway: Any, start_runner: Any, ledger_url: str
+) -> None:
+    gw = await make_gateway(speed=1200)
+    short = {**SPARE_CLIENT_IDS, "LEASE_TTL": "3"}
+    first = await start_runner(gw, ledger_url, env=short)
+    await orders_at(gw, 2, first)
+    first.signal(signal.SIGKILL)
+    assert await first.wait() == -signal.SIGKILL
+    with open_ledger(ledger_url) as ledger:
+        (session,) = q.sessions(ledger)
+        dead = read(ledger, f"run:{session['run_id']}")
+    assert dead is not None and dead.pid == first.proc.pid
+
+    second = await start_runner(gw, ledger_url, "--take-over", env=short)
+    await orders_at(gw, len(gw.state()["orders"]) + 2, second)
+    second.signal(signal.SIGTERM)
+    assert await second.wait() == 0, second.output[-3000:]
+
+    orders, _ = assert_ledger_matches_gateway(ledger_url, gw)
+    with open_ledger(ledger_url) as ledger:
+        sessions = q.sessions(ledger)
+        resumed = q.recent_events(ledger, kinds=["runner.resumed"], limit=None)
+        taken = read(ledger, f"run:{session['run_id']}")
+    assert [s["run_id"] for s in sessions] == [session["run_id"]] and resumed, "the killed run itself was resumed"
+    assert taken is not None and taken.pid == second.proc.pid
+    assert taken.acquired_at >= dead.expires_at, "the lease was taken before the killed holder's lease expired"
+    assert {o["holder"].split(":")[1] for o in orders} == {str(first.proc.pid), str(second.proc.pid)}
+
+
+async def test_a_fill_nobody_watched_is_picked_up_at_start_by_the_next_process(
+    make_gateway: Any, start_runner: Any, ledger_url: str
+) -> None:
+    """A DAY limit buy rests at the gateway; its runner is SIGKILLed; the order fills while no process is
+    connected. A new run on the same ledger and account (another client id) records that fill and the
+    order's new status at start, once, and sends nothing again."""
+    gw = await make_gateway()  # paused: the test moves the clock
+    first = await start_runner(gw, ledger_url, "--param", "below=0.5", strategy="rest_once", symbols="BHP/AUD")
+    await until_true(lambda: "runner started" in first.output, first, "the runner's start")
+    for _ in range(60):
+        if gw.state()["orders"]:
+            break
+        gw.clock.advance(60)
+        await asyncio.sleep(0.3)
+    (order,) = gw.state()["orders"]
+    ref = order["orderRef"]
+    with open_ledger(ledger_url) as ledger:
+        await until_true(lambda: any(o["client_order_id"] == ref for o in q.orders_by_client_prefix(ledger, "trd-")),
+                         first, "the entry order in the ledger")  # fmt: skip
+    first.signal(signal.SIGKILL)
+    assert await first.wait() == -signal.SIGKILL
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while gw.state()["clients"]:
+        assert loop.time() < deadline, "the gateway never noticed the killed runner"
+        await asyncio.sleep(0.05)
+    for _ in range(12 * 6):
+        gw.clock.advance(300)
+        if gw.state()["executions"]:
+            break
+    (execution,) = gw.state()["executions"]
+    assert execution["orderRef"] == ref
+    with open_ledger(ledger_url) as ledger:
+        assert q.trades_with_commissions(ledger, limit=None) == [], "nobody watched: the ledger lacks the fill"
+
+    env = {"IB_CLIENT_ID": "7"}
+    second = await start_runner(gw, ledger_url, "--new-run", strategy="rest_once", symbols="BHP/AUD", env=env)
+    with open_ledger(ledger_url) as ledger:
+        await until_true(lambda: any(t["trade_id"] == execution["execId"]
+                                     for t in q.trades_with_commissions(ledger, limit=None)),
+                         second, "the unwatched fill in the ledger")  # fmt: skip
+        await until_true(lambda: any(e["payload"]["reason"] == "start"
+                                     for e in q.recent_events(ledger, kinds=["resync"], limit=None)),
+                         second, "the start resync")  # fmt: skip
+    second.signal(signal.SIGTERM)
+    assert await second.wait() == 0, second.output[-3000:]
+
+    _, trades = assert_ledger_matches_gateway(ledger_url, gw)
+    assert [t["trade_id"] for t in trades] == [execution["execId"]]
+    assert [o["orderRef"] for o in gw.state()["orders"]] == [ref], "nothing was sent again"
+    with open_ledger(ledger_url) as ledger:
+        (row,) = [o for o in q.orders_by_client_prefix(ledger, "trd-") if o["client_order_id"] == ref]
+        sessions = q.sessions(ledger)
+    assert row["status"] == "closed" and row["filled"] == order["totalQuantity"]
+    assert len(sessions) == 2, "the next process was another run"
