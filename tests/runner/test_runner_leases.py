@@ -155,3 +155,44 @@ async def test_a_fill_nobody_watched_is_picked_up_at_start_by_the_next_process(
         sessions = q.sessions(ledger)
     assert row["status"] == "closed" and row["filled"] == order["totalQuantity"]
     assert len(sessions) == 2, "the next process was another run"
+
+
+async def test_another_live_holders_submitting_order_is_never_treated_as_lost(
+    gateway: Any, make_trader: Any, ledger_url: str
+) -> None:
+    """Another process (its lease live) recorded an order as "submitting" that this client cannot see yet:
+    neither a submit with its id nor a resync takes it for lost, nothing is sent; once that holder's lease is
+    gone, the same id is sent once."""
+    from runner.resync import ResyncService
+    from runner.services import build_services
+    from sdk.errors import ExchangeError
+    from sdk.ledger.leases import Holder, acquire, release
+    from sdk.risk import OrderIntent
+
+    trader = await make_trader(gateway, execute_orders=True)
+    other, mine = Holder("desk-2", 4242, "other"), Holder.this_process()
+    intent = OrderIntent(symbol="BHP/AUD", side="buy", type="market", amount=100, client_order_id="trd-inflight-1",
+                         origin="strategy:test")  # fmt: skip
+    with open_ledger(ledger_url) as ledger:
+        acquire(ledger, "run:run-other", other, ttl=600, client_id=2)
+        writer = ledger.writer()
+        writer.start_session(venue="IB", account="DU0000001", base_currency="AUD", mode="paper", run_id="run-other")
+        writer.sender = (other.id, 2)
+        writer.record_order(
+            {"clientOrderId": "trd-inflight-1", "symbol": "BHP/AUD", "side": "buy", "type": "market", "amount": 100,
+             "status": "open", "info": {"stage": "submitting"}},
+            shadow=False,
+        )  # fmt: skip
+        services = await build_services(trader.settings, trader, ledger, session_id="run-mine", shadow=False)
+        services.writer.sender = (mine.id, 1)
+
+        with pytest.raises(ExchangeError, match=r"being sent by another live process \(desk-2, pid 4242"):
+            await services.execution.submit(intent)
+        report = await ResyncService(services).run("start")
+        assert report.orders_elsewhere == ["trd-inflight-1"] and report.orders_unknown == []
+        assert gateway.state()["orders"] == [], "another process's in-flight order was sent again"
+
+        assert release(ledger, "run:run-other", other)  # that process stopped: the order is provably ours to send
+        result = await services.execution.submit(intent)
+        assert result.order is not None and result.order["status"] == "closed"
+        assert [o["orderRef"] for o in gateway.state()["orders"]] == ["trd-inflight-1"]
