@@ -196,3 +196,27 @@ async def test_another_live_holders_submitting_order_is_never_treated_as_lost(
         result = await services.execution.submit(intent)
         assert result.order is not None and result.order["status"] == "closed"
         assert [o["orderRef"] for o in gateway.state()["orders"]] == ["trd-inflight-1"]
+
+
+async def test_a_runner_that_lost_its_lease_stops_trading(
+    make_gateway: Any, start_runner: Any, ledger_url: str
+) -> None:
+    """Another process took the run's lease (as after a stall longer than LEASE_TTL): the runner's next heartbeat
+    finds it is no longer the holder and stops, saying why."""
+    from sqlalchemy import update
+
+    from sdk.ledger.models import LeaseRow
+
+    gw = await make_gateway(speed=600)
+    runner = await start_runner(gw, ledger_url, env={"LEASE_TTL": "3"})
+    await orders_at(gw, 1, runner)
+    with open_ledger(ledger_url) as ledger:
+        (session,) = q.sessions(ledger)
+        with ledger.write() as conn:
+            conn.execute(update(LeaseRow).where(LeaseRow.resource == f"run:{session['run_id']}")
+                         .values(holder="elsewhere:1:thief", host="elsewhere", pid=1))  # fmt: skip
+    assert await runner.wait(timeout=60) == 0, runner.output[-3000:]
+    assert "lease lost: the lease of run:" in runner.output and "held by host elsewhere, pid 1" in runner.output
+    with open_ledger(ledger_url) as ledger:
+        (ended,) = q.sessions(ledger)
+    assert ended["end_reason"].startswith("stopped by lease lost")
