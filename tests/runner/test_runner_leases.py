@@ -34,17 +34,21 @@ __all__ = ["start_runner"]  # the fixture, imported for these tests
 SPARE_CLIENT_IDS = {"IB_CLIENT_ID": "1", "IB_CLIENT_ID_MAX": "5"}  # a second process would get client id 2
 
 
+@pytest.mark.parametrize("clock", ["control", "venue"])
 async def test_a_second_process_for_a_live_run_is_refused_naming_the_holder(
-    make_gateway: Any, start_runner: Any, ledger_url: str
+    make_gateway: Any, start_runner: Any, ledger_url: str, clock: str
 ) -> None:
+    """``clock``: the gateway's control API, or ``--clock venue`` (trader run's default on IB: the second process
+    connects to the venue, under client id 2, before it learns the run is held)."""
     gw = await make_gateway(speed=1200)
-    first = await start_runner(gw, ledger_url, env=SPARE_CLIENT_IDS)
-    await orders_at(gw, 2, first)
+    args = ("--clock", "venue") if clock == "venue" else ()
+    first = await start_runner(gw, ledger_url, *args, env=SPARE_CLIENT_IDS)
+    await orders_at(gw, 2, first, timeout=60)
     with open_ledger(ledger_url) as ledger:
         (session,) = [s for s in q.sessions(ledger) if s["program"] == "runner"]
     run_id = session["run_id"]
 
-    second = await start_runner(gw, ledger_url, env=SPARE_CLIENT_IDS)
+    second = await start_runner(gw, ledger_url, *args, env=SPARE_CLIENT_IDS)
     assert await second.wait(timeout=60) == 3, second.output[-3000:]
     refusal = second.output
     assert f"refused: run:{run_id} is held by another process" in refusal
