@@ -174,7 +174,8 @@ class StrategyRunner:
                 run's clock (nothing was traded).
             LiveTradingNotAllowed: a live account without ``IB_ALLOW_LIVE=true`` and the checklist.
             RunHeld: the run to resume is held by another live process's lease (the message names its host,
-                pid, client id and since when); nothing was connected or sent.
+                pid, client id and since when); nothing was sent (a venue given, or ``--clock venue``, is already
+                connected; otherwise none was).
             LeaseError: the ledger cannot be reached to take or read the run's lease.
             ccxt errors from connecting to the venue.
         """

@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
             result = asyncio.run(
                 run_until_done(settings, config, clock or default_clock_spec(settings.active_exchange))
             )
-        except LeaseHeld as exc:  # another live process holds this run: refused, nothing connected or sent
+        except LeaseHeld as exc:  # another live process holds this run: refused before anything was sent
             typer.echo(f"trader run: refused: {exc}", err=True)
             raise typer.Exit(3) from None
         except (RunnerError, ValueError, LedgerError) as exc:
