@@ -42,13 +42,14 @@ async def test_a_second_process_for_a_live_run_is_refused_naming_the_holder(
     connects to the venue, under client id 2, before it learns the run is held)."""
     gw = await make_gateway(speed=1200)
     args = ("--clock", "venue") if clock == "venue" else ()
-    first = await start_runner(gw, ledger_url, *args, env=SPARE_CLIENT_IDS)
+    env = {**SPARE_CLIENT_IDS, "LEASE_TTL": "6"}  # a heartbeat every 2 s
+    first = await start_runner(gw, ledger_url, *args, env=env)
     await orders_at(gw, 2, first, timeout=60)
     with open_ledger(ledger_url) as ledger:
         (session,) = [s for s in q.sessions(ledger) if s["program"] == "runner"]
     run_id = session["run_id"]
 
-    second = await start_runner(gw, ledger_url, *args, env=SPARE_CLIENT_IDS)
+    second = await start_runner(gw, ledger_url, *args, env=env)
     assert await second.wait(timeout=60) == 3, second.output[-3000:]
     refusal = second.output
     assert f"refused: run:{run_id} is held by another process" in refusal
@@ -56,8 +57,11 @@ async def test_a_second_process_for_a_live_run_is_refused_naming_the_holder(
     assert "resumed an interrupted run" not in refusal
     assert first.proc.returncode is None, "the first runner trades on"
 
-    sent = len(gw.state()["orders"])
-    await orders_at(gw, sent + 2, first)
+    with open_ledger(ledger_url) as ledger:  # the first still holds its run: its heartbeat goes on
+        before = read(ledger, f"run:{run_id}")
+        assert before is not None and before.pid == first.proc.pid
+        await until_true(lambda: read(ledger, f"run:{run_id}").heartbeat_at > before.heartbeat_at,  # type: ignore[union-attr]
+                         first, "the first runner's next heartbeat")  # fmt: skip
     first.signal(signal.SIGTERM)
     assert await first.wait() == 0, first.output[-3000:]
 
