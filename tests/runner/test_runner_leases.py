@@ -81,7 +81,7 @@ async def test_a_second_process_for_a_live_run_is_refused_naming_the_holder(
 async def test_a_killed_run_is_taken_over_only_after_its_lease_expired(
     make_gateway: Any, start_runner: Any, ledger_url: str
 ) -> None:
-    gw = await make_gateway(speed=1200)
+    gw = await make_gateway(speed=600)  # the session outlasts the lease's expiry and the restart
     short = {**SPARE_CLIENT_IDS, "LEASE_TTL": "3"}
     first = await start_runner(gw, ledger_url, env=short)
     await orders_at(gw, 2, first)

@@ -134,7 +134,7 @@ def assert_ledger_matches_gateway(ledger_url: str, gw: Any) -> tuple[list[dict[s
 async def test_sigkill_mid_run_then_restart_resumes_without_a_duplicate_order(
     make_gateway: Any, start_runner: Any, sqlite_url: str
 ) -> None:
-    gw = await make_gateway(speed=1200)
+    gw = await make_gateway(speed=600)  # the replayed session outlasts the wait for the killed run's lease
     short_lease = {"LEASE_TTL": "3"}  # the killed run is resumed once its lease expired (--take-over waits for it)
     first = await start_runner(gw, sqlite_url, env=short_lease)
     before = await orders_at(gw, 2, first)
