@@ -65,6 +65,7 @@ from sdk.errors import BadSymbol
 from sdk.instruments import InstrumentSpec
 from sdk.ledger import Ledger, open_ledger, session_fields
 from sdk.ledger.leases import Holder
+from sdk.ledger.leases import read as read_lease
 from sdk.ledger.values import masked_account
 from sdk.logs import new_run_id, set_run_id
 from sdk.redaction import redact
@@ -153,6 +154,7 @@ class StrategyRunner:
         self.run_id: str | None = None
         self.services: Services | None = None
         self.lease: LeaseKeeper | None = None
+        self._previous_holder: dict[str, Any] | None = None
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Stop after the step in progress (safe from a signal handler)."""
@@ -231,7 +233,13 @@ class StrategyRunner:
         assert self.run_id is not None
         resource, ttl = run_resource(self.run_id), self.settings.lease_ttl
         holder = Holder.this_process()
+        previous = await asyncio.to_thread(read_lease, ledger, resource)
         await asyncio.to_thread(claim, ledger, resource, holder, ttl=ttl, take_over=self.config.take_over)
+        if previous is not None:  # a crashed (or stopped) holder's: recorded once the run's session exists
+            self._previous_holder = {
+                "host": previous.host, "pid": previous.pid, "client_id": previous.client_id,
+                "heartbeat_at": previous.heartbeat_at, "expires_at": previous.expires_at,
+            }  # fmt: skip
         keeper = LeaseKeeper(
             ledger, resource, holder, ttl=ttl, on_lost=lambda why: self.request_stop(f"lease lost: {why}")
         )
@@ -302,6 +310,8 @@ class StrategyRunner:
             setup = {"fingerprint": config.fingerprint(), "resumed": resumed, "order_value": str(order_value),
                      "strategy": strategy.params}  # fmt: skip
             await self._event("runner.config", setup)
+            if self._previous_holder is not None:
+                await self._event("runner.lease_taken", {"previous": self._previous_holder})
             if resumed:
                 await self._resume(services, monitor, executor)
             await resync.run("resume" if resumed else "start")

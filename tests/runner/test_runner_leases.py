@@ -102,9 +102,11 @@ async def test_a_killed_run_is_taken_over_only_after_its_lease_expired(
         sessions = q.sessions(ledger)
         resumed = q.recent_events(ledger, kinds=["runner.resumed"], limit=None)
         taken = read(ledger, f"run:{session['run_id']}")
+        (handover,) = q.recent_events(ledger, kinds=["runner.lease_taken"], limit=None)
     assert [s["run_id"] for s in sessions] == [session["run_id"]] and resumed, "the killed run itself was resumed"
     assert taken is not None and taken.pid == second.proc.pid
     assert taken.acquired_at >= dead.expires_at, "the lease was taken before the killed holder's lease expired"
+    assert handover["payload"]["previous"]["pid"] == first.proc.pid, "the take-over is in the ledger, naming the dead"
     assert {o["holder"].split(":")[1] for o in orders} == {str(first.proc.pid), str(second.proc.pid)}
 
 
