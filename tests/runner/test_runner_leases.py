@@ -230,3 +230,20 @@ async def test_a_runner_that_lost_its_lease_stops_trading(
     with open_ledger(ledger_url) as ledger:
         (ended,) = q.sessions(ledger)
     assert ended["end_reason"].startswith("stopped by lease lost")
+
+
+async def test_take_over_waits_but_never_displaces_a_live_runner(
+    make_gateway: Any, start_runner: Any, ledger_url: str
+) -> None:
+    gw = await make_gateway(speed=600)
+    env = {**SPARE_CLIENT_IDS, "LEASE_TTL": "2"}  # --take-over waits at most what is left plus 2 x 2 s
+    first = await start_runner(gw, ledger_url, env=env)
+    await orders_at(gw, 2, first, timeout=60)
+    second = await start_runner(gw, ledger_url, "--take-over", env=env)
+    assert await second.wait(timeout=60) == 3, second.output[-3000:]
+    assert "is still held after waiting" in second.output and f"pid {first.proc.pid}" in second.output
+    assert "resumed an interrupted run" not in second.output
+    assert first.proc.returncode is None
+    first.signal(signal.SIGTERM)
+    assert await first.wait() == 0, first.output[-3000:]
+    assert_ledger_matches_gateway(ledger_url, gw)
