@@ -6,7 +6,9 @@
 * a run killed with SIGKILL is resumed by ``--take-over`` only once its lease expired on the database's clock,
   without a duplicate order; orders record the holder and client id that sent them;
 * late fills: an order that filled while no process watched (its runner SIGKILLed) is picked up at start by
-  the next process on that ledger and account, under another client id and in another run.
+  the next process on that ledger and account, under another client id and in another run;
+* another live holder's "submitting" order is neither re-sent nor reported lost; a runner whose lease was
+  taken over stops; ``--take-over`` against a live runner waits, then is refused.
 """
 
 from __future__ import annotations
