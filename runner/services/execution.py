@@ -33,10 +33,12 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -86,6 +88,9 @@ _PENDING_STAGES = frozenset({"submitting", "lost", "unknown"})
 ORDER_RESENT = "order.resent"  # proven lost before acknowledged: sent once more with the same id
 ORDER_LOST = "order.lost"  # proven lost and not sent again (re-sent already, or refused): recorded as rejected
 ORDER_UNKNOWN = "order.unknown"  # sent, never acknowledged, and not proven lost: pending, never guessed
+#: Finished results kept in memory to answer a repeated submit at once (older ones: the ledger answers;
+#: a risk rejection older than that is decided again on fresh facts).
+RETAIN_RESULTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +218,9 @@ class ExecutionService:
         self.clock: Callable[[], float] = clock or (venue_clock.now if venue_clock is not None else time.time)
         self.book = book
         self._venue: BaseTrader | None = None if shadow else trader
-        self._results: dict[str, ExecutionResult] = {}
+        self._results: OrderedDict[str, ExecutionResult] = OrderedDict()  # oldest first
         self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
         self._open: set[str] = set()
         self._plan_of: dict[str, str | None] = {}
         self._resending: set[str] = set()
@@ -249,6 +255,36 @@ class ExecutionService:
                 self._pnl_warned = True
             return Decimal(0)
         return await self._pnl_today()
+
+    # --- per-order bookkeeping: flat over a long run ----------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _order_lock(self, cid: str) -> AsyncIterator[None]:
+        """One submit per client order id at a time; the lock is dropped when nobody holds or waits for it."""
+        lock = self._locks.setdefault(cid, asyncio.Lock())
+        self._lock_users[cid] = self._lock_users.get(cid, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[cid] -= 1
+            if not self._lock_users[cid]:
+                del self._lock_users[cid], self._locks[cid]
+
+    def _remember(self, cid: str, result: ExecutionResult) -> None:
+        """Keep ``result`` to answer a repeated submit at once; only the last :data:`RETAIN_RESULTS` finished
+        ones stay (an older one is answered from the ledger; an open order's result stays while it is open)."""
+        self._results[cid] = result
+        self._results.move_to_end(cid)
+        excess = len(self._results) - RETAIN_RESULTS
+        if excess > 0:
+            for old in [c for c in self._results if c not in self._open][:excess]:
+                del self._results[old]
+                self._plan_of.pop(old, None)
+
+    @property
+    def held(self) -> int:
+        """Per-order entries held now (results, locks, open orders, plan links): flat over a long run."""
+        return len(self._results) + len(self._locks) + len(self._open) + len(self._plan_of)
 
     # --- preview ------------------------------------------------------------------------------
     async def _decide(self, intent: OrderIntent) -> tuple[Decision, RiskContext]:
@@ -292,7 +328,7 @@ class ExecutionService:
             intent = intent.model_copy(update={"client_order_id": self.new_client_order_id()})
         cid = intent.client_order_id
         assert cid is not None
-        async with self._locks.setdefault(cid, asyncio.Lock()):
+        async with self._order_lock(cid):
             earlier = self._results.get(cid)
             if earlier is not None:
                 self.stats.replayed += 1
@@ -300,7 +336,7 @@ class ExecutionService:
             replayed = await self._replay(cid, intent)
             if replayed is not None:
                 self.stats.replayed += 1
-                self._results[cid] = replayed
+                self._remember(cid, replayed)
                 return replayed
             self.stats.proposed += 1
             decision, context = await self._decide(intent)
@@ -309,7 +345,7 @@ class ExecutionService:
             self.stats.approved += 1
             plan = plan_id or origin_fields(intent.origin)["plan_id"]
             result = await self._execute(cid, intent, decision, context, plan)
-            self._results[cid] = result
+            self._remember(cid, result)
             return result
 
     async def _rejected(self, cid: str, intent: OrderIntent, decision: Rejected) -> ExecutionResult:
@@ -332,7 +368,7 @@ class ExecutionService:
             extra={"orderRef": cid, "symbol": intent.symbol, "code": code, "reason": decision.reason},
         )
         result = ExecutionResult(cid, decision, decision.to_dict(), None, (), self.shadow)
-        self._results[cid] = result
+        self._remember(cid, result)
         return result
 
     async def _execute(
@@ -583,6 +619,7 @@ class ExecutionService:
                 self._results[cid] = replace(self._results[cid], order=order, fills=fills)
             if order.get("status") in _TERMINAL and all(t.get("fee") is not None for t in fills):
                 self._open.discard(cid)
+                self._plan_of.pop(cid, None)
             updated.append(order)
         return updated
 
