@@ -5,6 +5,11 @@ gateway's ``lose_next`` fault closes the connection that carries the next new or
 order in flight when the link died). The runner reconnects, reads IB's open and completed orders in full, proves
 the exit never arrived, and sends it again with the same ``orderRef`` after a fresh risk check: the gateway's
 ``GET /state`` holds that exit exactly once and the position is closed. On SQLite and on PostgreSQL.
+
+In process (the execution service and an IBTrader on the gateway over a real socket): an exit lost twice is
+re-sent exactly once and then recorded ``rejected`` with an ``order.lost`` event, never sent a third time; an
+exit whose fate cannot be proven (the gateway refuses reconnections, so IB's order lists cannot be read)
+stays "unknown" with an event and a WARNING and is not re-sent, until the reconcile proves it lost.
 """
 
 from __future__ import annotations
@@ -92,3 +97,89 @@ async def test_an_exit_lost_before_ib_acknowledged_it_is_sent_once_more_with_the
     assert resent[0]["payload"]["exit"] is True
     assert {t["trade_id"] for t in trades} == {e["execId"] for e in state["executions"]}, "every fill in the ledger"
     assert "sending it once more" in runner.output or "sent once more" in runner.output
+
+
+def _sell_exit(cid: str) -> Any:
+    from sdk.risk import OrderIntent
+
+    return OrderIntent(symbol="BHP/AUD", side="sell", type="market", amount=100, is_exit=True, client_order_id=cid,
+                       origin="strategy:test")  # fmt: skip
+
+
+async def _long_bhp(gateway: Any, execution: Any) -> None:
+    from sdk.risk import OrderIntent
+
+    entry = OrderIntent(symbol="BHP/AUD", side="buy", type="market", amount=100, client_order_id="trd-entry-1",
+                        origin="strategy:test")  # fmt: skip
+    result = await execution.submit(entry)
+    assert result.order is not None and result.order["status"] == "closed", result.to_dict()
+
+
+async def test_an_exit_lost_twice_is_rejected_loudly_after_one_resend_and_never_sent_a_third_time(
+    gateway: Any, make_trader: Any, ledger_url: str
+) -> None:
+    from runner.services import build_services
+
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(ledger_url) as ledger:
+        services = await build_services(trader.settings, trader, ledger, session_id="lost-2", shadow=False)
+        await _long_bhp(gateway, services.execution)
+        gateway.set_faults("lose_next=2")  # the exit and its one re-send both die in flight
+        result = await services.execution.submit(_sell_exit("trd-exit-1"))
+        assert gateway.faults.lose_left == 0, "the exit was sent, and sent once more"
+        assert result.order is not None and result.order["status"] == "rejected", result.to_dict()
+        again = await services.execution.submit(_sell_exit("trd-exit-1"))  # a retry: answered, nothing sent
+        assert again.replayed and again.order is not None and again.order["status"] == "rejected"
+        (row,) = [o for o in q.orders_by_client_prefix(ledger, "trd-exit") if o["client_order_id"] == "trd-exit-1"]
+        resent = q.recent_events(ledger, kinds=["order.resent"], limit=None)
+        lost = q.recent_events(ledger, kinds=["order.lost"], limit=None)
+    assert row["status"] == "rejected" and row["info"]["stage"] == "lost" and row["info"]["lost"] is True
+    assert [e["payload"]["client_order_id"] for e in resent] == ["trd-exit-1"], "exactly one re-send"
+    assert [e["payload"]["client_order_id"] for e in lost] == ["trd-exit-1"] and lost[0]["payload"]["exit"] is True
+    assert [o["orderRef"] for o in gateway.state()["orders"]] == ["trd-entry-1"], "the lost exit never arrived"
+    assert services.execution.stats.resent == 1 and services.execution.stats.lost == 1
+
+
+async def test_an_exit_whose_fate_is_unknown_stays_unknown_loudly_until_proven_lost_then_is_sent_once_more(
+    gateway: Any, make_trader: Any, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The exit dies in flight and the gateway refuses reconnections: IB's order lists cannot be read, so whether
+    it arrived is unknown. It is not re-sent; the ledger says "unknown", an event and a WARNING say so. Once
+    the gateway takes connections again, the reconcile proves it lost and a retry with its id sends it once."""
+    from runner.services import build_services
+    from sdk.errors import NetworkError
+
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(sqlite_url) as ledger:
+        services = await build_services(trader.settings, trader, ledger, session_id="unknown-1", shadow=False)
+        await _long_bhp(gateway, services.execution)
+        gateway.set_faults("lose_next=1,refuse_next=100000")
+        with pytest.raises(NetworkError):
+            await services.execution.submit(_sell_exit("trd-exit-u"))
+        (row,) = q.orders_by_client_prefix(ledger, "trd-exit-u")
+        unknown = q.recent_events(ledger, kinds=["order.unknown"], limit=None)
+        assert row["status"] == "open" and row["info"]["stage"] == "unknown", row
+        assert [e["payload"]["client_order_id"] for e in unknown] == ["trd-exit-u"]
+        assert any(r.levelname == "WARNING" and "fate unknown" in r.getMessage() for r in caplog.records)
+        assert not q.recent_events(ledger, kinds=["order.resent"], limit=None), "an unknown order was re-sent"
+        assert [o["orderRef"] for o in gateway.state()["orders"]] == ["trd-entry-1"]
+
+        gateway.set_faults("")  # connections are taken again: the reconcile reads both lists
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while not (trader.orders.find("trd-exit-u") or _nothing()).lost:
+            assert loop.time() < deadline, "the reconcile never proved the exit lost"
+            await asyncio.sleep(0.05)
+        again = await services.execution.submit(_sell_exit("trd-exit-u"))
+        resent = q.recent_events(ledger, kinds=["order.resent"], limit=None)
+    assert again.order is not None and again.order["status"] == "closed", again.to_dict()
+    assert [e["payload"]["client_order_id"] for e in resent] == ["trd-exit-u"]
+    assert [o["orderRef"] for o in gateway.state()["orders"]] == ["trd-entry-1", "trd-exit-u"], "sent once only"
+    assert not await trader.fetch_positions(["BHP/AUD"]), "the position closed"
+
+
+def _nothing() -> Any:
+    class _Pending:
+        lost = False
+
+    return _Pending()
