@@ -224,6 +224,7 @@ class ExecutionService:
         self._open: set[str] = set()
         self._plan_of: dict[str, str | None] = {}
         self._resending: set[str] = set()
+        self._unknown_reported: set[str] = set()  # unknown orders whose event is in the ledger (until resolved)
         self.stats = ExecutionStats()
         #: The run's lease check (the lease work plugs in here): an order proven lost is re-sent only
         #: while this answers True. None: one process per run, the run is ours.
@@ -509,10 +510,17 @@ class ExecutionService:
     async def _lost_event(self, kind: str, cid: str, intent: OrderIntent, why: str) -> None:
         if kind == ORDER_RESENT:
             self.stats.resent += 1
+        repeated = kind == ORDER_UNKNOWN and cid in self._unknown_reported
+        if kind == ORDER_UNKNOWN:
+            self._unknown_reported.add(cid)
+        else:
+            self._unknown_reported.discard(cid)
         payload = {"client_order_id": cid, "symbol": intent.symbol, "side": intent.side,
                    "amount": str(intent.amount), "exit": intent.is_exit, "reason": why}  # fmt: skip
         what = f"{'exit ' if intent.is_exit else ''}order {cid} ({intent.side} {intent.amount} {intent.symbol}): {why}"
         log.warning(what, extra={"orderRef": cid, "event": kind, "symbol": intent.symbol})
+        if repeated:  # every retry logs; the ledger has one event per unknown spell, not one per retry
+            return
         await asyncio.to_thread(
             self.writer.record_event, kind, payload, message=what, symbol=intent.symbol, source=self.source,
             timestamp=int(self.clock() * 1000), run_id=self.session_id,
@@ -551,7 +559,7 @@ class ExecutionService:
             log.warning("order proven lost before it was acknowledged: sending it once more", extra={"orderRef": cid})
             self._resending.add(cid)
             return None
-        if order is not None and info.get("unknown"):
+        if order is not None and (info.get("unknown") or info.get("acknowledged") is False):
             await self._lost_event(ORDER_UNKNOWN, cid, intent, "the venue cannot prove whether it has it")
             raise ExchangeError(
                 f"whether order {cid} reached {self.trader.id} is unknown (its order lists could not be read); "
@@ -566,6 +574,7 @@ class ExecutionService:
         await self._record_fills(fills)
         if order.get("status") not in _TERMINAL:
             self._open.add(cid)
+        self._unknown_reported.discard(cid)
         log.info("duplicate submit: the venue already has the order", extra={"orderRef": cid})
         decision = dict((row or {}).get("risk_decision") or {"ok": True})
         return ExecutionResult(cid, None, decision, order, fills, False, True)

@@ -147,7 +147,7 @@ async def test_an_exit_whose_fate_is_unknown_stays_unknown_loudly_until_proven_l
     it arrived is unknown. It is not re-sent; the ledger says "unknown", an event and a WARNING say so. Once
     the gateway takes connections again, the reconcile proves it lost and a retry with its id sends it once."""
     from runner.services import build_services
-    from sdk.errors import NetworkError
+    from sdk.errors import ExchangeError, NetworkError
 
     trader = await make_trader(gateway, execute_orders=True)
     with open_ledger(sqlite_url) as ledger:
@@ -162,6 +162,9 @@ async def test_an_exit_whose_fate_is_unknown_stays_unknown_loudly_until_proven_l
         assert [e["payload"]["client_order_id"] for e in unknown] == ["trd-exit-u"]
         assert any(r.levelname == "WARNING" and "fate unknown" in r.getMessage() for r in caplog.records)
         assert not q.recent_events(ledger, kinds=["order.resent"], limit=None), "an unknown order was re-sent"
+        with pytest.raises(ExchangeError, match="unknown"):  # a retry while it is unknown: nothing sent, no guess
+            await services.execution.submit(_sell_exit("trd-exit-u"))
+        assert len(q.recent_events(ledger, kinds=["order.unknown"], limit=None)) == 1, "one event per unknown spell"
         assert [o["orderRef"] for o in gateway.state()["orders"]] == ["trd-entry-1"]
 
         gateway.set_faults("")  # connections are taken again: the reconcile reads both lists
