@@ -9,7 +9,8 @@ the exit never arrived, and sends it again with the same ``orderRef`` after a fr
 In process (the execution service and an IBTrader on the gateway over a real socket): an exit lost twice is
 re-sent exactly once and then recorded ``rejected`` with an ``order.lost`` event, never sent a third time; an
 exit whose fate cannot be proven (the gateway refuses reconnections, so IB's order lists cannot be read)
-stays "unknown" with an event and a WARNING and is not re-sent, until the reconcile proves it lost.
+stays "unknown" with an event and a WARNING and is not re-sent, until the reconcile proves it lost; a plan
+monitor started afresh sends such an exit again with its own id once it is proven lost, never a second exit.
 """
 
 from __future__ import annotations
@@ -186,3 +187,51 @@ def _nothing() -> Any:
         lost = False
 
     return _Pending()
+
+
+async def test_a_plan_exit_of_unknown_fate_is_sent_again_with_its_id_by_a_restarted_monitor_once_proven_lost(
+    gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    """A plan's exit dies in flight while reconnections are refused (its fate unknown, recorded as such). A monitor
+    started afresh (a restarted process) does not take that exit for a working one: once the gateway takes
+    connections and the exit is proven lost, its next check sends the same exit id once and the plan closes."""
+    from decimal import Decimal
+
+    from runner.data import DataFetchCoordinator
+    from runner.monitor import PlanMonitor
+    from runner.schedule import BarSchedule
+    from runner.services import PlanRequest, build_services
+
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(sqlite_url) as ledger:
+        services = await build_services(trader.settings, trader, ledger, session_id="plan-lost", shadow=False)
+
+        def monitor() -> PlanMonitor:
+            data = DataFetchCoordinator(services.trader, gateway.clock.timestamp, quote_ttl=0)
+            schedule = BarSchedule("ASX", "1d")
+            return PlanMonitor(services.plans, services.execution, data, lambda s: schedule, gateway.clock.timestamp)
+
+        bid = Decimal(str((await trader.fetch_ticker("BHP/AUD"))["bid"]))
+        plan = await services.plans.create(
+            PlanRequest(symbol="BHP/AUD", amount=100, stop=bid - 1, target=bid + 1, origin="agent:test")
+        )
+        assert plan.status == "active" and plan.held == 100, plan
+        await services.plans.update(plan.plan_id, stop=bid + Decimal("0.05"))  # the bid is now under the stop
+        gateway.set_faults("lose_next=1,refuse_next=100000")
+        assert await monitor().check() == [], "the exit's fate is unknown: the plan did not change"
+        (exit_id,) = services.plans.get(plan.plan_id).exit_client_order_ids
+        (row,) = q.orders_by_client_prefix(ledger, exit_id)
+        assert row["info"]["stage"] == "unknown" and row["status"] == "open", row
+
+        restarted = monitor()
+        await restarted.load()
+        gateway.set_faults("")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while not (trader.orders.find(exit_id) or _nothing()).lost:
+            assert loop.time() < deadline, "the reconcile never proved the exit lost"
+            await asyncio.sleep(0.05)
+        (after,) = await restarted.check()
+    assert after.status == "closed" and after.exit_client_order_ids == (exit_id,), after.to_dict()
+    assert [o["orderRef"] for o in gateway.state()["orders"]].count(exit_id) == 1
+    assert not await trader.fetch_positions(["BHP/AUD"]), "the position closed"
