@@ -7,8 +7,16 @@ checked against the gateway's own record (``GET /state``) and the ledger once th
 
 * every client order id reached the gateway once (no duplicate ``orderRef``), and every order is in the ledger;
 * every execution is in the ledger once (by ``execId``), and the ledger's fills add up to the gateway's positions;
-* the positions at the end are the strategy's intended positions after the last bar it decided on;
-* no order went out for a decision that was replaced, rejected or expired; every restart resumed the one run.
+* the positions at the end are the strategy's intended positions after the last bar it decided on, and at every
+  fill on the way the position stayed within what the strategy ever wants (0 or ``units``: a doubled or stale
+  order shows there even when a later bar trades it back);
+* no order went out for a decision that was replaced, rejected or expired; every restart resumed the one run;
+* on daily bars, no waiting decision was dropped: one that ended replaced or expired had no live runner step
+  between its open and the end of its validity.
+
+Orders that a kill left "open" in the ledger without their ever reaching the gateway are a known bug, pinned by
+the ``xfail`` test at the end; until it is fixed they are tolerated here (and printed). When that test passes,
+drop :meth:`Crashes.stranded` from the checks.
 
 The kill schedule comes from a seeded ``random.Random``: the seed is printed (``-s`` shows it) and named in every
 failure; ``CRASH_SEED=<int>`` replays a schedule, ``CRASH_SEED=random`` draws a new one. The wall moments of the
