@@ -4,8 +4,10 @@
 It opens the ledger (refusing an unmigrated one with the command that fixes it), connects the venue
 with the server's own IB client id (``MCP_IB_CLIENT_ID``), records a ledger session
 (``program="mcp"``), builds the runner's services and the market data coordinator
-(``runner.data.DataFetchCoordinator``), starts the plan watcher when trading is enabled, and undoes it
-all in reverse order at shutdown. Tools reach it as ``ctx.request_context.lifespan_context``.
+(``runner.data.DataFetchCoordinator``), takes the account's trading lease (``mcp:<venue>:<masked account>``:
+a second trading server on one account is refused, naming the first) and resyncs, so fills and status changes
+nobody watched are recorded (orders sending for real only), starts the plan watcher when trading is enabled,
+and undoes it all in reverse order at shutdown. Tools reach it as ``ctx.request_context.lifespan_context``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from mcp_server.monitor import PlanWatch
     from mcp_server.ohlcv import OhlcvCache
     from runner.data import DataFetchCoordinator
+    from runner.lease import LeaseKeeper
     from sdk.base import BaseTrader
     from sdk.ledger import Ledger, LedgerWriter
     from sdk.settings import Settings
@@ -64,6 +67,8 @@ class AppState:
             data tools and the plan watcher get tickers, books and candles (its IB guardrails, quote cache,
             shared in-flight requests and concurrency bound).
         watch: the plan watcher (stops and targets of the plans created here), when trading is enabled.
+        lease: the lease of this trading session (``mcp:<venue>:<masked account>``, ``runner.lease``) while
+            ``MCP_TRADING_ENABLED`` and ``EXECUTE_ORDERS`` are true; ``lease.lost`` says why it was lost.
     """
 
     settings: Settings
@@ -78,6 +83,7 @@ class AppState:
     services: Any = None
     watch: PlanWatch | None = None
     mode: str = "shadow"
+    lease: LeaseKeeper | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -104,6 +110,36 @@ async def _default_services(
     from runner.services import build_services  # the runner's one execution path (issue #7)
 
     return await build_services(settings, trader, ledger, session_id=session_id, shadow=shadow, **options)
+
+
+async def _hold_trading_session(
+    settings: Settings, ledger: Ledger, trader: BaseTrader, venue: str, account: str | None
+) -> LeaseKeeper:
+    """The lease ``mcp:<venue>:<masked account>`` of this trading session (``runner.lease``), kept by a heartbeat.
+
+    Raises:
+        RunHeld: another live MCP server trades this account; the message names it (host, pid, client id).
+        LeaseError: the ledger cannot be reached: refuse to trade.
+    """
+    from runner.lease import LeaseKeeper, claim
+    from sdk.ledger.leases import Holder
+    from sdk.redaction import mask_account
+
+    resource = f"mcp:{venue}:{mask_account(account) if account else ''}"
+    holder, ttl = Holder.this_process(), settings.lease_ttl
+    await asyncio.to_thread(claim, ledger, resource, holder, ttl=ttl)
+    keeper = LeaseKeeper(ledger, resource, holder, ttl=ttl, on_lost=lambda why: log.critical(
+        "the MCP server's trading lease is lost: stop this server", extra={"reason": why}))  # fmt: skip
+    keeper.start()
+    return keeper
+
+
+async def _pick_up_unwatched(state: AppState) -> None:
+    """At start, record fills and status changes of our orders that happened while no process watched (an
+    earlier server stopped after placing, a runner that crashed): the runner's resync (``runner.resync``)."""
+    from runner.resync import ResyncService
+
+    await ResyncService(state.services, source="mcp").run("start")
 
 
 def make_lifespan(
@@ -195,6 +231,13 @@ def make_lifespan(
                 clock=venue_clock.now,
                 writer=writer,
             )
+            if settings.execute_orders:
+                if settings.mcp_trading_enabled:  # one trading server per account: RunHeld names the other
+                    state.lease = await _hold_trading_session(settings, ledger, trader, str(fields["venue"]), account)
+                    await state.lease.attach(writer, lambda: getattr(getattr(trader, "connection", None),
+                                                                     "client_id", None))  # fmt: skip
+                    stack.push_async_callback(state.lease.stop)
+                await _pick_up_unwatched(state)
             await asyncio.to_thread(market_status, datetime.fromtimestamp(venue_clock.now(), UTC))  # warm calendars
             if settings.mcp_trading_enabled:
                 from mcp_server.monitor import DEFAULT_INTERVAL_S, PlanWatch

@@ -37,6 +37,8 @@ class RunnerConfig:
             always starts a fresh run, None resumes one when there is one.
         plugins: modules imported before the strategy is built (they register strategies with
             ``@register_strategy``), for strategies not installed under the ``trader_sdk.strategies`` entry point.
+        take_over: when the run to resume is held by another process's lease, wait (bounded) for that lease
+            to expire instead of refusing at once; a live lease is never taken (``runner.lease``).
     """
 
     symbols: tuple[str, ...]
@@ -53,6 +55,7 @@ class RunnerConfig:
     history: int | None = None
     resume: bool | None = None
     plugins: tuple[str, ...] = ()
+    take_over: bool = False
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -101,7 +104,10 @@ def find_resumable(
     ledger: Ledger, *, venue: str, account: str | None, mode: str, config_hash: str, fingerprint: Mapping[str, Any]
 ) -> str | None:
     """The newest runner run of this venue, account (masked; None: any), mode, settings and configuration
-    that never ended."""
+    that never ended.
+
+    A run that never ended may still be running in another process: the caller must take its lease
+    (:func:`runner.lease.claim`) before resuming it, and refuse when that lease is live."""
     for session in q.sessions(ledger, venue=venue, limit=50):
         if session.get("program") != "runner" or session.get("ended_at") is not None:
             continue

@@ -6,7 +6,11 @@ the ids after the prefix may be any letters and digits). A run on a real venue:
 1. every order the ledger holds as ``open`` is asked for at the venue (``fetch_order`` by client order
    id; IB adopts earlier processes' orders by ``orderRef`` at each reconnect) and its state and fills
    are recorded; one the venue does not know is left as it is and reported (an order recorded as
-   "submitting" is only sent again by a submit with its id);
+   "submitting" is only sent again by a submit with its id); one recorded by another process whose
+   lease is live (``orders.holder``) is that process's order in flight, never lost (``orders_elsewhere``).
+   These are every process's orders on this venue and account, not only this run's: a fill or status
+   change that happened while no process watched (an MCP server stopped after placing, a runner that
+   crashed) is picked up here by the next process on the ledger and account;
 2. every open order of ours the venue reports and the ledger lacks is recorded (adopted);
 3. every fill of ours the venue reports (``get_trades_from_timestamp``) is recorded: the ledger is
    keyed by the venue's execution id, so none is written twice and none is lost, and a commission
@@ -33,6 +37,7 @@ from runner.services.records import trade_from_row
 from runner.services.shadow import ShadowOrder
 from sdk.errors import NotSupported, OrderNotFound
 from sdk.ledger import queries as q
+from sdk.ledger.leases import live_holders
 
 __all__ = ["ResyncReport", "ResyncService"]
 
@@ -49,6 +54,8 @@ class ResyncReport:
     orders_updated: int = 0
     orders_adopted: int = 0
     orders_unknown: list[str] = field(default_factory=list)
+    #: open orders the venue does not show us that another live lease holder recorded (its in-flight sends)
+    orders_elsewhere: list[str] = field(default_factory=list)
     fills_added: int = 0
     fees_completed: int = 0
     shadow_fills_restored: int = 0
@@ -106,12 +113,17 @@ class ResyncService:
         known = {row["client_order_id"] for row in await asyncio.to_thread(
             q.orders_by_client_prefix, svc.ledger, self.prefix, venue=venue, account=account
         )}  # fmt: skip
+        mine = svc.writer.sender[0] if svc.writer.sender else None
+        elsewhere = await asyncio.to_thread(live_holders, svc.ledger) - {mine}
         for row in ledger_open:
             cid = row["client_order_id"]
             report.orders_checked += 1
             try:
                 order = await svc.trader.fetch_order(cid)
             except (OrderNotFound, NotSupported):
+                if row.get("holder") and row["holder"] in elsewhere:  # in flight in another live process: not lost
+                    report.orders_elsewhere.append(cid)
+                    continue
                 report.orders_unknown.append(cid)
                 log.warning("an open order of the ledger is unknown to the venue", extra={"orderRef": cid})
                 continue

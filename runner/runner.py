@@ -13,6 +13,8 @@ What one run does (``trader run``)::
    killed mid-run: its session never ended), resumed: its plans, open orders, deferred decisions and
    the bars it had decided on come back from the ledger, and bars that completed meanwhile are decided
    on (with the same client order ids, so nothing already sent is sent again).
+   The run is held by a lease in the ledger (:mod:`runner.lease`): a run still held by another live
+   process is refused (``RunHeld``, naming the holder); only a run whose lease expired is resumed.
 3. **Resync** (:class:`~runner.resync.ResyncService`) at start and after every reconnect.
 4. **The loop**, driven by the clock (:mod:`runner.clock`), not by a fixed wall interval: it sleeps
    until the next bar close of any symbol (:class:`~runner.schedule.BarSchedule`: only within market
@@ -49,6 +51,7 @@ from runner.clock import RunnerClock
 from runner.config import RunnerConfig, find_resumable, last_processed_bars
 from runner.data import DataFetchCoordinator
 from runner.health import HealthCircuitManager
+from runner.lease import LeaseKeeper, claim, run_resource
 from runner.live_gate import is_live, record_refusal, require_live_ready
 from runner.monitor import PlanMonitor
 from runner.resync import ResyncService
@@ -61,6 +64,8 @@ from sdk.base import OHLCV, BaseTrader
 from sdk.errors import BadSymbol, LiveTradingNotAllowed
 from sdk.instruments import InstrumentSpec
 from sdk.ledger import Ledger, open_ledger, session_fields
+from sdk.ledger.leases import Holder
+from sdk.ledger.leases import read as read_lease
 from sdk.ledger.values import masked_account
 from sdk.logs import new_run_id, set_run_id
 from sdk.redaction import redact
@@ -149,6 +154,8 @@ class StrategyRunner:
         self.waiting = False
         self.run_id: str | None = None
         self.services: Services | None = None
+        self.lease: LeaseKeeper | None = None
+        self._previous_holder: dict[str, Any] | None = None
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Stop after the step in progress (safe from a signal handler)."""
@@ -169,6 +176,10 @@ class StrategyRunner:
             RunnerError: a strategy, symbol or resume request that cannot work, or ``until`` already past on the
                 run's clock (nothing was traded).
             LiveTradingNotAllowed: a live account without ``IB_ALLOW_LIVE=true`` and the checklist.
+            RunHeld: the run to resume is held by another live process's lease (the message names its host,
+                pid, client id and since when); nothing was sent (a venue given, or ``--clock venue``, is already
+                connected; otherwise none was).
+            LeaseError: the ledger cannot be reached to take or read the run's lease.
             ccxt errors from connecting to the venue.
         """
         strategy = self.check()  # a bad strategy or plugin fails here, before anything connects
@@ -184,6 +195,8 @@ class StrategyRunner:
             venue = trader.id if trader is not None else self.settings.active_exchange
             account = _account_of(trader) if trader is not None else self.settings.ib_account_id
             resumed = await self._choose_run(ledger, venue, account if venue == "IB" else None)
+            self.lease = await self._hold_run(ledger)  # RunHeld: another live process holds this run
+            stack.push_async_callback(self.lease.stop)
             if trader is None:
                 trader = self._create_trader()
                 stack.push_async_callback(trader.close)
@@ -215,6 +228,24 @@ class StrategyRunner:
         self.run_id = resumed or new_run_id()
         set_run_id(self.run_id)
         return resumed is not None
+
+    async def _hold_run(self, ledger: Ledger) -> LeaseKeeper:
+        """Take the run's lease (refuse, naming the holder, when another live process has it) and keep it."""
+        assert self.run_id is not None
+        resource, ttl = run_resource(self.run_id), self.settings.lease_ttl
+        holder = Holder.this_process()
+        previous = await asyncio.to_thread(read_lease, ledger, resource)
+        await asyncio.to_thread(claim, ledger, resource, holder, ttl=ttl, take_over=self.config.take_over)
+        if previous is not None:  # a crashed (or stopped) holder's: recorded once the run's session exists
+            self._previous_holder = {
+                "host": previous.host, "pid": previous.pid, "client_id": previous.client_id,
+                "heartbeat_at": previous.heartbeat_at, "expires_at": previous.expires_at,
+            }  # fmt: skip
+        keeper = LeaseKeeper(
+            ledger, resource, holder, ttl=ttl, on_lost=lambda why: self.request_stop(f"lease lost: {why}")
+        )
+        keeper.start()
+        return keeper
 
     def check(self) -> Strategy:
         """The strategy, built once (plugins imported): call before connecting a venue to fail fast.
@@ -270,6 +301,8 @@ class StrategyRunner:
         )
         self.services = services
         writer = services.writer
+        if self.lease is not None:  # every order records this holder and the clientId it was sent under
+            await self.lease.attach(writer, lambda: _client_id_of(trader))
         schedules = {s: BarSchedule(spec.market, config.timeframe) for s, spec in instruments.items()}
         data = DataFetchCoordinator(trader, clock.now)
         monitor = PlanMonitor(services.plans, services.execution, data, schedules.get, clock.now)
@@ -286,6 +319,8 @@ class StrategyRunner:
             setup = {"fingerprint": config.fingerprint(), "resumed": resumed, "order_value": str(order_value),
                      "strategy": strategy.params}  # fmt: skip
             await self._event("runner.config", setup)
+            if self._previous_holder is not None:
+                await self._event("runner.lease_taken", {"previous": self._previous_holder})
             if resumed:
                 await self._resume(services, monitor, executor)
             await resync.run("resume" if resumed else "start")
@@ -579,6 +614,12 @@ class StrategyRunner:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def _client_id_of(trader: BaseTrader) -> int | None:
+    """The IB ``clientId`` the venue connection holds now (None: not IB, or not connected)."""
+    client_id = getattr(getattr(trader, "connection", None), "client_id", None)
+    return client_id if isinstance(client_id, int) else None
 
 
 def _account_of(trader: BaseTrader) -> str | None:

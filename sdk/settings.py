@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///./data/trader.db", examples=["postgresql+psycopg://postgres@127.0.0.1:5432/trader"]
     )
+    #: Seconds a run's (or an MCP trading session's) lease lives without a heartbeat; renewed every third of it.
+    #: A crashed process's run can be resumed this long after its last heartbeat (``docs/runner.md``, Leases).
+    lease_ttl: float = Field(30.0, ge=1, le=3600, examples=["30"])
 
     # --- ccxt venues -----------------------------------------------------------------------
     ccxt_exchange: str = Field("gemini", examples=["gemini"])

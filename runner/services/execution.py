@@ -50,6 +50,7 @@ from sdk.errors import (
     PermissionDenied,
 )
 from sdk.ledger import EventKind, LedgerWriter
+from sdk.ledger.leases import live_holders
 from sdk.risk import Approved, Decision, OrderIntent, Rejected, RiskContext, RiskManager, build_risk_context
 from sdk.settings import Settings
 
@@ -383,6 +384,7 @@ class ExecutionService:
             ) from exc
         if order is None:
             if submitting:
+                await self._refuse_if_sending_elsewhere(cid, row)
                 log.warning("order recorded as submitting is unknown to the venue: sending it", extra={"orderRef": cid})
             return None
         fills = tuple(order.get("trades") or ())
@@ -394,6 +396,22 @@ class ExecutionService:
         log.info("duplicate submit: the venue already has the order", extra={"orderRef": cid})
         decision = dict((row or {}).get("risk_decision") or {"ok": True})
         return ExecutionResult(cid, None, decision, order, fills, False, True)
+
+    async def _refuse_if_sending_elsewhere(self, cid: str, row: dict[str, Any] | None) -> None:
+        """An order another live lease holder recorded as "submitting" is in flight there, not lost: never re-sent.
+
+        Raises:
+            ExchangeError: the row's ``holder`` is another process whose lease is live (``sdk.ledger.leases``).
+        """
+        holder = (row or {}).get("holder")
+        mine = self.writer.sender[0] if self.writer.sender else None
+        if not holder or holder == mine:
+            return
+        if holder in await asyncio.to_thread(live_holders, self.ledger):
+            raise ExchangeError(
+                f"order {cid} is being sent by another live process ({holder.split(':')[0]}, pid "
+                f"{holder.split(':')[1]}): not sending it again; retry after that process stopped"
+            )
 
     def _rebuilt(self, cid: str, row: dict[str, Any], order: Order, fills: tuple[Trade, ...]) -> ExecutionResult:
         decision = dict(row.get("risk_decision") or {"ok": order.get("status") != "rejected"})

@@ -10,7 +10,9 @@ gateway replaying another day at ×20,000 is followed at ×20,000), the wall clo
 
 Exit status: 0 when the run reached ``--until`` or was stopped by SIGINT/SIGTERM (the ledger is
 consistent either way), 1 when it failed, 2 for a bad option or setting (an ``--until`` already past on
-the run's clock included). See ``docs/runner.md``.
+the run's clock included; a ledger that cannot be reached to take the run's lease), 3 when the run to resume is
+held by another live process (the message names its host, pid, client id and since when; ``--take-over`` waits
+for a crashed holder's lease to expire). See ``docs/runner.md``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ _HELP = {
     "resume": "Resume the interrupted run of this configuration, or start afresh (default: resume one if any).",
     "monitor_interval": "Venue seconds between plan checks and order refreshes.",
     "plugin": "A module to import first that registers strategies (repeatable), e.g. mydesk.strategies.",
+    "take_over": (
+        "When the run to resume is held by another process's lease, wait for that lease to expire (a crashed "
+        "holder's: at most LEASE_TTL plus a margin) instead of refusing at once. A live holder is never displaced."
+    ),
 }
 
 
@@ -86,12 +92,14 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool | None, typer.Option("--resume/--new-run", help=_HELP["resume"])] = None,
         monitor_interval: Annotated[float, typer.Option(help=_HELP["monitor_interval"])] = 60.0,
         plugin: Annotated[list[str] | None, typer.Option(help=_HELP["plugin"])] = None,
+        take_over: Annotated[bool, typer.Option("--take-over", help=_HELP["take_over"])] = False,
     ) -> None:
         from runner.config import RunnerConfig, parse_until
         from runner.launch import default_clock_spec, run_until_done
         from runner.runner import RunnerError
         from sdk.errors import BaseError
         from sdk.ledger import LedgerError
+        from sdk.ledger.leases import LeaseHeld
 
         overrides: dict[str, object] = {}
         if exchange is not None:
@@ -111,7 +119,7 @@ def register(app: typer.Typer) -> None:
                 symbols=tuple(s.strip() for s in chosen if s.strip()), strategy=strategy, params=_params(param or []),
                 timeframe=timeframe, shadow=not settings.execute_orders,
                 until=parse_until(until) if until else None, order_value=value, resume=resume,
-                monitor_interval=monitor_interval, plugins=tuple(plugin or ()),
+                monitor_interval=monitor_interval, plugins=tuple(plugin or ()), take_over=take_over,
             )  # fmt: skip
         except (ValueError, BaseError) as exc:
             typer.echo(f"trader run: {exc}", err=True)
@@ -120,6 +128,9 @@ def register(app: typer.Typer) -> None:
             result = asyncio.run(
                 run_until_done(settings, config, clock or default_clock_spec(settings.active_exchange))
             )
+        except LeaseHeld as exc:  # another live process holds this run: refused before anything was sent
+            typer.echo(f"trader run: refused: {exc}", err=True)
+            raise typer.Exit(3) from None
         except (RunnerError, ValueError, LedgerError) as exc:
             typer.echo(f"trader run: {exc}", err=True)
             raise typer.Exit(2) from None

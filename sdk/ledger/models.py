@@ -45,6 +45,7 @@ __all__ = [
     "DecisionRow",
     "EquitySnapshotRow",
     "EventRow",
+    "LeaseRow",
     "MarketDataRow",
     "OrderRow",
     "PlanRow",
@@ -151,6 +152,9 @@ class OrderRow(Base):
     info: Mapped[dict[str, Any] | None] = mapped_column(doc="the venue's raw payload, masked")
     created_at: Mapped[int] = mapped_column(Ms)
     updated_at: Mapped[int] = mapped_column(Ms)
+    # --- who sent it (revision 0002): the lease holder (``host:pid:token``) and its IB clientId -------
+    holder: Mapped[str | None] = mapped_column(String(128), doc="lease holder that first recorded it")
+    client_id: Mapped[int | None] = mapped_column(Integer, doc="IB clientId it was sent under")
 
     __table_args__ = (
         UniqueConstraint("client_order_id"),
@@ -390,3 +394,26 @@ class DecisionRow(Base):
     updated_at: Mapped[int] = mapped_column(Ms)
 
     __table_args__ = (UniqueConstraint("decision_id"), Index(None, "run_id", "status"))
+
+
+class LeaseRow(Base):
+    """Who owns a resource (``run:<run_id>``, ``mcp:<venue>:<masked account>``) until when, on the database's clock.
+
+    ``holder`` is one process's lease identity (``host:pid:token``); ``client_id`` the IB API client id it
+    trades under once connected. Times are integer ms from the database's own clock (so the lease holds across
+    hosts on PostgreSQL): a lease is live while ``expires_at`` is later than the database's now. Written only
+    through :mod:`sdk.ledger.leases`.
+    """
+
+    __tablename__ = "leases"
+
+    resource: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int | None] = mapped_column(Integer, doc="IB clientId of the holder, once connected")
+    acquired_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
+    heartbeat_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
+    expires_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
+
+    __table_args__ = (Index(None, "holder"),)

@@ -229,6 +229,9 @@ class LedgerWriter(SnapshotWriter, AuditWriter):
             commission_source: where its commission comes from (``ib_commission_report``,
                 ``ccxt``, ``estimate``, ...).
 
+        The writer's :attr:`sender` (lease holder, IB ``clientId``) is stored as ``holder``/``client_id`` when the
+        row is first written (the "submitting" row of an order this process sends) and kept afterwards.
+
         Returns:
             The ledger row id (``orders.id``).
 
@@ -247,6 +250,8 @@ class LedgerWriter(SnapshotWriter, AuditWriter):
             agent=optional_text(agent, "agent", max_length=64),
             plan_id=optional_text(plan_id, "plan_id", max_length=64),
             commission_source=optional_text(commission_source, "commission_source", max_length=32),
+            holder=self.sender[0] if self.sender else None,  # kept from the first write (not in the merge)
+            client_id=self.sender[1] if self.sender else None,
         )
         cid, oid = row["client_order_id"], row["order_id"]
         label = cid or f"{venue} order {oid}"

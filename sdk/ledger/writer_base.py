@@ -47,6 +47,8 @@ class WriterBase:
         self._run_id = run_id
         self._contexts: dict[str, SessionContext] = {}
         self._lock = threading.Lock()
+        #: ``(lease holder id, IB clientId)`` of this process, stamped on orders it first records (None: unknown).
+        self.sender: tuple[str, int | None] | None = None
 
     @property
     def run_id(self) -> str | None:

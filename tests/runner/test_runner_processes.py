@@ -61,9 +61,9 @@ async def start_runner(tmp_path: Path) -> Any:
 
     async def start(
         gw: Any, ledger_url: str, *args: str, execute: bool = True, strategy: str = "alternate",
-        symbols: str = "BHP/AUD,CBA/AUD",
+        symbols: str = "BHP/AUD,CBA/AUD", env: dict[str, str] | None = None,
     ) -> RunnerProcess:  # fmt: skip
-        env = runner_env(gw, ledger_url)
+        env = {**runner_env(gw, ledger_url), **(env or {})}
         log = tmp_path / f"runner-{len(started)}.log"
         command = [
             sys.executable, "-m", "runner", "--symbols", symbols, "--strategy", strategy,
@@ -134,13 +134,14 @@ def assert_ledger_matches_gateway(ledger_url: str, gw: Any) -> tuple[list[dict[s
 async def test_sigkill_mid_run_then_restart_resumes_without_a_duplicate_order(
     make_gateway: Any, start_runner: Any, sqlite_url: str
 ) -> None:
-    gw = await make_gateway(speed=1200)
-    first = await start_runner(gw, sqlite_url)
+    gw = await make_gateway(speed=600)  # the replayed session outlasts the wait for the killed run's lease
+    short_lease = {"LEASE_TTL": "3"}  # the killed run is resumed once its lease expired (--take-over waits for it)
+    first = await start_runner(gw, sqlite_url, env=short_lease)
     before = await orders_at(gw, 2, first)
     first.signal(signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
 
-    second = await start_runner(gw, sqlite_url)
+    second = await start_runner(gw, sqlite_url, "--take-over", env=short_lease)
     await orders_at(gw, len(gw.state()["orders"]) + 2, second)
     second.signal(signal.SIGTERM)
     assert await second.wait() == 0, second.output[-3000:]
