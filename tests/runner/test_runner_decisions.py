@@ -49,7 +49,13 @@ D, D1 = datetime(2025, 3, 4, tzinfo=UTC), datetime(2025, 3, 5, tzinfo=UTC)  # IB
 SESSION_D, SESSION_D1, SESSION_D2 = ASX.sessions(D, datetime(2025, 3, 6, 12, tzinfo=UTC))
 ORDER_VALUE = Decimal(10_000)  # the runner's default: the smaller of MAX_ORDER_VALUE (25,000) and AUD 10,000
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
-DAILY = ("--timeframe", "1d", "--plugin", "decision_strategies")
+#: A restart after SIGKILL resumes the killed run once its lease expired: --take-over waits for that (LEASE_TTL 2 s).
+DAILY = ("--timeframe", "1d", "--plugin", "decision_strategies", "--take-over")
+
+
+@pytest.fixture(autouse=True)
+def _short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEASE_TTL", "2")
 
 
 def ms(moment: datetime) -> int:
