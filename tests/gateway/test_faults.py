@@ -11,10 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Stock
+from support.waiting import eventually
 
 from sdk.gateway import GatewayConfig, OfflineGateway
 
-from .conftest import ASX_OPEN_2025, eventually
+from .conftest import ASX_OPEN_2025
 
 
 async def test_refuse_next_refuses_connections_then_lets_them_in(gateway: OfflineGateway, connect: Any) -> None:

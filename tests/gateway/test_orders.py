@@ -20,12 +20,13 @@ from ib_async import (
     StopOrder,
 )
 from ib_async.decoder import Decoder
+from support.waiting import eventually
 
 from sdk.gateway import OfflineGateway
 from sdk.gateway import order_answers as oa
 from sdk.gateway.protocol import encode_frame, split_frames
 
-from .conftest import SPY_MINUTES_2024, eventually
+from .conftest import SPY_MINUTES_2024
 
 BHP_DAY = (datetime(2025, 3, 3, 23, tzinfo=UTC), datetime(2025, 3, 4, 1, tzinfo=UTC))
 
