@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from ccxt.test.exchange.base.test_balance import test_balance as check_balance
 from ccxt.test.exchange.base.test_position import test_position as check_position
 from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
-from support.waiting import eventually
+from support.waiting import eventually, round_trip
 
 from sdk.errors import BadSymbol, ExchangeError, FxRateUnavailable
 from sdk.venues.ib.account import equity_from_holdings
@@ -107,7 +106,7 @@ async def test_stale_fx_quote_is_refreshed(make_gateway: Any, make_trader: Any) 
     gw.clock.advance(30)
     assert await trader.fetch_fx_rate("USD", "AUD") == first and trader.fx.cached("USD", "AUD").at == stamp
     gw.clock.advance(3600)
-    await asyncio.sleep(0.1)  # the stream follows the market
+    await round_trip(trader.connection.ib)  # the stream has followed the market
     await trader.fetch_fx_rate("USD", "AUD")
     assert trader.fx.cached("USD", "AUD").at >= stamp + 3600, "older than IB_FX_MAX_AGE: asked again"
 
@@ -176,7 +175,7 @@ async def test_long_and_short_positions(trader: IBTrader, gateway: Any, ccxt_for
     await trader.create_order("AUD/USD", "limit", "sell", 25_000, round(fx["bid"] - 0.001, 4))
     await eventually(lambda: len(gateway.state()["positions"]) == 2, what="two positions")
     gateway.clock.advance(60)
-    await asyncio.sleep(0.1)
+    await round_trip(trader.connection.ib)  # the step's marks are in
     positions = {p["symbol"]: p for p in await trader.fetch_positions()}
     exchange = ccxt_for(trader)
     for symbol, position in positions.items():

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as check_ohlcv
 from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
-from support.waiting import eventually
+from support.waiting import eventually, round_trip
 
 from sdk.errors import NetworkError, RequestTimeout
 from sdk.venues.ib.connection import ConnectivityEvent, Health
@@ -145,7 +145,7 @@ async def test_1101_resubscribes_market_data_and_bars(make_gateway: Any, make_tr
     trader.add_connectivity_listener(events.append)
     bars = trader.watch_ohlcv("SPY/USD", "1m")
     first = asyncio.ensure_future(anext(bars))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: trader.bars.series() == [("SPY/USD", "1m")], what="the bar series")
     await trader.fetch_ticker("SPY/USD")
     gw.set_faults("farm_flap=0.2,farm_flap_restore=1101")
     await eventually(lambda: "data_lost" in kinds(events), what="IB 1101")
@@ -181,7 +181,7 @@ async def test_watch_ohlcv_survives_a_drop_without_losing_or_repeating_bars(
     await eventually(lambda: trader.bars.series() == [("SPY/USD", "1m")], what="the bar series")
     for _ in range(3):
         gw.clock.advance(60)
-        await asyncio.sleep(0.05)
+        await round_trip(trader.connection.ib)  # the step's bar is in before the next step
     await eventually(lambda: len(seen) >= 3, what="three bars")
     gw.set_faults("refuse_next=3")
     gw.drop_all_clients("drop during live bars")

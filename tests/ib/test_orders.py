@@ -12,7 +12,7 @@ from ccxt.test.exchange.base.test_shared_methods import assert_timestamp_order
 from ccxt.test.exchange.base.test_trade import test_trade as check_trade
 from ib_async import IB, LimitOrder, Stock
 from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
-from support.waiting import eventually
+from support.waiting import eventually, round_trip
 
 from sdk.errors import BadRequest, InsufficientFunds, InvalidOrder, OrderNotFound
 from sdk.venues.ib.parsing import CCXT_ORDER_STATUSES
@@ -190,7 +190,7 @@ async def test_resting_order_fills_as_maker(trader: IBTrader, gateway: Any) -> N
         if (await trader.fetch_order(order["id"]))["status"] == "closed":
             break
         gateway.clock.advance(60)
-        await asyncio.sleep(0.02)
+        await round_trip(trader.connection.ib)  # the minute's fills are in
     (trade,) = await trader.fetch_my_trades("BHP/AUD")
     assert trade["takerOrMaker"] == "maker" and trade["price"] <= ticker["bid"]
 
@@ -202,7 +202,7 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
     order = await trader.create_order("SPY/USD", "limit", "buy", 2000, ticker["bid"])
     for _ in range(40):
         gw.clock.advance(30)
-        await asyncio.sleep(0.03)
+        await round_trip(trader.connection.ib)  # the step's fills are in: no step is skipped unseen
         order = await trader.fetch_order(order["id"])
         if 0 < order["filled"] < 2000 and len(order["trades"]) >= 2:
             break
@@ -223,7 +223,7 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
         if not gw.state()["positions"]:
             break
         gw.clock.advance(30)
-        await asyncio.sleep(0.03)
+        await round_trip(trader.connection.ib)
     flat = await trader.fetch_order(flat["id"])
     assert flat["status"] == "closed" and flat["type"] == "market" and flat["reduceOnly"] is True
     assert await trader.fetch_positions() == []

@@ -13,7 +13,7 @@ import pytest
 from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as check_ohlcv
 from ib_async import IB
 from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
-from support.waiting import eventually
+from support.waiting import eventually, round_trip
 
 from sdk.errors import RequestTimeout
 from sdk.venues.ib.connection import Backoff, ConnectivityEvent, Health
@@ -113,7 +113,7 @@ async def test_a_bar_series_ib_will_not_renew_does_not_stop_the_resync(
     await eventually(lambda: subscribed(trader), what="the bar series")
     for _ in range(2):
         gw.clock.advance(60)
-        await asyncio.sleep(0.05)
+        await round_trip(trader.connection.ib)  # the step's bar is in before the next step
     await eventually(lambda: len(seen) >= 2, what="two bars")
     # Another client on the account has IB's ten-minute budget booked for the next quarter hour:
     # every attempt of the renewal gets 162 until then, even after the budget's escalating holds.
