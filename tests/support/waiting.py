@@ -4,8 +4,8 @@ A fixed sleep before an assertion is a guess about how busy the machine is (both
 sleep is not enough); these helpers poll a condition until it holds or a deadline passes. The deadline is
 generous because it only costs time when the test fails anyway.
 
-To assert that something does NOT happen, wait on a barrier instead: :func:`round_trip` asks the gateway
-for the time on each connection and returns once the answer is in. The gateway reads one connection's
+To assert that something does NOT happen, wait on a barrier instead: :func:`round_trip` makes one request
+on each connection and returns once its answer is in. The gateway reads one connection's
 requests in order and writes its answers (and everything a clock step produced before the request
 arrived) to that socket in order, and ib_async decodes them in order, so after ``round_trip`` every
 message the gateway wrote to those clients beforehand has been applied.
@@ -67,11 +67,16 @@ def eventually_sync(condition: Callable[[], T], timeout: float = DEFAULT_TIMEOUT
 
 
 async def round_trip(*clients: Any, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """A barrier: one ``reqCurrentTime`` round trip on each ib_async ``IB`` in ``clients``.
+    """A barrier: one ``reqUserInfo`` round trip on each ib_async (or ib_insync) ``IB`` in ``clients``.
 
     When it returns, every message the gateway wrote to those connections before it read the request
     (ticks of a clock step already taken, answers to earlier requests) has reached the client's objects.
-    See the module docstring for why that holds.
+    See the module docstring for why that holds. ``reqUserInfo`` carries a request id of its own and
+    changes nothing; ``reqCurrentTime`` would not do: ib_async keys it by one fixed name, so it clashes
+    with an ``IBTrader``'s heartbeat (one of the two answers is lost and the barrier never returns).
+
+    Raises:
+        TimeoutError: no answer within ``timeout`` s (the connection was dropped, or the gateway is stuck).
     """
-    waits: list[Awaitable[Any]] = [asyncio.wait_for(ib.reqCurrentTimeAsync(), timeout) for ib in clients]
+    waits: list[Awaitable[Any]] = [asyncio.wait_for(ib.reqUserInfoAsync(), timeout) for ib in clients]
     await asyncio.gather(*waits)
