@@ -14,6 +14,7 @@ Conventions (ccxt's): ``symbol`` is canonical (``BHP/AUD``); ``amount`` is in un
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 from collections.abc import Mapping
 from types import TracebackType
@@ -21,14 +22,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypedDict
 
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 
-from sdk.errors import FxRateUnavailable
+from sdk.errors import ArgumentsRequired, FxRateUnavailable, InvalidOrder
 from sdk.symbols import parse_symbol
 
 if TYPE_CHECKING:
     from sdk.instruments import InstrumentSpec
     from sdk.settings import Settings
 
-__all__ = ["OHLCV", "BaseTrader", "MarketData", "OrderSide", "OrderTypeName", "market_data_from"]
+__all__ = [
+    "CONVENIENCES", "OHLCV", "BaseTrader", "MarketData", "OrderSide", "OrderTypeName", "market_data_from",
+    "with_conveniences",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +192,108 @@ class BaseTrader(abc.ABC):
             BadSymbol: the venue does not list ``symbol``.
         """
 
+    # --- ccxt's unified conveniences, written once over the primitives ----------------------
+    async def create_limit_order(
+        self, symbol: str, side: OrderSide, amount: float, price: float, params: dict[str, Any] | None = None
+    ) -> Order:
+        """ccxt's ``create_limit_order``: :meth:`create_order` with ``type="limit"``."""
+        return await self.create_order(symbol, "limit", side, amount, price, params)
+
+    async def create_market_order(
+        self, symbol: str, side: OrderSide, amount: float, price: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Order:  # fmt: skip
+        """ccxt's ``create_market_order``: :meth:`create_order` with ``type="market"`` (``price`` is ignored by
+        venues that fill at the market, as in ccxt)."""
+        return await self.create_order(symbol, "market", side, amount, price, params)
+
+    async def create_limit_buy_order(
+        self, symbol: str, amount: float, price: float, params: dict[str, Any] | None = None
+    ) -> Order:
+        """ccxt's ``create_limit_buy_order``: ``amount`` base units at ``price`` (quote currency)."""
+        return await self.create_order(symbol, "limit", "buy", amount, price, params)
+
+    async def create_limit_sell_order(
+        self, symbol: str, amount: float, price: float, params: dict[str, Any] | None = None
+    ) -> Order:
+        """ccxt's ``create_limit_sell_order``: ``amount`` base units at ``price`` (quote currency)."""
+        return await self.create_order(symbol, "limit", "sell", amount, price, params)
+
+    async def create_market_buy_order(self, symbol: str, amount: float, params: dict[str, Any] | None = None) -> Order:
+        """ccxt's ``create_market_buy_order``: ``amount`` base units at the market."""
+        return await self.create_order(symbol, "market", "buy", amount, None, params)
+
+    async def create_market_sell_order(self, symbol: str, amount: float, params: dict[str, Any] | None = None) -> Order:
+        """ccxt's ``create_market_sell_order``: ``amount`` base units at the market."""
+        return await self.create_order(symbol, "market", "sell", amount, None, params)
+
+    async def create_stop_order(
+        self, symbol: str, type: str, side: OrderSide, amount: float, price: float | None = None,
+        triggerPrice: float | None = None, params: dict[str, Any] | None = None,
+    ) -> Order:  # fmt: skip
+        """ccxt's ``create_stop_order``: a stop that becomes a ``type`` order (``market``: a stop, ``limit``: a
+        stop-limit at ``price``) when the market trades through ``triggerPrice`` (quote currency).
+
+        Raises:
+            ArgumentsRequired: no ``triggerPrice``. InvalidOrder: ``type`` is neither market nor limit.
+        """
+        if triggerPrice is None:
+            raise ArgumentsRequired(f"{self.id} create_stop_order needs triggerPrice, the price that triggers it")
+        kinds = {"market": "stop", "limit": "stop_limit"}
+        if type not in kinds:
+            raise InvalidOrder(f"create_stop_order type {type!r}: use 'market' (a stop) or 'limit' (a stop-limit)")
+        return await self.create_order(
+            symbol, kinds[type], side, amount, price, {**(params or {}), "stopPrice": triggerPrice}
+        )
+
+    async def create_stop_limit_order(
+        self, symbol: str, side: OrderSide, amount: float, price: float, triggerPrice: float,
+        params: dict[str, Any] | None = None,
+    ) -> Order:  # fmt: skip
+        """ccxt's ``create_stop_limit_order``: a limit at ``price`` once ``triggerPrice`` trades (quote currency)."""
+        return await self.create_stop_order(symbol, "limit", side, amount, price, triggerPrice, params)
+
+    async def create_stop_market_order(
+        self, symbol: str, side: OrderSide, amount: float, triggerPrice: float, params: dict[str, Any] | None = None
+    ) -> Order:
+        """ccxt's ``create_stop_market_order``: at the market once ``triggerPrice`` trades (quote currency)."""
+        return await self.create_stop_order(symbol, "market", side, amount, None, triggerPrice, params)
+
+    async def fetch_tickers(
+        self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Ticker]:
+        """ccxt's ``fetch_tickers``: ``{symbol: Ticker}`` for ``symbols``, fetched concurrently.
+
+        Raises:
+            ArgumentsRequired: ``symbols`` is None or empty (IB has no "every ticker" request; name them).
+            BadSymbol: one of them is not listed (nothing partial is returned).
+        """
+        if not symbols:
+            raise ArgumentsRequired(
+                f"{self.id} fetch_tickers needs the symbols, e.g. fetch_tickers(['BHP/AUD', 'CBA/AUD'])"
+            )
+        unique = list(dict.fromkeys(symbols))
+        tickers = await asyncio.gather(*(self.fetch_ticker(s, params) for s in unique))
+        return dict(zip(unique, tickers, strict=True))
+
+    async def cancel_all_orders(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> list[Order]:
+        """ccxt's ``cancel_all_orders``: cancel every open order this SDK placed (of ``symbol``, or all), one
+        :meth:`cancel_order` each; returns the cancelled orders. Orders of other programs on the account
+        (another client order id prefix) are left alone, as :meth:`fetch_open_orders` lists only ours."""
+        orders = await self.fetch_open_orders(symbol)
+        return [await self.cancel_order(str(o["id"]), o.get("symbol"), params) for o in orders]
+
+    async def fetch_order_trades(
+        self, id: str, symbol: str | None = None, since: int | None = None, limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[Trade]:  # fmt: skip
+        """ccxt's ``fetch_order_trades``: the fills of one order (venue id or client order id), oldest first."""
+        order = await self.fetch_order(id, symbol, params)
+        ids = {str(order.get("id")), str(order.get("clientOrderId"))}
+        trades = await self.fetch_my_trades(order.get("symbol") or symbol, since, None, params)
+        mine = [t for t in trades if str(t.get("order")) in ids or str(t.get("clientOrderId")) in ids]
+        return mine[:limit] if limit else mine
+
     # --- derived helpers, written once for every venue --------------------------------------
     async def fetch_fx_rate(self, base: str, quote: str) -> float:
         """Units of ``quote`` per one unit of ``base`` (``fetch_fx_rate("USD", "AUD")`` ~ 1.5).
@@ -292,6 +398,29 @@ class BaseTrader(abc.ABC):
         else:
             log.warning("trade pagination stopped at max_pages", extra={"venue": self.id, "max_pages": max_pages})
         return sorted(seen.values(), key=lambda t: (t.get("timestamp") or 0, str(t.get("id"))))
+
+
+#: ccxt's conveniences :class:`BaseTrader` writes once, and the primitives (``has`` keys) each needs.
+CONVENIENCES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("createLimitOrder", "createMarketOrder", "createLimitBuyOrder", "createLimitSellOrder",
+         "createMarketBuyOrder", "createMarketSellOrder"),
+        ("createOrder",),
+    ),
+    "fetchTickers": ("fetchTicker",),
+    "createStopMarketOrder": ("createStopOrder",),
+    "cancelAllOrders": ("fetchOpenOrders", "cancelOrder"),
+    "fetchOrderTrades": ("fetchOrder", "fetchMyTrades"),
+}  # fmt: skip
+
+
+def with_conveniences(has: Mapping[str, bool]) -> dict[str, bool]:
+    """``has`` plus every convenience of :data:`CONVENIENCES` whose primitives it has (a venue's own answer for
+    a convenience is kept only when True: the generic one works wherever its primitives do)."""
+    found = dict(has)
+    for name, needs in CONVENIENCES.items():
+        found[name] = bool(found.get(name)) or all(found.get(n) for n in needs)
+    return found
 
 
 def market_data_from(symbol: str, ticker: Ticker, book: OrderBook | None = None) -> MarketData:

@@ -15,6 +15,7 @@ Venue errors are translated at the venue boundary from a table keyed by the venu
 from __future__ import annotations
 
 from ccxt.base.errors import (
+    ArgumentsRequired,
     AuthenticationError,
     BadRequest,
     BadSymbol,
@@ -32,6 +33,7 @@ from ccxt.base.errors import (
 )
 
 __all__ = [
+    "ArgumentsRequired",
     "AuthenticationError",
     "BadRequest",
     "BadSymbol",

@@ -141,6 +141,7 @@ class Settings(BaseSettings):
     # --- execution and risk (money in the base currency) -----------------------------------
     execute_orders: bool = Field(False, examples=["false"])
     client_order_prefix: str = Field("trd-", examples=["trd-"])
+    deferred_decision_sessions: int = Field(1, ge=1, le=20, examples=["1"])
     max_order_value: Decimal = Field(Decimal("25000"), gt=0, examples=["25000"])
     max_total_exposure: Decimal = Field(Decimal("250000"), gt=0, examples=["250000"])
     max_position_value: Decimal = Field(Decimal("100000"), gt=0, examples=["100000"])

@@ -22,9 +22,11 @@ from ccxt.base.errors import BadSymbol
 
 __all__ = [
     "FIAT_CURRENCIES",
+    "INDEXES",
     "InstrumentType",
     "Symbol",
     "format_symbol",
+    "index_contract",
     "is_fiat",
     "parse_symbol",
     "suggest_symbol",
@@ -66,6 +68,32 @@ class InstrumentType(StrEnum):
     FX = "fx"
     INDEX = "index"
     CRYPTO = "crypto"
+
+
+#: Index tickers (Yahoo, IB, file names) -> (canonical symbol, IB symbol, exchange, long name): the indexes the SDK
+#: knows without a ``SYMBOL_OVERRIDES`` entry (IB ``IND`` contracts: CBOE's VIX family and SPX, ASX's XJO).
+INDEXES: dict[str, tuple[str, str, str, str]] = {
+    "^AXJO": ("XJO/AUD", "XJO", "ASX", "S&P/ASX 200"),
+    "AXJO": ("XJO/AUD", "XJO", "ASX", "S&P/ASX 200"),
+    "XJO": ("XJO/AUD", "XJO", "ASX", "S&P/ASX 200"),
+    "^VIX": ("VIX/USD", "VIX", "CBOE", "CBOE Volatility Index"),
+    "VIX": ("VIX/USD", "VIX", "CBOE", "CBOE Volatility Index"),
+    "^VIX3M": ("VIX3M/USD", "VIX3M", "CBOE", "CBOE S&P 500 3-Month Volatility Index"),
+    "VIX3M": ("VIX3M/USD", "VIX3M", "CBOE", "CBOE S&P 500 3-Month Volatility Index"),
+    "^GSPC": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),
+    "GSPC": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),  # Yahoo's ^GSPC in a file name, caret dropped
+    "SPX": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),
+    "^VIX1D": ("VIX1D/USD", "VIX1D", "CBOE", "CBOE 1-Day Volatility Index"),
+    "VIX1D": ("VIX1D/USD", "VIX1D", "CBOE", "CBOE 1-Day Volatility Index"),
+}
+
+
+def index_contract(symbol: str) -> tuple[str, str] | None:
+    """``(IB symbol, exchange)`` of a canonical index symbol (``VIX/USD`` -> ``("VIX", "CBOE")``), else None."""
+    for canonical, ib_symbol, exchange, _ in INDEXES.values():
+        if canonical == symbol:
+            return ib_symbol, exchange
+    return None
 
 
 def is_fiat(code: str) -> bool:

@@ -127,7 +127,10 @@ class PlanOut(BaseModel):
     plan_id: str
     symbol: str
     side: str
-    status: str = Field(description="pending, active, closed, canceled, expired or rejected")
+    status: str = Field(
+        description="pending, active, closed, canceled, expired or rejected; ended: pending or active, but the run "
+        "that watched it has ended (nothing manages its stop or target)"
+    )
     amount: float | None = Field(description="base units")
     entry: float | None = Field(description="entry price (None: at market)")
     stop: float | None = Field(description="stop-loss trigger")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from mcp_server.schemas import OrderOut, PlanOut, TradeOut
@@ -80,11 +81,20 @@ def trade_out(trade: Mapping[str, Any], base_currency: str) -> TradeOut:
 def plan_out(row: Mapping[str, Any], base_currency: str) -> PlanOut:
     """A ledger ``plans`` row (or a plan mapping with the same keys) as :class:`PlanOut`."""
     symbol = str(row.get("symbol") or "")
+    status, reason = str(row.get("status") or ""), row.get("reason")
+    ended = row.get("run_ended_at")
+    if ended is not None and status in ("pending", "active"):
+        when = datetime.fromtimestamp(ended / 1000, UTC)
+        reason = (
+            f"was {status}; its run {row.get('run_id')} ended at {when:%Y-%m-%d %H:%M} UTC, so nothing watches its "
+            "stop, target or expiry: cancel it, or manage the position yourself"
+        )
+        status = "ended"
     return PlanOut(
         plan_id=str(row.get("plan_id")),
         symbol=symbol,
         side=str(row.get("side") or ""),
-        status=str(row.get("status") or ""),
+        status=status,
         amount=as_float(row.get("amount")),
         entry=as_float(row.get("entry")),
         stop=as_float(row.get("stop")),
@@ -93,5 +103,5 @@ def plan_out(row: Mapping[str, Any], base_currency: str) -> PlanOut:
         created_at_ms=row.get("created_at"),
         updated_at_ms=row.get("updated_at"),
         valid_until_ms=row.get("valid_until"),
-        reason=row.get("reason"),
+        reason=reason,
     )

@@ -578,12 +578,20 @@ def load_catalog(
             source = scan_file(path, rel)
         except (UnsupportedFile, OSError, UnicodeError) as exc:
             reason = str(exc).removeprefix(f"{path.name}: ").removeprefix(f"{rel}: ")
-            log.warning("market data: skipped %s: %s", rel, reason)
+            log.debug("market data: skipped %s: %s", rel, reason)
             skipped[rel] = reason
             continue
         for ticker, why in source.skipped.items():
             log.info("market data: %s: left out %s (%s)", rel, ticker, why)
         sources.append(source)
+    if skipped:  # one line, not one per file: a data folder also holds notes, captures and event lists
+        names = list(skipped)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        log.warning(
+            "market data: skipped %d files that hold no bars the catalog reads: %s "
+            "(Catalog.skipped and `trader data list --data DIR` say why for each)",
+            len(names), shown,
+        )  # fmt: skip
     if not sources:
         log.warning("market data: no readable market data in %s; serving the SYNTHETIC universe", root)
         return _synthetic_catalog(root, seed, synthetic_start, synthetic_end, skipped)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sdk.symbols import InstrumentType, is_fiat, parse_symbol, suggest_symbol
+from sdk.symbols import INDEXES, InstrumentType, is_fiat, parse_symbol, suggest_symbol
 
 __all__ = ["INDEXES", "US_ETFS", "US_PRIMARY_EXCHANGE", "InstrumentInfo", "InstrumentMeta", "describe_ticker"]
 
@@ -121,21 +121,6 @@ _LONG_NAMES: Final[dict[str, str]] = {
     "AMZN/USD": "Amazon.com Inc", "GOOGL/USD": "Alphabet Inc Class A", "NVDA/USD": "NVIDIA Corp",
 }  # fmt: skip
 
-#: Index tickers (Yahoo, IB, file names) -> (canonical symbol, IB symbol, exchange, long name).
-INDEXES: Final[dict[str, tuple[str, str, str, str]]] = {
-    "^AXJO": ("XJO/AUD", "XJO", "ASX", "S&P/ASX 200"),
-    "AXJO": ("XJO/AUD", "XJO", "ASX", "S&P/ASX 200"),
-    "XJO": ("XJO/AUD", "XJO", "ASX", "S&P/ASX 200"),
-    "^VIX": ("VIX/USD", "VIX", "CBOE", "CBOE Volatility Index"),
-    "VIX": ("VIX/USD", "VIX", "CBOE", "CBOE Volatility Index"),
-    "^VIX3M": ("VIX3M/USD", "VIX3M", "CBOE", "CBOE S&P 500 3-Month Volatility Index"),
-    "VIX3M": ("VIX3M/USD", "VIX3M", "CBOE", "CBOE S&P 500 3-Month Volatility Index"),
-    "^GSPC": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),
-    "GSPC": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),  # Yahoo's ^GSPC in a file name, caret dropped
-    "SPX": ("SPX/USD", "SPX", "CBOE", "S&P 500 Index"),
-    "^VIX1D": ("VIX1D/USD", "VIX1D", "CBOE", "CBOE 1-Day Volatility Index"),
-    "VIX1D": ("VIX1D/USD", "VIX1D", "CBOE", "CBOE 1-Day Volatility Index"),
-}
 
 _MARKET_BY_CURRENCY: Final[dict[str, str]] = {"AUD": "ASX", "USD": "NYSE"}
 #: Yahoo suffixes of exchanges outside ASX and the US (a share class such as BRK.B is not among them).

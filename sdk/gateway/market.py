@@ -121,8 +121,14 @@ class Segment:
 
 
 @functools.cache
+def _tick_digits(ladder: PriceLadder) -> int:
+    """The decimals of the ladder's finest step: rounding a price on the ladder to them is exact."""
+    return max(0, -min(int(inc.as_tuple().exponent) for _, inc in ladder.bands))
+
+
+@functools.cache
 def _digits(ladder: PriceLadder) -> int:
-    return max(0, -min(int(inc.as_tuple().exponent) for _, inc in ladder.bands)) + 2
+    return _tick_digits(ladder) + 2
 
 
 @functools.cache
@@ -297,7 +303,7 @@ class MarketReplay:
             session=session,
             start=start,
             step=self.step,
-            digits=_digits(inst.ladder),
+            digits=_tick_digits(inst.ladder),  # float32 storage: more decimals would keep its residue
             size_key=(self.seed * 0x85EBCA6B ^ zlib.crc32(symbol.encode()) ^ int(start)) & 0xFFFFFFFF,
             lot=1_000_000.0 if inst.is_fx else 100.0,
             prices=prices.astype("float32"),

@@ -42,6 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 __all__ = [
     "BalanceRow",
     "Base",
+    "DecisionRow",
     "EquitySnapshotRow",
     "EventRow",
     "MarketDataRow",
@@ -352,3 +353,40 @@ class EventRow(Base):
     payload: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index(None, "timestamp"), Index(None, "kind", "timestamp"))
+
+
+class DecisionRow(Base):
+    """A strategy's decision on one bar and its life: ``decided`` -> ``deferred`` -> ``sent`` (or ``replaced``,
+    ``rejected``, ``expired``); written as it happens (:mod:`sdk.ledger.decisions`), each change also an event.
+
+    ``decision_id`` is deterministic (run, strategy, symbol, timeframe, bar time, index), so a runner that decides
+    a bar again after a crash finds the row it wrote. ``client_order_id`` is what it becomes: the order's client
+    order id (IB's ``orderRef``), or the plan's id. ``price`` is the bar's close in the quote currency (what an
+    order without ``amount`` is sized from); ``amount`` in base units. ``not_before`` and ``valid_until`` are epoch
+    milliseconds UTC on the runner's clock: the earliest moment it may be sent and the end of its validity.
+    """
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = _run_fk(nullable=False)
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    bar_ts: Mapped[int] = mapped_column(Ms)
+    seq: Mapped[int] = mapped_column(Integer, doc="the decision's index among its bar's decisions")
+    kind: Mapped[str] = mapped_column(String(8), doc="signal or plan")
+    side: Mapped[str] = mapped_column(String(4))
+    amount: Mapped[Decimal | None] = mapped_column(doc="base units; None: sized when sent")
+    price: Mapped[Decimal] = mapped_column(doc="the bar's close, quote currency")
+    status: Mapped[str] = mapped_column(String(16))
+    not_before: Mapped[int] = mapped_column(Ms)
+    valid_until: Mapped[int | None] = mapped_column(Ms, doc="None: no market hours (24/7 venue)")
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text, doc="why the last status change")
+    body: Mapped[dict[str, Any]] = mapped_column(doc="the decision as the strategy made it (stop, target, ...)")
+    created_at: Mapped[int] = mapped_column(Ms)
+    updated_at: Mapped[int] = mapped_column(Ms)
+
+    __table_args__ = (UniqueConstraint("decision_id"), Index(None, "run_id", "status"))

@@ -307,11 +307,22 @@ def known_trade_ids(ledger: Ledger, venue: str, account: str, *, since: int | da
 
 
 def open_plans(ledger: Ledger, *, symbol: str | None = None, statuses: Iterable[str] = OPEN_PLAN_STATUSES) -> list[Row]:
-    """Plans still in play (``pending``, ``active``), oldest first: entry, stop, target in ``quote_currency``."""
+    """Plans still in play (``pending``, ``active``), oldest first: entry, stop, target in ``quote_currency``.
+
+    Each row also carries ``run_ended_at`` (ms UTC): when the run that holds the plan ended, None while it runs
+    (or for a plan without a run). A plan is watched (stop, target, expiry) only by its own run, so an open
+    plan of an ended run is watched by nobody.
+    """
     conditions: list[ColumnElement[bool]] = [PLANS.c.status.in_(sorted(statuses))]
     if symbol is not None:
         conditions.append(PLANS.c.symbol == symbol)
-    return _rows(ledger, select(PLANS).where(*conditions).order_by(PLANS.c.created_at, PLANS.c.id))
+    query = (
+        select(PLANS, SESSIONS.c.ended_at.label("run_ended_at"))
+        .select_from(PLANS.outerjoin(SESSIONS, SESSIONS.c.run_id == PLANS.c.run_id))
+        .where(*conditions)
+        .order_by(PLANS.c.created_at, PLANS.c.id)
+    )
+    return _rows(ledger, query)
 
 
 def recent_events(

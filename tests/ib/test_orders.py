@@ -211,9 +211,14 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
     check_order(ccxt_for(trader), {}, "fetchOrder", order, "SPY/USD", now_ms(gw))
     canceled = await trader.cancel_order(order["id"])
     assert canceled["status"] == "canceled" and canceled["filled"] == order["filled"]
-    held = canceled["filled"]
-    with pytest.raises(InvalidOrder, match="only for flattening"):
-        await trader.create_order("SPY/USD", "market", "sell", held)
+    bought = await trader.create_order("SPY/USD", "market", "buy", 100)  # as a ccxt user writes it
+    check_order(ccxt_for(trader), {}, "createOrder", bought, "SPY/USD", now_ms(gw))
+    for _ in range(40):
+        if (await trader.fetch_order(bought["id"]))["status"] == "closed":
+            break
+        gw.clock.advance(30)
+        await asyncio.sleep(0.03)
+    held = canceled["filled"] + 100
     with pytest.raises(InvalidOrder, match="would not only reduce"):
         await trader.create_order("SPY/USD", "market", "sell", held + 1, params={"reduceOnly": True})
     with pytest.raises(InvalidOrder, match="would not only reduce"):

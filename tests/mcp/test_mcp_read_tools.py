@@ -274,3 +274,18 @@ async def test_every_call_is_audited_in_the_ledger(env: Env) -> None:
     assert {e["source"] for e in events} == {"mcp"} and {e["run_id"] for e in events} == {env.state.run_id}
     session = next(s for s in sessions if s["run_id"] == env.state.run_id)
     assert (session["program"], session["mode"], session["account"]) == ("mcp", "shadow", "DU****001")
+
+
+async def test_a_plan_whose_run_ended_is_shown_as_ended_not_active(env: Env) -> None:
+    with open_ledger(env.ledger_url) as ledger:
+        writer = ledger.writer()
+        writer.start_session(venue="IB", account="DU****001", base_currency="AUD", mode="shadow", program="runner",
+                             run_id="demo-run-ended")  # fmt: skip
+        writer.upsert_plan({"plan_id": "demo-plan", "symbol": "BHP/AUD", "side": "buy", "status": "active",
+                            "entry": 36.8, "stop": 36.0, "target": 39.0, "amount": 100})  # fmt: skip
+    (plan,) = (await env.harness.ok("get_plans"))["plans"]
+    assert (plan["plan_id"], plan["status"]) == ("demo-plan", "active"), "its run still runs: it is watched"
+    with open_ledger(env.ledger_url) as ledger:
+        ledger.writer().end_session("demo-run-ended", reason="until reached")
+    (plan,) = (await env.harness.ok("get_plans"))["plans"]
+    assert plan["status"] == "ended" and "demo-run-ended" in plan["reason"] and "nothing watches" in plan["reason"]

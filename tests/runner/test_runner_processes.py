@@ -300,3 +300,20 @@ async def test_trader_run_on_ib_follows_the_venues_clock_by_default_and_exits_0_
         bars = q.recent_events(ledger, kinds=["runner.bar"], limit=None)
     decided = sorted(datetime.fromtimestamp(e["payload"]["bar_ts"] / 1000, UTC).date() for e in bars)
     assert decided == expected and session["end_reason"] == "until reached" and session["mode"] == "shadow"
+
+
+async def test_market_entries_on_us_stocks_reach_the_gateway_and_fill_with_execute(
+    make_gateway: Any, start_runner: Any, sqlite_url: str
+) -> None:
+    """The runner's entries are market orders; IB takes market orders on US stocks, so with ``--execute`` they
+    reach the gateway as MKT and fill there, exactly as ``--shadow`` fills them (never refused by the SDK)."""
+    gw = await make_gateway(speed=600, start=datetime(2024, 3, 1, 15, 0, tzinfo=UTC))  # 10:00 New York
+    runner = await start_runner(gw, sqlite_url, "--param", "units=10", symbols="SPY/USD")
+    await orders_at(gw, 2, runner, timeout=60)
+    runner.signal(signal.SIGTERM)
+    assert await runner.wait() == 0, runner.output[-3000:]
+    state = gw.state()
+    assert {o["orderType"] for o in state["orders"]} == {"MKT"}, state["orders"]
+    assert "venue refused" not in runner.output, runner.output[-3000:]
+    orders, trades = assert_ledger_matches_gateway(sqlite_url, gw)
+    assert {o["type"] for o in orders} == {"market"} and len(trades) >= 2

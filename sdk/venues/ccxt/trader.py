@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 
-from sdk.base import OHLCV, BaseTrader, OrderSide
+from sdk.base import OHLCV, BaseTrader, OrderSide, with_conveniences
 from sdk.costs.model import FeeRates
 from sdk.errors import BadSymbol, BaseError, InvalidOrder, NotSupported
 from sdk.instruments import InstrumentSpec
@@ -86,7 +86,7 @@ class CcxtTrader(BaseTrader):
         options["enableRateLimit"] = True
         self.exchange: Any = getattr(ccxt_async, venue)(options)
         self.id = venue  # type: ignore[misc]  # one class serves every ccxt id
-        self.has = {k: v in (True, "emulated") for k, v in self.exchange.has.items()}  # type: ignore[misc]
+        self.has = with_conveniences({k: v in (True, "emulated") for k, v in self.exchange.has.items()})  # type: ignore[misc]
         self._orders = ClientOrderRegistry()
         self._markets: dict[str, Market] | None = None
         self._markets_lock = asyncio.Lock()

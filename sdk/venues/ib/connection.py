@@ -46,6 +46,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from sdk.errors import ExchangeNotAvailable, LiveTradingNotAllowed, NetworkError, RequestTimeout
 from sdk.redaction import mask_account
 from sdk.settings import LIVE_IB_PORTS, Settings, SettingsError
+from sdk.venues.ib import notices
 from sdk.venues.ib.parsing import (
     CONNECTIVITY_LOST,
     CONNECTIVITY_RESTORED_DATA_KEPT,
@@ -251,6 +252,7 @@ class IBConnection:
         self.timeout = settings.ib_connect_timeout
         self.ib = IB()
         self.ib.RaiseRequestErrors = True
+        notices.install()  # IB's expected answers (202 after our cancel, ...) are not ERROR lines
         self.account: str | None = None
         self._state = _State()
         self._listeners: list[Listener] = []

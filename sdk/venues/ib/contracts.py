@@ -25,7 +25,7 @@ from ib_async import Contract, ContractDetails, Forex, Index, Stock
 
 from sdk.errors import BadSymbol
 from sdk.settings import Settings, SymbolOverride
-from sdk.symbols import InstrumentType, is_fiat, parse_symbol
+from sdk.symbols import InstrumentType, index_contract, is_fiat, parse_symbol
 
 __all__ = ["PRIMARY_EXCHANGE_BY_CURRENCY", "ContractResolver", "DetailsFetcher", "ResolvedContract"]
 
@@ -101,8 +101,9 @@ class ContractResolver:
         """
         parsed = parse_symbol(symbol, default_quote=self._settings.base_currency)
         override = self._settings.symbol_overrides.get(symbol, SymbolOverride())
-        sec_type = override.sec_type or ("CASH" if parsed.is_fx else "STK")
-        ib_symbol = override.ib_symbol or parsed.base.replace(".", " ")
+        index = None if parsed.is_fx else index_contract(symbol)
+        sec_type = override.sec_type or ("CASH" if parsed.is_fx else "IND" if index else "STK")
+        ib_symbol = override.ib_symbol or (index[0] if index else parsed.base.replace(".", " "))
         if sec_type == "CASH":
             return Forex(
                 pair=f"{parsed.base}{parsed.quote}",
@@ -111,7 +112,8 @@ class ContractResolver:
         if sec_type == "IND":
             return Index(
                 symbol=ib_symbol,
-                exchange=override.exchange or PRIMARY_EXCHANGE_BY_CURRENCY.get(parsed.quote, ""),
+                exchange=override.exchange
+                or (index[1] if index else PRIMARY_EXCHANGE_BY_CURRENCY.get(parsed.quote, "")),
                 currency=parsed.quote,
             )
         primary = override.primary_exchange or PRIMARY_EXCHANGE_BY_CURRENCY.get(parsed.quote, "")

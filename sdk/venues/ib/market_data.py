@@ -116,7 +116,11 @@ class MarketDataService:
             try:
                 await asyncio.wait_for(stream.has_data.wait(), self.quote_timeout)
             except TimeoutError:
-                log.info("no quote yet", extra={"symbol": symbol, "waited_s": self.quote_timeout})
+                missing = _missing_sides(stream.ticker) if stream.ticker is not None else ["bid", "ask"]
+                log.info(
+                    "no two-sided quote yet",
+                    extra={"symbol": symbol, "waited_s": self.quote_timeout, "missing": ",".join(missing)},
+                )
         if stream.error is not None:
             code, message = stream.error
             self._streams.pop(symbol, None)
@@ -191,6 +195,9 @@ class MarketDataService:
         ``last`` == ``close`` (ccxt); IB's ``close`` (previous session) is ``previousClose``;
         ``change``/``percentage`` are against today's ``open``; ``baseVolume`` in base units;
         ``quoteVolume`` = ``baseVolume`` × ``vwap`` when IB sends a VWAP. Fields IB has not sent are None.
+        The first call waits (up to ``quote_timeout``) for a bid AND an ask, which TWS sends as separate
+        messages, so a bid is never served as a complete quote; a side still missing then is None and named
+        in ``info["missing"]`` (an index has neither: its last is enough).
         """
         stream = await self.stream(symbol)
         return _ticker(symbol, stream)
@@ -317,7 +324,18 @@ def _mid_of(ticker: IBTicker | None) -> float | None:
 
 
 def _has_quote(ticker: IBTicker) -> bool:
-    return any(_price(v) for v in (ticker.bid, ticker.ask, ticker.last, ticker.close))
+    """A quote that belongs together: both bid and ask (TWS sends them as separate messages, so a bid alone
+    is half a quote); an index (``IND``) has no bid or ask, so its last (or close) is enough."""
+    if ticker.contract is not None and ticker.contract.secType == "IND":
+        return _price(ticker.last) is not None or _price(ticker.close) is not None
+    return _price(ticker.bid) is not None and _price(ticker.ask) is not None
+
+
+def _missing_sides(ticker: IBTicker) -> list[str]:
+    """The sides of a two-sided quote IB has not sent (empty for an index or a full quote)."""
+    if ticker.contract is not None and ticker.contract.secType == "IND":
+        return []
+    return [side for side in ("bid", "ask") if _price(getattr(ticker, side)) is None]
 
 
 def _book(
@@ -356,6 +374,7 @@ def _ticker(symbol: str, stream: _Stream) -> Ticker:
         "vwap": t.vwap,
         "marketDataType": t.marketDataType,
         "halted": None if math.isnan(t.halted) else t.halted,
+        "missing": _missing_sides(t),  # e.g. ["ask"]: IB sent no ask (none, or not yet), so bid and ask are not a pair
     }
     ticker: dict[str, Any] = {
         "symbol": symbol,

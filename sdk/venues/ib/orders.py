@@ -82,7 +82,7 @@ class OrderService:
         executions: the fill store shared with the trader.
         clock: timestamps of orders (the venue's clock in tests on the offline gateway).
         instrument: ``symbol -> InstrumentSpec`` (price ladder and size step checks).
-        position: ``symbol -> signed position`` in base units (the market-order flattening rule).
+        position: ``symbol -> signed position`` in base units (ccxt's ``reduceOnly`` check).
     """
 
     def __init__(
@@ -245,8 +245,13 @@ class OrderService:
                     f"{spec.quote}; IB error 110 otherwise); the nearest safe price is {good}"
                 )
         reduce_only = bool(params.get("reduceOnly", False))
-        if type == "market":
-            await self._check_market_order(spec, side, amount, reduce_only)
+        if type == "market" and not spec.market_orders_allowed:
+            raise InvalidOrder(
+                f"market orders are not used on {spec.symbol} ({spec.market}): send a marketable limit order "
+                "instead (a limit through the opposite touch; the RiskManager's preview builds one)"
+            )
+        if reduce_only:
+            await self._check_reduce_only(spec, side, amount)
         resolved = await self.resolver.resolve(symbol)
         return OrderRecord(
             client_order_id=client_order_id,
@@ -263,22 +268,14 @@ class OrderService:
             exchange=resolved.contract.exchange or resolved.contract.primaryExchange,
         )
 
-    async def _check_market_order(self, spec: InstrumentSpec, side: str, amount: float, reduce_only: bool) -> None:
-        if not spec.market_orders_allowed:
-            raise InvalidOrder(
-                f"market orders are not used on {spec.symbol} ({spec.market}); flatten with a marketable "
-                "limit order instead (a limit through the opposite touch)"
-            )
-        if not reduce_only:
-            raise InvalidOrder(
-                "market orders are only for flattening: send a limit order, or pass "
-                "params={'reduceOnly': True} to close an existing position at market"
-            )
+    async def _check_reduce_only(self, spec: InstrumentSpec, side: str, amount: float) -> None:
+        """ccxt's ``reduceOnly`` for any order type: IB has no such flag for stocks and FX, so the order is
+        refused unless it only reduces the position held now (``fetch_positions``)."""
         held = await self._position(spec.symbol)
         reduces = (held > 0 and side == "sell") or (held < 0 and side == "buy")
         if not reduces or amount > abs(held) + 1e-9:
             raise InvalidOrder(
-                f"a reduceOnly market {side} of {amount} {spec.base} would not only reduce the position "
+                f"a reduceOnly {side} of {amount} {spec.base} would not only reduce the position "
                 f"of {held} {spec.base} in {spec.symbol}; use at most {abs(held)} on the closing side"
             )
 

@@ -115,10 +115,17 @@ class IBTrader(BaseTrader):
         "createMarketOrder": True,
         "createStopOrder": True,
         "createStopLimitOrder": True,
+        "createStopMarketOrder": True,
+        "createLimitBuyOrder": True,
+        "createLimitSellOrder": True,
+        "createMarketBuyOrder": True,
+        "createMarketSellOrder": True,
         "cancelOrder": True,
+        "cancelAllOrders": True,
+        "fetchOrderTrades": True,
+        "fetchTickers": True,
         "editOrder": False,
         "fetchTrades": False,
-        "fetchTickers": False,
     }
     fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
 
@@ -438,8 +445,9 @@ class IBTrader(BaseTrader):
 
         Args:
             symbol: canonical (``BHP/AUD``).
-            type: ``limit`` (the default choice), ``stop``, ``stop_limit``, or ``market`` (only to
-                flatten: needs ``params={"reduceOnly": True}`` and at most the held position).
+            type: ``limit``, ``market`` (US stocks and FX; refused on ASX, where a marketable limit is
+                sent instead), ``stop`` or ``stop_limit``. ``params={"reduceOnly": True}`` with any type:
+                refused unless it only reduces the held position.
             side: ``buy`` or ``sell``.
             amount: base units (shares; FX: base currency), a multiple of the size increment.
             price: limit price in the quote currency, on the instrument's price ladder.
