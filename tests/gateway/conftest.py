@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 from ib_async import IB
+from support.waiting import eventually
 
 from sdk.gateway import OfflineGateway
+
+#: ``from .conftest import eventually`` keeps working for tests written before the plugin; new tests
+#: import it from ``support.waiting``.
+__all__ = ["ASX_OPEN_2025", "SPY_MINUTES_2024", "eventually"]
 
 #: A Tuesday during ASX hours (11:00 Sydney), inside the real ASX, SPY daily and AUD/USD data.
 ASX_OPEN_2025 = datetime(2025, 3, 4, 0, 0, tzinfo=UTC)

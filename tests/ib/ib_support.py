@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from support.waiting import eventually
+
 from sdk.venues.ib.connection import Backoff
 
 #: A Tuesday, 11:00 Sydney: ASX open, inside the real ASX daily, SPY daily and AUD/USD data.
@@ -26,3 +28,8 @@ class PausedTime:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+
+#: ``from ib_support import wait_for`` keeps working for tests written before the shared plugin; it is
+#: :func:`support.waiting.eventually` (new tests import that).
+wait_for = eventually

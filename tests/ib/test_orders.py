@@ -217,7 +217,7 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
         if (await trader.fetch_order(bought["id"]))["status"] == "closed":
             break
         gw.clock.advance(30)
-        await asyncio.sleep(0.03)
+        await round_trip(trader.connection.ib)
     held = canceled["filled"] + 100
     with pytest.raises(InvalidOrder, match="would not only reduce"):
         await trader.create_order("SPY/USD", "market", "sell", held + 1, params={"reduceOnly": True})
