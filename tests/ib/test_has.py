@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from ccxt.test.exchange.base.test_order import test_order as check_order
 from ccxt.test.exchange.base.test_ticker import test_ticker as check_ticker
+from support.waiting import round_trip
 
 from sdk.errors import ArgumentsRequired, NotSupported
 from sdk.venues.ib.trader import IBTrader
@@ -35,7 +36,7 @@ async def _filled(trader: IBTrader, gw: Any) -> dict[str, Any]:
         if order["status"] == "closed":
             break
         gw.clock.advance(30)
-        await asyncio.sleep(0.02)
+        await round_trip(trader.connection.ib)  # the step's fill is in
     return dict(order)
 
 
@@ -64,7 +65,7 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
             if first.done():
                 break
             gw.clock.advance(30)
-            await asyncio.sleep(0.05)
+            await round_trip(trader.connection.ib)  # the step's bar is in
         assert len(await asyncio.wait_for(first, 5)) == 6
         await bars.aclose()
 
