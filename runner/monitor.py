@@ -11,6 +11,9 @@ An exit is an :class:`~sdk.risk.OrderIntent` ``type="market", is_exit=True`` for
 are not allowed (ASX; IB refuses ASX market orders), IOC. Its client order id derives from the plan id
 and the attempt number and is written to the plan *before* it is sent, so a monitor restarted after a
 crash re-sends the same id and the execution service answers the first result: never a second exit.
+An exit the venue never received (lost before IB acknowledged it) is sent once more by the execution
+service with the same id; one lost again is ``rejected`` and the next check exits with the next id, so
+an exit is never dropped silently.
 A partial fill leaves the plan ``active`` with less held; the next check exits the rest with the next id.
 """
 
@@ -34,6 +37,9 @@ __all__ = ["PlanMonitor"]
 
 log = logging.getLogger(__name__)
 _DONE = frozenset({"closed", "canceled", "expired", "rejected"})
+#: Ledger stages of an order not known to be at the venue: its plan's next exit sends that id again
+#: (the execution service re-sends it, or answers what became of it), never a new one beside it.
+_UNCONFIRMED = frozenset({"submitting", "lost", "unknown"})
 
 
 class PlanMonitor:
@@ -70,7 +76,7 @@ class PlanMonitor:
             for cid in (plan.entry_client_order_id, *plan.exit_client_order_ids):
                 rows = await asyncio.to_thread(q.orders_by_client_prefix, self.plans.ledger, cid)
                 row = next((r for r in rows if r["client_order_id"] == cid), None)
-                if row is not None:
+                if row is not None and (row.get("info") or {}).get("stage") not in _UNCONFIRMED:
                     self._filled[cid] = units(row["filled"] or 0)
                     self._status[cid] = str(row["status"])
 

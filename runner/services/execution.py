@@ -12,6 +12,16 @@ client order id: IB adopts our orders by ``orderRef`` at every reconnect), so a 
 between sending and recording never sends twice. Only an order the ledger holds as "submitting"
 and the venue provably does not know is sent again, with the same id.
 
+**Lost before acknowledged.** An order the venue proves it never received (IB: both of its order lists
+read in full after the reconnect, no execution; ``info["lost"]``) is sent once more with the same
+client order id, after a fresh risk check, while the run's lease is ours (:attr:`ExecutionService.
+lease_still_ours`): in the same :meth:`submit` that sent it, or in a later one with its id. The
+re-send is an ``order.resent`` event written before it goes (so no process re-sends twice); lost
+again, or refused by the fresh check, the order is ``rejected`` with an ``order.lost`` event, and
+the caller decides anew (a strategy's exit is never dropped silently). An order whose fate cannot be
+proven stays pending ("unknown" in ``info["stage"]`` of its ledger row, an ``order.unknown`` event
+and a WARNING) and is never sent again while it is.
+
 Usage::
 
     services = await build_services(settings, trader, ledger, session_id=run_id, shadow=True)
@@ -23,10 +33,12 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -45,22 +57,41 @@ from sdk.errors import (
     FxRateUnavailable,
     InsufficientFunds,
     InvalidOrder,
+    NetworkError,
     NotSupported,
     OrderNotFound,
     PermissionDenied,
 )
 from sdk.ledger import EventKind, LedgerWriter
+from sdk.ledger import queries as q
 from sdk.ledger.leases import live_holders
 from sdk.risk import Approved, Decision, OrderIntent, Rejected, RiskContext, RiskManager, build_risk_context
 from sdk.settings import Settings
 
-__all__ = ["ExecutionResult", "ExecutionService", "ExecutionStats", "PnlSource"]
+__all__ = [
+    "ORDER_LOST",
+    "ORDER_RESENT",
+    "ORDER_UNKNOWN",
+    "ExecutionResult",
+    "ExecutionService",
+    "ExecutionStats",
+    "PnlSource",
+]
 
 log = logging.getLogger(__name__)
 
 PnlSource = Callable[[], Awaitable[Decimal]]
 _VENUE_REFUSALS = (InvalidOrder, InsufficientFunds, BadRequest, PermissionDenied)
 _TERMINAL = frozenset({"closed", "canceled", "expired", "rejected"})
+#: ``info["stage"]`` of a ledger row whose order is not known to be at the venue (a submit with its id looks again).
+_PENDING_STAGES = frozenset({"submitting", "lost", "unknown"})
+#: Event kinds of the lost-order path: payload ``{"client_order_id", "symbol", "side", "amount", "exit", "reason"}``.
+ORDER_RESENT = "order.resent"  # proven lost before acknowledged: sent once more with the same id
+ORDER_LOST = "order.lost"  # proven lost and not sent again (re-sent already, or refused): recorded as rejected
+ORDER_UNKNOWN = "order.unknown"  # sent, never acknowledged, and not proven lost: pending, never guessed
+#: Finished results kept in memory to answer a repeated submit at once (older ones: the ledger answers;
+#: a risk rejection older than that is decided again on fresh facts).
+RETAIN_RESULTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +164,9 @@ class ExecutionStats:
     shadow_filled: int = 0
     replayed: int = 0
     venue_refused: int = 0
+    resent: int = 0
+    lost: int = 0
+    unknown: int = 0
     rejections: dict[str, int] = field(default_factory=dict)
 
 
@@ -185,11 +219,17 @@ class ExecutionService:
         self.clock: Callable[[], float] = clock or (venue_clock.now if venue_clock is not None else time.time)
         self.book = book
         self._venue: BaseTrader | None = None if shadow else trader
-        self._results: dict[str, ExecutionResult] = {}
+        self._results: OrderedDict[str, ExecutionResult] = OrderedDict()  # oldest first
         self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
         self._open: set[str] = set()
         self._plan_of: dict[str, str | None] = {}
+        self._resending: set[str] = set()
+        self._unknown_reported: set[str] = set()  # unknown orders whose event is in the ledger (until resolved)
         self.stats = ExecutionStats()
+        #: The run's lease check (the lease work plugs in here): an order proven lost is re-sent only
+        #: while this answers True. None: one process per run, the run is ours.
+        self.lease_still_ours: Callable[[], Awaitable[bool]] | None = None
         #: Called with every batch of fills recorded (new fills and fee updates); the portfolio listens.
         self.fill_listeners: list[Callable[[tuple[Trade, ...]], object]] = []
 
@@ -217,6 +257,36 @@ class ExecutionService:
                 self._pnl_warned = True
             return Decimal(0)
         return await self._pnl_today()
+
+    # --- per-order bookkeeping: flat over a long run ----------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _order_lock(self, cid: str) -> AsyncIterator[None]:
+        """One submit per client order id at a time; the lock is dropped when nobody holds or waits for it."""
+        lock = self._locks.setdefault(cid, asyncio.Lock())
+        self._lock_users[cid] = self._lock_users.get(cid, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[cid] -= 1
+            if not self._lock_users[cid]:
+                del self._lock_users[cid], self._locks[cid]
+
+    def _remember(self, cid: str, result: ExecutionResult) -> None:
+        """Keep ``result`` to answer a repeated submit at once; only the last :data:`RETAIN_RESULTS` finished
+        ones stay (an older one is answered from the ledger; an open order's result stays while it is open)."""
+        self._results[cid] = result
+        self._results.move_to_end(cid)
+        excess = len(self._results) - RETAIN_RESULTS
+        if excess > 0:
+            for old in [c for c in self._results if c not in self._open][:excess]:
+                del self._results[old]
+                self._plan_of.pop(old, None)
+
+    @property
+    def held(self) -> int:
+        """Per-order entries held now (results, locks, open orders, plan links): flat over a long run."""
+        return len(self._results) + len(self._locks) + len(self._open) + len(self._plan_of)
 
     # --- preview ------------------------------------------------------------------------------
     async def _decide(self, intent: OrderIntent) -> tuple[Decision, RiskContext]:
@@ -260,15 +330,15 @@ class ExecutionService:
             intent = intent.model_copy(update={"client_order_id": self.new_client_order_id()})
         cid = intent.client_order_id
         assert cid is not None
-        async with self._locks.setdefault(cid, asyncio.Lock()):
+        async with self._order_lock(cid):
             earlier = self._results.get(cid)
             if earlier is not None:
                 self.stats.replayed += 1
                 return replace(earlier, replayed=True)
-            replayed = await self._replay(cid)
+            replayed = await self._replay(cid, intent)
             if replayed is not None:
                 self.stats.replayed += 1
-                self._results[cid] = replayed
+                self._remember(cid, replayed)
                 return replayed
             self.stats.proposed += 1
             decision, context = await self._decide(intent)
@@ -277,7 +347,7 @@ class ExecutionService:
             self.stats.approved += 1
             plan = plan_id or origin_fields(intent.origin)["plan_id"]
             result = await self._execute(cid, intent, decision, context, plan)
-            self._results[cid] = result
+            self._remember(cid, result)
             return result
 
     async def _rejected(self, cid: str, intent: OrderIntent, decision: Rejected) -> ExecutionResult:
@@ -300,7 +370,7 @@ class ExecutionService:
             extra={"orderRef": cid, "symbol": intent.symbol, "code": code, "reason": decision.reason},
         )
         result = ExecutionResult(cid, decision, decision.to_dict(), None, (), self.shadow)
-        self._results[cid] = result
+        self._remember(cid, result)
         return result
 
     async def _execute(
@@ -312,6 +382,9 @@ class ExecutionService:
         self._plan_of[cid] = plan_id
         if not self.shadow:
             await self._record_order(self._submitting(cid, args), record, commission_source="pending")
+        if cid in self._resending:
+            self._resending.discard(cid)
+            await self._lost_event(ORDER_RESENT, cid, intent, "proven never received by the venue: sent once more")
         venue = await self.venue()
         instrument = context.instrument
         started = time.perf_counter()
@@ -323,6 +396,15 @@ class ExecutionService:
             await self._record_order(refused, record, commission_source=None)
             log.warning("venue refused the order", extra={"orderRef": cid, "error": str(exc)})
             raise
+        except NetworkError as exc:
+            if self.shadow:
+                raise
+            found = await self._unacknowledged(cid, intent, args, record, exc)
+            if isinstance(found, ExecutionResult):
+                return found
+            if found is None:  # proven lost: once more, after a fresh risk check
+                return await self._resend(cid, intent, plan_id)
+            order = found
         if self.shadow:
             self.stats.shadow_filled += 1 if order.get("filled") else 0
         else:
@@ -361,10 +443,95 @@ class ExecutionService:
             "info": {"stage": "submitting"},
         }
 
+    # --- lost before acknowledged -----------------------------------------------------------------
+    async def _unacknowledged(
+        self, cid: str, intent: OrderIntent, args: dict[str, Any], record: dict[str, Any], exc: NetworkError
+    ) -> Order | ExecutionResult | None:
+        """After ``create_order`` raised ``exc``: the order as the venue has it, None when it is proven lost
+        and may be sent once more, a rejected result when it may not; raises ``exc`` while its fate is open."""
+        try:
+            order = await self.trader.fetch_order(cid)
+        except OrderNotFound:
+            raise exc from None  # never handed over (the link was down before sending): a retry sends it
+        except BaseError as err:
+            await self._unknown(cid, intent, args, record, f"the venue cannot say whether it has it ({err})")
+            raise exc from None
+        info = order.get("info") or {}
+        if info.get("lost"):
+            if not await self._lease_ours():
+                await self._unknown(cid, intent, args, record, "proven lost, but the run's lease is no longer ours")
+                raise exc from None
+            if not await self._resent_before(cid):
+                return None
+            return await self._final_lost(cid, intent, order, record, "lost again after its one re-send")
+        if info.get("unknown") or info.get("acknowledged") is False:
+            await self._unknown(cid, intent, args, record, str(exc))
+            raise exc from None
+        return order  # the venue has it after all (acknowledged during the reconnect)
+
+    async def _resend(self, cid: str, intent: OrderIntent, plan_id: str | None) -> ExecutionResult:
+        decision, context = await self._decide(intent)
+        if isinstance(decision, Rejected):
+            row = await asyncio.to_thread(ledger_order, self.ledger, cid)
+            lost = order_from_row(row or {"client_order_id": cid, "symbol": intent.symbol, "side": intent.side})
+            await self._final_lost(cid, intent, lost, {"plan_id": plan_id}, f"re-send refused: {decision.reason}")
+            return await self._rejected(cid, intent, decision)
+        self._resending.add(cid)
+        return await self._execute(cid, intent, decision, context, plan_id)
+
+    async def _lease_ours(self) -> bool:
+        """True while this process may re-send the run's orders (see :attr:`lease_still_ours`)."""
+        return True if self.lease_still_ours is None else bool(await self.lease_still_ours())
+
+    async def _resent_before(self, cid: str) -> bool:
+        events = await asyncio.to_thread(q.recent_events, self.ledger, kinds=[ORDER_RESENT], limit=None)
+        return any((e.get("payload") or {}).get("client_order_id") == cid for e in events)
+
+    async def _final_lost(
+        self, cid: str, intent: OrderIntent, order: Mapping[str, Any], record: dict[str, Any], why: str
+    ) -> ExecutionResult:
+        """Record a proven-lost order as rejected (never sent again) and say so loudly."""
+        self.stats.lost += 1
+        info = {**(order.get("info") or {}), "stage": "lost", "lost": True, "reason": why}
+        final = {**order, "clientOrderId": cid, "status": "rejected", "info": info}
+        await self._record_order(final, record, commission_source=None, lost_final=True)
+        await self._lost_event(ORDER_LOST, cid, intent, f"never reached the venue; not sent again: {why}")
+        decision = dict(record.get("risk_decision") or {"ok": True})
+        return ExecutionResult(cid, None, decision, final, (), False)
+
+    async def _unknown(
+        self, cid: str, intent: OrderIntent, args: dict[str, Any], record: dict[str, Any], why: str
+    ) -> None:
+        """An order whose fate cannot be proven: pending in the ledger (stage "unknown"), an event, a WARNING."""
+        self.stats.unknown += 1
+        row = {**self._submitting(cid, args), "info": {"stage": "unknown", "reason": why[:500]}}
+        await self._record_order(row, record, commission_source="pending")
+        await self._lost_event(ORDER_UNKNOWN, cid, intent, f"fate unknown, not sent again until proven: {why}")
+
+    async def _lost_event(self, kind: str, cid: str, intent: OrderIntent, why: str) -> None:
+        if kind == ORDER_RESENT:
+            self.stats.resent += 1
+        repeated = kind == ORDER_UNKNOWN and cid in self._unknown_reported
+        if kind == ORDER_UNKNOWN:
+            self._unknown_reported.add(cid)
+        else:
+            self._unknown_reported.discard(cid)
+        payload = {"client_order_id": cid, "symbol": intent.symbol, "side": intent.side,
+                   "amount": str(intent.amount), "exit": intent.is_exit, "reason": why}  # fmt: skip
+        what = f"{'exit ' if intent.is_exit else ''}order {cid} ({intent.side} {intent.amount} {intent.symbol}): {why}"
+        log.warning(what, extra={"orderRef": cid, "event": kind, "symbol": intent.symbol})
+        if repeated:  # every retry logs; the ledger has one event per unknown spell, not one per retry
+            return
+        await asyncio.to_thread(
+            self.writer.record_event, kind, payload, message=what, symbol=intent.symbol, source=self.source,
+            timestamp=int(self.clock() * 1000), run_id=self.session_id,
+        )  # fmt: skip
+
     # --- replay: the idempotency check ----------------------------------------------------------
-    async def _replay(self, cid: str) -> ExecutionResult | None:
+    async def _replay(self, cid: str, intent: OrderIntent) -> ExecutionResult | None:
         row = await asyncio.to_thread(ledger_order, self.ledger, cid)
-        submitting = row is not None and (row.get("info") or {}).get("stage") == "submitting"
+        stage = (row.get("info") or {}).get("stage") if row is not None else None
+        submitting = row is not None and stage in _PENDING_STAGES
         if row is not None and not submitting:
             trades = [trade_from_row(t) for t in await asyncio.to_thread(ledger_trades, self.ledger, cid)]
             order = order_from_row(row, trades)
@@ -382,17 +549,34 @@ class ExecutionService:
             raise ExchangeError(
                 f"cannot tell whether order {cid} already reached {self.trader.id} ({exc}); retry later"
             ) from exc
+        record = {"risk_decision": (row or {}).get("risk_decision"), "plan_id": (row or {}).get("plan_id")}
+        info = (order or {}).get("info") or {}
+        if (order is not None and info.get("lost")) or (order is None and stage == "lost"):
+            lost = order or order_from_row(row or {})
+            if not await self._lease_ours():
+                raise ExchangeError(f"order {cid} never reached {self.trader.id}, but the run's lease is not ours")
+            if await self._resent_before(cid):
+                return await self._final_lost(cid, intent, lost, record, "lost again after its one re-send")
+            log.warning("order proven lost before it was acknowledged: sending it once more", extra={"orderRef": cid})
+            self._resending.add(cid)
+            return None
+        if order is not None and (info.get("unknown") or info.get("acknowledged") is False):
+            await self._lost_event(ORDER_UNKNOWN, cid, intent, "the venue cannot prove whether it has it")
+            raise ExchangeError(
+                f"whether order {cid} reached {self.trader.id} is unknown (its order lists could not be read); "
+                "nothing was sent: retry later"
+            )
         if order is None:
             if submitting:
                 await self._refuse_if_sending_elsewhere(cid, row)
                 log.warning("order recorded as submitting is unknown to the venue: sending it", extra={"orderRef": cid})
             return None
         fills = tuple(order.get("trades") or ())
-        record = {"risk_decision": (row or {}).get("risk_decision"), "plan_id": (row or {}).get("plan_id")}
         await self._record_order(order, record, commission_source=_commission_source(order, False))
         await self._record_fills(fills)
         if order.get("status") not in _TERMINAL:
             self._open.add(cid)
+        self._unknown_reported.discard(cid)
         log.info("duplicate submit: the venue already has the order", extra={"orderRef": cid})
         decision = dict((row or {}).get("risk_decision") or {"ok": True})
         return ExecutionResult(cid, None, decision, order, fills, False, True)
@@ -462,6 +646,7 @@ class ExecutionService:
                 self._results[cid] = replace(self._results[cid], order=order, fills=fills)
             if order.get("status") in _TERMINAL and all(t.get("fee") is not None for t in fills):
                 self._open.discard(cid)
+                self._plan_of.pop(cid, None)
             updated.append(order)
         return updated
 
@@ -479,8 +664,13 @@ class ExecutionService:
         await self._record_fills(fills)
 
     # --- recording ------------------------------------------------------------------------------
-    async def _record_order(self, order: Any, record: dict[str, Any], commission_source: str | None) -> None:
+    async def _record_order(
+        self, order: Any, record: dict[str, Any], commission_source: str | None, *, lost_final: bool = False
+    ) -> None:
         stored = {k: v for k, v in order.items() if k != "trades"}
+        if not lost_final and (order.get("info") or {}).get("lost"):
+            # proven lost, not yet re-sent: pending in the ledger (a terminal row could never reopen for the re-send)
+            stored.update(status="open", info={**order["info"], "stage": "lost"})
         await asyncio.to_thread(
             self.writer.record_order,
             stored,

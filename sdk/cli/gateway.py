@@ -104,7 +104,11 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Market data directory (e.g. ../shared/data); default: synthetic data.")
         ] = None,
         start: Annotated[
-            str | None, typer.Option(help="Simulated start, ISO 8601 with offset (default: a recent ASX open).")
+            str | None,
+            typer.Option(
+                help="Simulated start, ISO 8601 with offset (default: a recent ASX open; on an existing "
+                "--state-file, the clock saved in it, and never earlier)."
+            ),
         ] = None,
         speed: Annotated[float, typer.Option(help="Simulated seconds per real second; 0 pauses.")] = 1.0,
         seed: Annotated[int, typer.Option(help="Seed of synthetic data, intraday paths and quote sizes.")] = 0,

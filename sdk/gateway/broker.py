@@ -129,6 +129,9 @@ class Broker:
         self.state_file = state_file
         self.cash: dict[str, Decimal] = dict(cash)
         self.orders: dict[int, OrderRecord] = {}
+        #: The working set: orders still active (a finished one leaves it at the next step), so the replay's
+        #: work per step does not grow with the account's history of finished orders.
+        self._live: dict[int, OrderRecord] = {}
         self.executions: list[ExecutionRecord] = []
         self.positions: dict[str, PositionRecord] = {}
         self._by_client: dict[tuple[int, int], int] = {}
@@ -197,6 +200,7 @@ class Broker:
         self._perm_seq += 1
         order.perm_id = self._perm_seq
         self.orders[order.perm_id] = order
+        self._live[order.perm_id] = order
         self._by_client[(client_id, req.order_id)] = order.perm_id
         self._max_order_id[client_id] = max(self._max_order_id.get(client_id, 0), req.order_id)
         self._start(order, inst, now)
@@ -339,7 +343,7 @@ class Broker:
 
     def global_cancel(self, now: float) -> list[OrderRecord]:
         """Cancel every live order of every client (IB's reqGlobalCancel)."""
-        cancelled = [o for o in self.orders.values() if o.active]
+        cancelled = [o for o in self._live.values() if o.active]
         for order in cancelled:
             self._cancel(order, now, "global cancel")
         self.flush()
@@ -356,7 +360,7 @@ class Broker:
     # --- replay --------------------------------------------------------------------------------
     def process(self, t0: float, t1: float) -> None:
         """Work every live order through the market of ``(t0, t1]``: fills, opens, DAY expiries."""
-        live = sorted((o for o in self.orders.values() if o.active), key=lambda o: o.perm_id)
+        live = sorted((o for o in self._live.values() if o.active), key=lambda o: o.perm_id)
         symbols: dict[str, list[OrderRecord]] = {}
         for order in live:
             symbols.setdefault(order.symbol, []).append(order)
@@ -382,6 +386,7 @@ class Broker:
                 elif order.active:
                     order.updated = max(order.updated, t1)
         self._forget_old_bars(t1)
+        self._live = {perm: o for perm, o in self._live.items() if o.active}  # finished orders leave the working set
         self.flush()
 
     def _match(self, order: OrderRecord, segment: Segment, now: float) -> None:
@@ -601,7 +606,7 @@ class Broker:
 
     # --- queries --------------------------------------------------------------------------------
     def open_orders(self, client_id: int | None = None) -> list[OrderRecord]:
-        return [o for o in self.orders.values() if o.active and (client_id is None or o.client_id == client_id)]
+        return [o for o in self._live.values() if o.active and (client_id is None or o.client_id == client_id)]
 
     def completed_orders(self) -> list[OrderRecord]:
         return [o for o in self.orders.values() if not o.active]
@@ -688,6 +693,7 @@ class Broker:
             raise ValueError(f"state file {path} {what}; restore it from a copy, or {fresh}") from None
         self.cash, self.positions, self.orders, self.executions = cash, positions, orders, executions
         self._by_client = {(o.client_id, o.order_id): o.perm_id for o in self.orders.values()}
+        self._live = {perm: o for perm, o in self.orders.items() if o.active}
         self._max_order_id, self._perm_seq, self._exec_seq = max_order_ids, perm_seq, exec_seq
         self._monthly, self._pending = monthly, pending
         self.saved_clock = float(clock) if clock is not None else None

@@ -9,6 +9,9 @@ previous one, and the empty spec clears all faults.
 ``drop_at=ISO``          simulated time (with offset): close every client connection when reached
 ``refuse_next=N``        close the next N connections as soon as they are accepted
 ``reject_next=N``        reject the next N new orders with error 201
+``lose_next=N``          the next N new orders never reach the broker: the connection that carried
+                         each closes as it arrives (an order in flight when the link died; the
+                         client can prove it lost from IB's open and completed orders)
 ``delay_ms=N``           hold every answer N ms before it is written
 ``farm_flap=SECONDS``    wall clock: every SECONDS send 1100 (connectivity lost), then 1101
                          (restored, data lost: market data subscriptions are dropped and must be
@@ -41,6 +44,7 @@ class FaultSpec:
     drop_at: datetime | None = None
     refuse_next: int = 0
     reject_next: int = 0
+    lose_next: int = 0
     delay_ms: int = 0
     farm_flap: float | None = None
     farm_flap_restore: Restore = "alternate"
@@ -100,7 +104,7 @@ def parse_faults(spec: str | dict[str, Any] | None) -> FaultSpec:
     for key, raw in items:
         if key in ("drop_every", "farm_flap"):
             values[key] = _positive_float(key, raw)
-        elif key in ("refuse_next", "reject_next", "delay_ms", "commission_delay_ms"):
+        elif key in ("refuse_next", "reject_next", "lose_next", "delay_ms", "commission_delay_ms"):
             values[key] = _count(key, raw)
         elif key == "drop_at":
             try:
@@ -129,6 +133,7 @@ class Faults:
     spec: FaultSpec = field(default_factory=FaultSpec)
     refuse_left: int = 0
     reject_left: int = 0
+    lose_left: int = 0
     flaps: int = 0
 
     def set(self, spec: FaultSpec) -> None:
@@ -136,6 +141,7 @@ class Faults:
         self.spec = spec
         self.refuse_left = spec.refuse_next
         self.reject_left = spec.reject_next
+        self.lose_left = spec.lose_next
 
     def take_refusal(self) -> bool:
         """True (and one fewer left) when the next connection must be refused."""
@@ -151,6 +157,13 @@ class Faults:
             return True
         return False
 
+    def take_loss(self) -> bool:
+        """True (and one fewer left) when the next new order must be lost in flight (``lose_next``)."""
+        if self.lose_left > 0:
+            self.lose_left -= 1
+            return True
+        return False
+
     def next_restore_code(self) -> int:
         """1101 or 1102 for the next farm flap (alternating, starting with 1101, unless fixed)."""
         kind = self.spec.farm_flap_restore
@@ -161,4 +174,9 @@ class Faults:
 
     def state(self) -> dict[str, Any]:
         """The spec in force and what is left of its counters (``GET /faults``)."""
-        return {"spec": self.spec.to_dict(), "refuse_left": self.refuse_left, "reject_left": self.reject_left}
+        return {
+            "spec": self.spec.to_dict(),
+            "refuse_left": self.refuse_left,
+            "reject_left": self.reject_left,
+            "lose_left": self.lose_left,
+        }

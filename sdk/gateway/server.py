@@ -12,7 +12,9 @@ Use it in-process (tests, the demo) as an async context manager::
 
 or from the command line (``trader gateway``). Port 0 binds a free port and :attr:`OfflineGateway.port`
 reports it. :meth:`OfflineGateway.restart` stops and starts again on the same ports, reloading the
-account from the state file, as a nightly IB Gateway restart would.
+account from the state file, as a nightly IB Gateway restart would. A new gateway process on an existing
+state file resumes the simulated clock where it stopped (:func:`resume_start`): ``--start`` may move it
+forward, and one earlier than the saved clock is an error.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sdk.calendars import get_calendar
@@ -67,6 +70,29 @@ class ListenError(OSError):
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def resume_start(start: datetime | None, saved_clock: float | None, state_file: Path | None) -> datetime | None:
+    """Where the simulated clock starts: the state file's saved clock, or ``start`` when it is not earlier.
+
+    A gateway restarted on its state file resumes at the time it stopped (orders and fills in the file
+    are never put before their own times); ``--start`` may move it forward, never back.
+
+    Raises:
+        ValueError: ``start`` is earlier than the saved clock; the message gives both and what to do.
+    """
+    if saved_clock is None:
+        return start
+    saved = datetime.fromtimestamp(saved_clock, UTC)
+    if start is None:
+        return saved
+    if start < saved:
+        raise ValueError(
+            f"--start {start.isoformat()} is earlier than the clock saved in state file {state_file} "
+            f"({saved.isoformat()}): the account's orders and fills would be in the future. Leave --start out "
+            f"to resume at {saved.isoformat()}, give a later --start, or use another --state-file for a fresh account"
+        )
+    return start
 
 
 def default_start(catalog: CatalogLike) -> datetime:
@@ -172,9 +198,7 @@ class OfflineGateway:
             gst=config.gst, participation=config.participation, state_file=config.state_file,
         )  # fmt: skip
         if self._clock is None:
-            start = config.start
-            if start is None and self._broker.saved_clock is not None:
-                start = datetime.fromtimestamp(self._broker.saved_clock, UTC)
+            start = resume_start(config.start, self._broker.saved_clock, config.state_file)
             self._clock = SimClock(start or default_start(catalog), config.speed)
         self._broker.clock_fn = self._clock.timestamp
         self._broker.save()

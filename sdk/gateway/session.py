@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 HANDSHAKE_TIMEOUT = 10.0
 
 
+def _is_message_id(text: str) -> bool:
+    """A plain ASCII integer of at most 9 digits (``int`` also reads "٣" and fails on 5,000 digits)."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit() and len(digits) <= 9
+
+
 class FatalRequest(Exception):
     """A request after which IB drops the client: ``code`` is the error sent first (505, 320)."""
 
@@ -167,8 +173,8 @@ class ClientSession:
             self._write(encode_frame([self.version, now.strftime("%Y%m%d %H:%M:%S UTC")]))
             while not self.closed:
                 fields = await read_frame(self.reader)
-                if not fields or not fields[0].lstrip("-").isdigit():
-                    raise ProtocolError(f"message id {fields[0] if fields else ''!r} is not a number")
+                if not fields or not _is_message_id(fields[0]):
+                    raise ProtocolError(f"message id {fields[0][:20] if fields else ''!r} is not a number")
                 await self.gw.dispatch(self, fields)
         except asyncio.IncompleteReadError as exc:
             if exc.partial:

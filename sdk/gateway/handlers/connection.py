@@ -70,6 +70,8 @@ def start_api(session: ClientSession, fields: Fields) -> None:
 
 
 def req_ids(session: ClientSession, fields: Fields) -> None:
+    fields.skip(2, "msgId, version")
+    fields.integer("numIds")  # unused (IB answers one id), but text here is a request IB cannot read: 320
     assert session.client_id is not None
     session.send([Out.NEXT_VALID_ID, 1, session.gw.broker.next_valid_id(session.client_id)])
 

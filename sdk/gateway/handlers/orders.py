@@ -4,7 +4,8 @@ reqOpenOrders, reqAllOpenOrders, reqCompletedOrders and reqExecutions (with IB's
 Rejections carry IB's codes (:mod:`sdk.gateway.broker`): 103/104 duplicate or filled id, 105 a
 modification changing the action or contract, 110 price off the ladder, 201 rejected (also the
 ``reject_next`` fault, which counts only orders that would otherwise be accepted), 321 invalid
-request (a warning to ib_async, as from TWS), 200 unknown contract. reqExecutions answers every
+request (a warning to ib_async, as from TWS), 200 unknown contract. The ``lose_next`` fault closes the
+connection of a new order instead of placing it (IB never got it). reqExecutions answers every
 execution of the account that passes the filter (client id 0 and empty fields match all), each
 followed by its commission report when it has been charged.
 """
@@ -12,6 +13,7 @@ followed by its commission report when it has been charged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from sdk.gateway import order_answers as oa
@@ -32,13 +34,18 @@ __all__ = ["HANDLERS", "execution_matches"]
 log = logging.getLogger(__name__)
 
 
-def place_order(session: ClientSession, fields: Fields) -> None:
+def place_order(session: ClientSession, fields: Fields) -> Awaitable[None] | None:
     request = read_place_order(fields, session.version)
     gw = session.gw
     assert session.client_id is not None
+    new = not request.what_if and gw.broker.order_of(session.client_id, request.order_id) is None
+    if new and gw.faults.take_loss():  # the lose_next fault: the order dies with its connection
+        log.warning("order %d of client %d lost in flight (lose_next): connection closed", request.order_id,
+                    session.client_id)  # fmt: skip
+        return session.close()
     inst = resolve(session, request.order_id, request.contract)
     if inst is None:
-        return
+        return None
     now = gw.clock.timestamp()
     try:  # the reject_next fault is asked only about a new order that passed every check
         outcome = gw.broker.place(session.client_id, request, inst, now, reject=gw.faults.take_rejection)
@@ -46,10 +53,11 @@ def place_order(session: ClientSession, fields: Fields) -> None:
         log.info("order %d of client %d rejected: %d %s", request.order_id, session.client_id, exc.code, exc.detail)
         exact = exc.code in (10147, 10148)
         session.error(request.order_id, exc.code, exc.detail, exact=exact)
-        return
+        return None
     if outcome.what_if is not None:
         outcome.order.status = "PreSubmitted"
         session.send(oa.open_order(outcome.order, inst, session.version, what_if=outcome.what_if))
+    return None
 
 
 def cancel_order(session: ClientSession, fields: Fields) -> None:

@@ -186,6 +186,13 @@ class ExecutionStore:
         record.commission_currency = report.currency
         record.realized_pnl = clean_number(report.realizedPNL)
 
+    def forget(self, perm_id: int | None, order_ref: str) -> int:
+        """Drop the fills of one finished order (its fees known, the ledger holds them); returns how many."""
+        gone = [k for k, f in self._fills.items() if (perm_id and f.perm_id == perm_id) or f.order_ref == order_ref]
+        for exec_id in gone:
+            del self._fills[exec_id]
+        return len(gone)
+
     def for_order(self, perm_id: int | None, order_ref: str | None) -> list[FillRecord]:
         """Fills of one order (by permId, else by orderRef), oldest first."""
         found = [

@@ -2,7 +2,9 @@
 
 Amounts are in base units, prices in the quote currency, timestamps in ms UTC. The record's ccxt
 ``status`` maps IB's through :data:`sdk.venues.ib.parsing.ORDER_STATUS`; an order proven never
-received by IB (:data:`LOST`) is ``rejected``. :func:`order_structure` builds the ccxt ``Order``
+received by IB (:data:`LOST`) is ``rejected`` with ``info["lost"]`` True (the execution service
+sends it once more with the same client order id); one whose fate could not be read is ``open`` with
+``info["unknown"]`` True. :func:`order_structure` builds the ccxt ``Order``
 (``id`` is IB's ``permId`` once acknowledged, else the client order id).
 """
 
@@ -109,6 +111,10 @@ def order_structure(record: OrderRecord, fills: list[FillRecord]) -> Order:
         "errorMessage": record.error_message or None,
         "commissionSource": source,
         "acknowledged": record.acknowledged,
+        # proven never received by IB (both order lists read in full, no execution): safe to send again
+        "lost": record.lost,
+        # sent, unacknowledged, and IB's order lists could not both be read: its fate is not known
+        "unknown": record.unknown,
     }
     if record.unknown:
         info["reconcile"] = (

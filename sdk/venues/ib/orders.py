@@ -18,6 +18,13 @@
   (stable across sessions and client ids) once IB has acknowledged the order, the client order id
   before that.
 
+* Memory stays flat over a long run: an order that is finished (terminal, every fill's commission
+  known; never one proven lost) is kept for lookups while it is among the last
+  :data:`RETAIN_FINISHED` finished ones, then dropped with its fills and ib_async's trade and fills of it.
+  A dropped order is no longer found by ``fetch_order`` (the ledger holds it); a ``create_order``
+  reusing its id (among the last :data:`REMEMBER_DROPPED`) is refused, never sent. IB's completed
+  orders re-adopt it at the next reconnect, and it is dropped again.
+
 Contract id, exchange and commission source are logged for every order and fill.
 """
 
@@ -28,6 +35,7 @@ import logging
 import math
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -61,6 +69,10 @@ _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 #: Bounds far beyond any real order; they keep absurd input (1e308) out of decimal arithmetic.
 MAX_AMOUNT = 1e12
 MAX_PRICE = 1e9
+#: Finished orders kept for lookups (``fetch_order``, a duplicate ``create_order``) before they are dropped.
+RETAIN_FINISHED = 256
+#: Client order ids of dropped orders remembered (a few dozen bytes each) so a reuse is refused, never sent.
+REMEMBER_DROPPED = 50_000
 
 
 def new_client_order_id(prefix: str) -> str:
@@ -111,6 +123,9 @@ class OrderService:
         self._by_perm: dict[int, OrderRecord] = {}
         self._by_ib_id: dict[tuple[int, int], OrderRecord] = {}
         self._id_locks: dict[str, asyncio.Lock] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()  # client order ids, oldest first
+        self._dropped: OrderedDict[str, int | None] = OrderedDict()  # client order id -> permId
+        self.retain_finished = RETAIN_FINISHED
         ib = conn.ib
         ib.openOrderEvent += self._on_trade
         ib.orderStatusEvent += self._on_trade
@@ -175,6 +190,11 @@ class OrderService:
         client_order_id = self._client_order_id(params.get("clientOrderId"))
         lock = self._id_locks.setdefault(client_order_id, asyncio.Lock())
         async with lock:
+            if client_order_id in self._dropped:
+                raise InvalidOrder(
+                    f"clientOrderId {client_order_id} was already used for an order that finished (permId "
+                    f"{self._dropped[client_order_id]}); its outcome is in the ledger. Use a new clientOrderId"
+                )
             existing = self._orders.get(client_order_id)
             if existing is not None and not existing.lost:
                 _same_request(existing, symbol, type, side, amount)
@@ -422,6 +442,7 @@ class OrderService:
         record.last_update = int(self.clock.now() * 1000)
         self._index(record)
         record.notify()
+        self._settle(record)
 
     def _on_error(self, req_id: int, code: int, message: str, contract: Any) -> None:
         if req_id <= 0 or self.conn.client_id is None:
@@ -486,6 +507,9 @@ class OrderService:
         """Attach IB's commission report to its fill; logs when a fee becomes known."""
         record = self.executions.apply_commission(report)
         if record is not None:
+            owner = self._by_perm.get(record.perm_id) or self._orders.get(record.order_ref)
+            if owner is not None:
+                self._settle(owner)
             log.info(
                 "commission",
                 extra={
@@ -506,6 +530,52 @@ class OrderService:
             fill = known.get(record.exec_id)
             if fill is not None and fill.commissionReport.execId:
                 self.apply_commission(fill.commissionReport)
+
+    # --- bookkeeping ----------------------------------------------------------------------
+    def _settle(self, record: OrderRecord) -> None:
+        """Count ``record`` as finished once it is terminal with every commission known; drop the oldest."""
+        cid = record.client_order_id
+        if cid in self._finished or not record.is_done or record.lost:
+            return
+        fills = self.executions.for_order(record.perm_id, cid)
+        if any(f.commission is None for f in fills):
+            return  # its fee is still to come: kept until it is known
+        self._finished[cid] = None
+        while len(self._finished) > self.retain_finished:
+            old, _ = self._finished.popitem(last=False)
+            dropped = self._orders.get(old)
+            if dropped is not None and dropped.is_done and not dropped.lost:
+                self._forget(dropped)
+
+    def _forget(self, record: OrderRecord) -> None:
+        """Drop a finished order from this service and from ib_async (its trade and fills)."""
+        cid = record.client_order_id
+        self._orders.pop(cid, None)
+        self._dropped[cid] = record.perm_id
+        while len(self._dropped) > REMEMBER_DROPPED:
+            self._dropped.popitem(last=False)
+        if record.perm_id:
+            self._by_perm.pop(record.perm_id, None)
+        if record.client_id is not None and record.order_id:
+            self._by_ib_id.pop((record.client_id, record.order_id), None)
+        lock = self._id_locks.get(cid)
+        if lock is not None and not lock.locked():
+            del self._id_locks[cid]
+        self.executions.forget(record.perm_id, cid)
+        wrapper = self.conn.ib.wrapper
+        for key, trade in list(wrapper.trades.items()):
+            if trade.order.orderRef == cid or (record.perm_id and trade.order.permId == record.perm_id):
+                del wrapper.trades[key]
+        if record.perm_id:
+            wrapper.permId2Trade.pop(record.perm_id, None)
+        for exec_id, fill in list(wrapper.fills.items()):
+            if fill.execution.orderRef == cid or (record.perm_id and fill.execution.permId == record.perm_id):
+                del wrapper.fills[exec_id]
+
+    @property
+    def held(self) -> int:
+        """How many orders this service holds now (open, recent finished ones, and any proven lost)."""
+        return len(self._orders)
 
     # --- reconciliation -------------------------------------------------------------------
     async def reconcile(self, reason: ResyncReason = "reconnect") -> None:
