@@ -230,6 +230,8 @@ class ExecutionService:
         #: The run's lease check (the lease work plugs in here): an order proven lost is re-sent only
         #: while this answers True. None: one process per run, the run is ours.
         self.lease_still_ours: Callable[[], Awaitable[bool]] | None = None
+        #: Why the run's lease was lost (in memory, no query), or None: nothing is sent once it says why.
+        self.lease_lost: Callable[[], str | None] = lambda: None
         #: Called with every batch of fills recorded (new fills and fee updates); the portfolio listens.
         self.fill_listeners: list[Callable[[tuple[Trade, ...]], object]] = []
 
@@ -380,6 +382,8 @@ class ExecutionService:
         args["params"]["clientOrderId"] = cid
         record = {"risk_decision": decision.to_dict(), "plan_id": plan_id, **_who(intent.origin)}
         self._plan_of[cid] = plan_id
+        if not self.shadow and (why := self.lease_lost()) is not None:  # the step in progress when it was lost
+            raise ExchangeError(f"order {cid} not sent: this process no longer owns the run ({why})")
         if not self.shadow:
             await self._record_order(self._submitting(cid, args), record, commission_source="pending")
         if cid in self._resending:
