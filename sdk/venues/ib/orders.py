@@ -44,7 +44,15 @@ from ccxt.base.types import Order
 from ib_async import CommissionReport, Fill, Trade
 from ib_async import Order as IBOrder
 
-from sdk.errors import BadRequest, InvalidOrder, NetworkError, OrderNotFound, PermissionDenied, RequestTimeout
+from sdk.errors import (
+    BadRequest,
+    InvalidOrder,
+    NetworkError,
+    NotSupported,
+    OrderNotFound,
+    PermissionDenied,
+    RequestTimeout,
+)
 from sdk.instruments import InstrumentSpec
 from sdk.settings import Settings
 from sdk.ticks import safe_direction
@@ -54,8 +62,10 @@ from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import ExecutionStore, FillRecord
 from sdk.venues.ib.order_records import LOST, OrderRecord, order_structure
 from sdk.venues.ib.parsing import (
+    ORDER_PARAMS,
     ORDER_REJECTION_CODES,
     ORDER_TYPES,
+    REFUSED_ORDER_PARAMS,
     TIME_IN_FORCE,
     clean_number,
     error_for,
@@ -187,6 +197,7 @@ class OrderService:
     ) -> Order:
         """Validate, send once, and return the acknowledged order (see :meth:`IBTrader.create_order`)."""
         params = dict(params or {})
+        _check_params(params)
         client_order_id = self._client_order_id(params.get("clientOrderId"))
         lock = self._id_locks.setdefault(client_order_id, asyncio.Lock())
         async with lock:
@@ -737,3 +748,15 @@ def _log_order(message: str, record: OrderRecord, resolved: ResolvedContract) ->
             "commissionSource": "pending (IB commission report after each fill)",
         },
     )
+
+
+def _check_params(params: dict[str, Any]) -> None:
+    """Refuse, before anything is sent, every param IBTrader would not honour (``NotSupported`` naming it)."""
+    for name in sorted(params):
+        if name in REFUSED_ORDER_PARAMS:
+            raise NotSupported(f"IB create_order does not honour params['{name}']: {REFUSED_ORDER_PARAMS[name]}")
+    unknown = sorted(set(params) - ORDER_PARAMS)
+    if unknown:
+        raise NotSupported(
+            f"IB create_order does not know params {unknown}; it honours {sorted(ORDER_PARAMS)} (nothing was sent)"
+        )
