@@ -491,6 +491,29 @@ class ExecutionService:
         events = await asyncio.to_thread(q.recent_events, self.ledger, kinds=[ORDER_RESENT], limit=None)
         return any((e.get("payload") or {}).get("client_order_id") == cid for e in events)
 
+    async def recover_lost(self, row: Mapping[str, Any]) -> ExecutionResult:
+        """An order of an ended process (a ledger row, never acknowledged) that the venue proved it never got.
+
+        The resync service calls it at start for such an order when no live process holds it. An exit
+        (``reduce_only``) is re-sent once with its client order id through :meth:`submit` (a fresh risk
+        check; an ``order.resent`` event first): a strategy's or a plan's exit is never dropped. An entry is
+        recorded lost (``rejected``, an ``order.lost`` event), never sent late: the strategy decides anew on
+        its next bar. An order already re-sent once is recorded lost.
+        """
+        cid = str(row["client_order_id"])
+        intent = OrderIntent(
+            symbol=row["symbol"], side=row["side"], type=row.get("type") or "limit", amount=row["amount"],
+            price=row.get("price"), stop_price=row.get("trigger_price"), reduce_only=bool(row.get("reduce_only")),
+            is_exit=bool(row.get("reduce_only")), client_order_id=cid,
+            origin=f"strategy:{row['strategy']}" if row.get("strategy") else "plan:" + str(row.get("plan_id") or cid),
+        )  # fmt: skip
+        record = {"risk_decision": row.get("risk_decision"), "plan_id": row.get("plan_id")}
+        if not intent.is_exit or await self._resent_before(cid):
+            why = "an entry proven never received is not sent late" if not intent.is_exit else "lost after its re-send"
+            return await self._final_lost(cid, intent, order_from_row(row), record, why)
+        self._resending.add(cid)
+        return await self.submit(intent, plan_id=row.get("plan_id"))
+
     async def _final_lost(
         self, cid: str, intent: OrderIntent, order: Mapping[str, Any], record: dict[str, Any], why: str
     ) -> ExecutionResult:

@@ -97,6 +97,11 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
         filled = await _filled(trader, gw)
         assert filled["id"] in [o["id"] for o in await trader.fetch_closed_orders("AUD/USD")]
 
+    async def never_received() -> None:
+        assert await trader.order_never_received("trd-neversent000001") is True
+        order = await _resting(trader)
+        assert await trader.order_never_received(order["clientOrderId"]) is False
+
     async def time() -> None:
         assert abs(await trader.fetch_time() - now_ms(gw)) < 5_000
 
@@ -135,7 +140,8 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
         "fetchTicker": ticker, "fetchTickers": tickers, "fetchOrderBook": book, "fetchOHLCV": ohlcv,
         "watchOHLCV": watch, "fetchBalance": balance, "fetchPositions": positions, "fetchMyTrades": my_trades,
         "fetchOrderTrades": order_trades, "fetchOrder": fetch_order, "fetchOpenOrders": open_orders,
-        "fetchClosedOrders": closed_orders, "fetchTime": time, "cancelOrder": cancel, "cancelAllOrders": cancel_all,
+        "fetchClosedOrders": closed_orders, "fetchTime": time,
+        "orderNeverReceived": never_received, "cancelOrder": cancel, "cancelAllOrders": cancel_all,
         **{k: (lambda k=k: create(k)) for k in creates},
     }  # fmt: skip
 

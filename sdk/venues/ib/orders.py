@@ -123,6 +123,8 @@ class OrderService:
         self.conn = conn
         self.resolver = resolver
         self.executions = executions
+        #: whether the last :meth:`reconcile` read both of IB's order lists in full (:meth:`never_received`)
+        self.last_reconcile_complete = False
         self.clock = clock
         self._instrument = instrument
         self._position = position
@@ -148,6 +150,14 @@ class OrderService:
     def records(self) -> list[OrderRecord]:
         """Every order held, oldest first."""
         return sorted(self._orders.values(), key=lambda r: (r.timestamp, r.client_order_id))
+
+    def never_received(self, client_order_id: str) -> bool | None:
+        """True when IB provably does not have ``client_order_id``: the last reconcile read both of IB's order lists
+        in full (every order of this SDK in them is held here) and neither they nor the executions know it; False
+        when IB has it; None when it cannot be proven (a reconcile read only part, or none ran yet)."""
+        if self.find(client_order_id) is not None or self.executions.for_order(None, client_order_id):
+            return False
+        return True if self.last_reconcile_complete else None
 
     def find(self, id: str) -> OrderRecord | None:
         """An order by ``permId`` (as a string) or by client order id."""
@@ -614,6 +624,7 @@ class OrderService:
             self._ask("reqCompletedOrders", lambda: ib.reqCompletedOrdersAsync(False)),
         )
         complete = open_answer is not None and completed_answer is not None
+        self.last_reconcile_complete = complete
         trades = [*ib.trades(), *(open_answer or []), *(completed_answer or [])]
         seen: set[str] = set()
         adopted = 0
