@@ -237,6 +237,9 @@ def make_lifespan(
                     await state.lease.attach(writer, lambda: getattr(getattr(trader, "connection", None),
                                                                      "client_id", None))  # fmt: skip
                     stack.push_async_callback(state.lease.stop)
+                    lease = state.lease  # its write tools send nothing once another server holds the account
+                    state.services.execution.lease_still_ours = lease.still_ours
+                    state.services.execution.lease_lost = lambda: lease.lost
                 await _pick_up_unwatched(state)
             await asyncio.to_thread(market_status, datetime.fromtimestamp(venue_clock.now(), UTC))  # warm calendars
             if settings.mcp_trading_enabled:

@@ -129,6 +129,11 @@ class LeaseKeeper:
         self._stamp(client_id)
         return lease
 
+    async def still_ours(self) -> bool:
+        """True when the lease is ours right now on the database's clock: a renewal succeeds (never lost before).
+        The execution service asks before it re-sends an order proven lost (only the run's owner may)."""
+        return self.lost is None and await self.renew_now() is not None
+
     def _lose(self, reason: str) -> None:
         if self.lost is None:
             self.lost = reason

@@ -56,6 +56,9 @@ class ResyncReport:
     orders_unknown: list[str] = field(default_factory=list)
     #: open orders the venue does not show us that another live lease holder recorded (its in-flight sends)
     orders_elsewhere: list[str] = field(default_factory=list)
+    #: orders of an ended process the venue proved it never got: exits re-sent once, entries recorded lost
+    orders_resent: list[str] = field(default_factory=list)
+    orders_lost: list[str] = field(default_factory=list)
     fills_added: int = 0
     fees_completed: int = 0
     shadow_fills_restored: int = 0
@@ -124,6 +127,10 @@ class ResyncService:
                 if row.get("holder") and row["holder"] in elsewhere:  # in flight in another live process: not lost
                     report.orders_elsewhere.append(cid)
                     continue
+                if _never_acknowledged(row) and await svc.trader.order_never_received(cid) is True:
+                    # sent by an ended process, never acknowledged, and the venue proves it never got it
+                    await self._recover(row, report)
+                    continue
                 report.orders_unknown.append(cid)
                 log.warning("an open order of the ledger is unknown to the venue", extra={"orderRef": cid})
                 continue
@@ -138,6 +145,17 @@ class ResyncService:
             if cid.startswith(self.prefix) and cid not in known:
                 await svc.execution.reconcile_order(order)
                 report.orders_adopted += 1
+
+    async def _recover(self, row: dict[str, Any], report: ResyncReport) -> None:
+        cid = row["client_order_id"]
+        try:
+            result = await self.services.execution.recover_lost(row)
+        except Exception as exc:  # the venue refused it, or its fate is open again: said, not guessed
+            log.warning("a lost order could not be re-sent", extra={"orderRef": cid, "error": str(exc)})
+            report.orders_unknown.append(cid)
+            return
+        status = (result.order or {}).get("status")
+        (report.orders_lost if status == "rejected" else report.orders_resent).append(cid)
 
     async def _fills(self, report: ResyncReport) -> None:
         svc = self.services
@@ -198,3 +216,11 @@ def _shadow_order(row: dict[str, Any], trades: list[Trade]) -> ShadowOrder:
         cost=sum((Decimal(str(t["amount"])) * Decimal(str(t["price"])) for t in trades), Decimal(0)),
         trades=list(trades),
     )  # fmt: skip
+
+
+def _never_acknowledged(row: dict[str, Any]) -> bool:
+    """A ledger order the venue never acknowledged: recorded before it was sent ("submitting", or "lost"), with no
+    venue order id of its own. An acknowledged order the venue no longer lists may be an old one outside IB's
+    order lists (completed orders cover the recent past only): that is never called lost."""
+    stage = (row.get("info") or {}).get("stage")
+    return stage in ("submitting", "lost") and row.get("order_id") in (None, "", row.get("client_order_id"))

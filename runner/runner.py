@@ -303,6 +303,9 @@ class StrategyRunner:
         writer = services.writer
         if self.lease is not None:  # every order records this holder and the clientId it was sent under
             await self.lease.attach(writer, lambda: _client_id_of(trader))
+            services.execution.lease_still_ours = self.lease.still_ours  # a lost order is re-sent only by its owner
+            lease = self.lease
+            services.execution.lease_lost = lambda: lease.lost  # and nothing at all is sent once it is lost
         schedules = {s: BarSchedule(spec.market, config.timeframe) for s, spec in instruments.items()}
         data = DataFetchCoordinator(trader, clock.now)
         monitor = PlanMonitor(services.plans, services.execution, data, schedules.get, clock.now)

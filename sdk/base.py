@@ -192,6 +192,13 @@ class BaseTrader(abc.ABC):
             BadSymbol: the venue does not list ``symbol``.
         """
 
+    async def order_never_received(self, client_order_id: str) -> bool | None:
+        """Whether the venue provably never received the order ``client_order_id`` (sent by an ended process and
+        never acknowledged): True proven absent, False the venue has it, None cannot be proven (the default:
+        a venue that cannot list every order it holds proves nothing, so nothing is ever re-sent on a guess).
+        ``has["orderNeverReceived"]`` says whether a venue can prove it."""
+        return None
+
     # --- ccxt's unified conveniences, written once over the primitives ----------------------
     async def create_limit_order(
         self, symbol: str, side: OrderSide, amount: float, price: float, params: dict[str, Any] | None = None

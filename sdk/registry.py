@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sdk.errors import NotSupported
@@ -85,7 +86,8 @@ def create_trader(name: str | None = None, settings: Settings | None = None, **o
 
     Args:
         name: the venue; ``None`` means ``ACTIVE_EXCHANGE``.
-        settings: the settings to use; ``None`` reads the environment (:func:`sdk.settings.load_settings`).
+        settings: the settings to use; ``None`` reads the environment and then ``./.env`` when present (the
+            environment wins), exactly as every ``trader`` command does (:func:`sdk.settings.load_settings`).
         options: keyword arguments for the venue class (``IBTrader(settings, clock=..., client_id=...)``).
 
     Returns:
@@ -93,12 +95,13 @@ def create_trader(name: str | None = None, settings: Settings | None = None, **o
 
     Raises:
         NotSupported: no venue is registered under ``name``.
-        SettingsError: ``settings`` was ``None`` and the environment holds a bad value.
+        SettingsError: ``settings`` was ``None`` and the environment or ``./.env`` holds a bad value.
     """
     if settings is None:
         from sdk.settings import load_settings
 
-        settings = load_settings()
+        dotenv = Path(".env")  # read now, at the call: never at import time
+        settings = load_settings(dotenv if dotenv.is_file() else None)
     venue = (name or settings.active_exchange).lower()
     _load_builtin_venues()
     cls = _venues.get(venue)

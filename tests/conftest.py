@@ -1,4 +1,5 @@
-"""Fixtures every test area shares: system parts (../shared/data, PostgreSQL, Chromium).
+"""Fixtures every test area shares: system parts (../shared/data, PostgreSQL, Chromium), and through the
+plugin in ``tests/support`` the catalog, offline gateways and waits on conditions.
 
 A test that needs a system part skips with its reason when the part is absent, except under
 ``CI=true``, where ``.ci/run`` provides it and the test must run: there the same check fails.
@@ -18,6 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 POSTGRES_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
+
+#: The shared fixtures (``catalog``, ``gateway_defaults``, ``make_gateway``, ``gateway``): ``tests/support``.
+pytest_plugins = ["support.plugin"]
 
 
 def require(available: bool, reason: str) -> None:

@@ -1,7 +1,7 @@
 """Leases: one owner per run (and per MCP trading session); orders record the holder and clientId that sent them.
 
 Revision ID: 0002
-Revises: 0003 (decisions; merged into main first)
+Revises: 0001
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -230,6 +230,8 @@ class ExecutionService:
         #: The run's lease check (the lease work plugs in here): an order proven lost is re-sent only
         #: while this answers True. None: one process per run, the run is ours.
         self.lease_still_ours: Callable[[], Awaitable[bool]] | None = None
+        #: Why the run's lease was lost (in memory, no query), or None: nothing is sent once it says why.
+        self.lease_lost: Callable[[], str | None] = lambda: None
         #: Called with every batch of fills recorded (new fills and fee updates); the portfolio listens.
         self.fill_listeners: list[Callable[[tuple[Trade, ...]], object]] = []
 
@@ -380,6 +382,8 @@ class ExecutionService:
         args["params"]["clientOrderId"] = cid
         record = {"risk_decision": decision.to_dict(), "plan_id": plan_id, **_who(intent.origin)}
         self._plan_of[cid] = plan_id
+        if not self.shadow and (why := self.lease_lost()) is not None:  # the step in progress when it was lost
+            raise ExchangeError(f"order {cid} not sent: this process no longer owns the run ({why})")
         if not self.shadow:
             await self._record_order(self._submitting(cid, args), record, commission_source="pending")
         if cid in self._resending:
@@ -486,6 +490,29 @@ class ExecutionService:
     async def _resent_before(self, cid: str) -> bool:
         events = await asyncio.to_thread(q.recent_events, self.ledger, kinds=[ORDER_RESENT], limit=None)
         return any((e.get("payload") or {}).get("client_order_id") == cid for e in events)
+
+    async def recover_lost(self, row: Mapping[str, Any]) -> ExecutionResult:
+        """An order of an ended process (a ledger row, never acknowledged) that the venue proved it never got.
+
+        The resync service calls it at start for such an order when no live process holds it. An exit
+        (``reduce_only``) is re-sent once with its client order id through :meth:`submit` (a fresh risk
+        check; an ``order.resent`` event first): a strategy's or a plan's exit is never dropped. An entry is
+        recorded lost (``rejected``, an ``order.lost`` event), never sent late: the strategy decides anew on
+        its next bar. An order already re-sent once is recorded lost.
+        """
+        cid = str(row["client_order_id"])
+        intent = OrderIntent(
+            symbol=row["symbol"], side=row["side"], type=row.get("type") or "limit", amount=row["amount"],
+            price=row.get("price"), stop_price=row.get("trigger_price"), reduce_only=bool(row.get("reduce_only")),
+            is_exit=bool(row.get("reduce_only")), client_order_id=cid,
+            origin=f"strategy:{row['strategy']}" if row.get("strategy") else "plan:" + str(row.get("plan_id") or cid),
+        )  # fmt: skip
+        record = {"risk_decision": row.get("risk_decision"), "plan_id": row.get("plan_id")}
+        if not intent.is_exit or await self._resent_before(cid):
+            why = "an entry proven never received is not sent late" if not intent.is_exit else "lost after its re-send"
+            return await self._final_lost(cid, intent, order_from_row(row), record, why)
+        self._resending.add(cid)
+        return await self.submit(intent, plan_id=row.get("plan_id"))
 
     async def _final_lost(
         self, cid: str, intent: OrderIntent, order: Mapping[str, Any], record: dict[str, Any], why: str

@@ -12,7 +12,8 @@ Exit status: 0 when the run reached ``--until`` or was stopped by SIGINT/SIGTERM
 consistent either way), 1 when it failed, 2 for a bad option or setting (an ``--until`` already past on
 the run's clock included; a ledger that cannot be reached to take the run's lease), 3 when the run to resume is
 held by another live process (the message names its host, pid, client id and since when; ``--take-over`` waits
-for a crashed holder's lease to expire). See ``docs/runner.md``.
+for a crashed holder's lease to expire), or when the run stopped because its lease was lost (taken over, or not
+renewable for a whole ``LEASE_TTL``). See ``docs/runner.md``.
 """
 
 from __future__ import annotations
@@ -137,9 +138,13 @@ def register(app: typer.Typer) -> None:
         except BaseError as exc:
             typer.echo(f"trader run: {type(exc).__name__}: {exc}", err=True)
             raise typer.Exit(1) from None
+        lost_lease = "lease lost" in result.reason
         typer.echo(
             f"run {result.run_id} ended: {result.reason}; bars {result.telemetry['bars']}, orders "
             f"{result.telemetry['orders_approved']} approved ({result.telemetry['orders_sent']} sent, "
             f"{result.telemetry['orders_shadow']} shadow), plans {result.telemetry['plans_proposed']}"
-            + (f"; equity {result.portfolio.equity} {result.portfolio.base_currency}" if result.portfolio else "")
+            + (f"; equity {result.portfolio.equity} {result.portfolio.base_currency}" if result.portfolio else ""),
+            err=lost_lease,
         )
+        if lost_lease:  # another process owns the run now: not a clean end, whatever the loop did
+            raise typer.Exit(3)

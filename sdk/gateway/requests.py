@@ -22,6 +22,7 @@ from sdk.gateway.protocol import UNSET_DOUBLE, Fields, ProtocolError
 
 __all__ = [
     "FIELD_COUNTS",
+    "OFFICIAL_CLIENT_COUNTS",
     "VARIABLE_LAYOUTS",
     "ExecutionFilter",
     "HistoricalRequest",
@@ -125,6 +126,15 @@ FIELD_COUNTS: dict[int, int | Callable[[int], int]] = {
     In.REQ_USER_INFO: 2,
 }
 
+#: Other field counts real TWS accepts for a message, where IB's official client (``ibapi`` 10.x, the authority
+#: where the two differ) writes it differently from ib_async: for the option calculations IB's client sends
+#: only ``implVolOptStr``/``optPrcOptStr`` after the under price (``ibapi/client.py``,
+#: ``calculateImpliedVolatility``/``calculateOptionPrice``), where ib_async sends a count and then the options.
+OFFICIAL_CLIENT_COUNTS: dict[int, int] = {
+    In.REQ_CALC_IMPLIED_VOLAT: 3 + _C + 3,
+    In.REQ_CALC_OPTION_PRICE: 3 + _C + 3,
+}
+
 #: Messages whose field count depends on their content; their readers check it (:func:`finish`).
 VARIABLE_LAYOUTS = frozenset({In.REQ_MKT_DATA, In.PLACE_ORDER, In.REQ_HISTORICAL_DATA})
 
@@ -144,7 +154,7 @@ def check_field_count(fields: Sequence[str], version: int) -> None:
     """
     msg_id = int(fields[0])
     expected = field_count(msg_id, version)
-    if expected is not None and len(fields) != expected:
+    if expected is not None and len(fields) != expected and len(fields) != OFFICIAL_CLIENT_COUNTS.get(msg_id):
         raise ProtocolError(
             f"message {msg_id} ({In(msg_id).name}) has {len(fields)} fields; "
             f"at server version {version} it has {expected}"

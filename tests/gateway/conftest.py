@@ -1,18 +1,25 @@
-"""Fixtures of the gateway tests: the real catalog (loaded once), gateways on port 0, ib_async clients."""
+"""Fixtures of the gateway tests: gateways with the plain :class:`GatewayConfig` defaults and ib_async clients.
+
+``catalog``, ``make_gateway`` and ``gateway`` come from the shared plugin (``tests/support``); this area
+only sets their defaults (:func:`gateway_defaults`). Waits: ``support.waiting``.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ib_async import IB
+from support.waiting import eventually
 
-from sdk.gateway import GatewayConfig, OfflineGateway
+from sdk.gateway import OfflineGateway
+
+#: ``from .conftest import eventually`` keeps working for tests written before the plugin; new tests
+#: import it from ``support.waiting``.
+__all__ = ["ASX_OPEN_2025", "SPY_MINUTES_2024", "eventually"]
 
 #: A Tuesday during ASX hours (11:00 Sydney), inside the real ASX, SPY daily and AUD/USD data.
 ASX_OPEN_2025 = datetime(2025, 3, 4, 0, 0, tzinfo=UTC)
@@ -20,12 +27,11 @@ ASX_OPEN_2025 = datetime(2025, 3, 4, 0, 0, tzinfo=UTC)
 SPY_MINUTES_2024 = datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
 
 
-@pytest.fixture(scope="session")
-def catalog(shared_data: Path) -> Any:
-    """The real market data, scanned once for every gateway test."""
-    from sdk.data import load_catalog
-
-    return load_catalog(shared_data)
+@pytest.fixture
+def gateway_defaults() -> dict[str, Any]:
+    """Paused at :data:`ASX_OPEN_2025` on free ports; account, cash and state file as ``GatewayConfig``'s
+    defaults (``DU0000001``, 1M AUD, no state file)."""
+    return {"port": 0, "control_port": 0, "speed": 0, "start": ASX_OPEN_2025}
 
 
 @pytest.fixture(scope="session")
@@ -34,31 +40,6 @@ def synthetic_catalog() -> Any:
     from sdk.data import load_catalog
 
     return load_catalog(None, seed=7, synthetic_start=date(2024, 1, 2), synthetic_end=date(2024, 6, 28))
-
-
-@pytest.fixture
-async def make_gateway(catalog: Any) -> AsyncIterator[Callable[..., Any]]:
-    """``await make_gateway(start=..., speed=0, **config)``: a started gateway on free ports (stopped after)."""
-    started: list[OfflineGateway] = []
-
-    async def make(*, catalog_: Any = None, **overrides: Any) -> OfflineGateway:
-        options: dict[str, Any] = {"port": 0, "control_port": 0, "speed": 0, "start": ASX_OPEN_2025}
-        options.update(overrides)
-        gw = OfflineGateway(GatewayConfig(**options), catalog=catalog_ or catalog)
-        await gw.start()
-        started.append(gw)
-        return gw
-
-    yield make
-    for gw in started:
-        await gw.stop()
-
-
-@pytest.fixture
-async def gateway(make_gateway: Callable[..., Any]) -> OfflineGateway:
-    """A paused gateway at an ASX open in March 2025 over the real data."""
-    gw: OfflineGateway = await make_gateway()
-    return gw
 
 
 @pytest.fixture
@@ -82,19 +63,3 @@ async def connect() -> AsyncIterator[Callable[..., Any]]:
 def _quiet_ib_async() -> None:
     logging.getLogger("ib_async").setLevel(logging.CRITICAL)
     logging.getLogger("ib_insync").setLevel(logging.CRITICAL)
-
-
-async def settle(ib: Any, seconds: float = 0.05) -> None:
-    """Let answers already written by the gateway reach the client."""
-    await asyncio.sleep(seconds)
-
-
-async def eventually(condition: Callable[[], Any], timeout: float = 2.0) -> None:
-    """Wait (briefly, polling) until ``condition()`` is true; fail with its last value otherwise."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if condition():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition still false after {timeout} s")
-        await asyncio.sleep(0.01)

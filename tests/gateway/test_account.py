@@ -6,10 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from ib_async import Forex, MarketOrder, Stock
+from support.waiting import eventually
 
 from sdk.gateway import OfflineGateway
-
-from .conftest import eventually
 
 
 def _values(ib: Any) -> dict[tuple[str, str], str]:

@@ -10,10 +10,9 @@ from typing import Any
 import ib_async
 import ib_insync
 import pytest
+from support.waiting import eventually
 
 from sdk.gateway import OfflineGateway
-
-from .conftest import eventually
 
 
 @pytest.mark.parametrize(("library", "version"), [(ib_async, 178), (ib_insync, 176)], ids=["ib_async", "ib_insync"])

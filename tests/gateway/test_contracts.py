@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ib_async import Contract, Forex, Index, Stock
+from support.waiting import eventually, round_trip
 
 from sdk.gateway import OfflineGateway
 from sdk.ticks import ASX_EQUITY, FX_IDEALPRO, US_EQUITY
@@ -55,7 +55,7 @@ async def test_unknown_contracts_get_error_200(gateway: OfflineGateway, connect:
     assert await ib.reqContractDetailsAsync(Stock("NOPE", "ASX", "AUD")) == []
     assert await ib.qualifyContractsAsync(Stock("BHP", "SMART", "USD")) == [None]
     ib.reqMktData(Contract(conId=1))
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # its answer is in
     assert [code for _, code in errors] == [200, 200, 200]
     assert all(req_id >= 0 for req_id, _ in errors)  # each error names its request
 
@@ -69,8 +69,7 @@ async def test_an_index_has_details_and_prices_but_cannot_be_ordered(gateway: Of
     from ib_async import MarketOrder
 
     trade = ib.placeOrder(xjo.contract, MarketOrder("BUY", 1))
-    await asyncio.sleep(0.05)
-    assert trade.orderStatus.status == "Cancelled"
+    await eventually(lambda: trade.orderStatus.status == "Cancelled")
     assert trade.log[-1].errorCode == 201 and "indexes cannot be traded" in trade.log[-1].message
 
 

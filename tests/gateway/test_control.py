@@ -10,11 +10,12 @@ from typing import Any
 import aiohttp
 import pytest
 from ib_async import MarketOrder, ScannerSubscription, Stock
+from support.waiting import eventually
 
 from sdk.gateway import OfflineGateway
 from sdk.gateway.clock import SimClock
 
-from .conftest import ASX_OPEN_2025, eventually
+from .conftest import ASX_OPEN_2025
 
 
 async def test_state_and_clock_over_http(gateway: OfflineGateway, connect: Any) -> None:

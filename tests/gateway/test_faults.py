@@ -11,10 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Stock
+from support.waiting import eventually, round_trip
 
 from sdk.gateway import GatewayConfig, OfflineGateway
 
-from .conftest import ASX_OPEN_2025, eventually
+from .conftest import ASX_OPEN_2025
 
 
 async def test_refuse_next_refuses_connections_then_lets_them_in(gateway: OfflineGateway, connect: Any) -> None:
@@ -35,7 +36,7 @@ async def test_drop_every_and_drop_at_close_client_connections(gateway: OfflineG
     drop_at = (ASX_OPEN_2025 + timedelta(minutes=1)).isoformat()
     gateway.set_faults(f"drop_at={drop_at}")
     gateway.clock.advance(59)
-    await asyncio.sleep(0.05)
+    await round_trip(again)  # answered: the step before drop_at left the connection open
     assert again.isConnected()
     gateway.clock.advance(2)  # simulated time passes drop_at
     await eventually(lambda: not again.isConnected())
@@ -55,14 +56,14 @@ async def test_farm_flap_loses_market_data_until_it_is_renewed(gateway: OfflineG
     ib.errorEvent += lambda req_id, code, msg, contract: codes.append(code)
     [bhp] = await ib.qualifyContractsAsync(Stock("BHP", "ASX", "AUD"))
     ticker = ib.reqMktData(bhp)
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # the stream is open
     gateway.set_faults("farm_flap=0.2,farm_flap_restore=1101")
     await eventually(lambda: 1101 in codes)
     assert codes[codes.index(1101) - 1] == 1100
     gateway.set_faults("")
     before = ticker.last
     gateway.clock.advance(600)
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # whatever that step sent has arrived
     assert ticker.last == before  # "data lost": the stream is gone
     ib.cancelMktData(bhp)
     renewed = ib.reqMktData(bhp)

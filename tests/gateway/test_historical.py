@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 from ib_async import Forex, Stock
+from support.waiting import round_trip
 
 from sdk.data import BAR_SIZES
 from sdk.data.barsizes import parse_bar_size
@@ -124,19 +125,19 @@ async def test_keep_up_to_date_sends_the_bar_in_progress_and_each_new_bar(
     bars.updateEvent += lambda b, has_new_bar: updates.append(has_new_bar)
     start_count, last_date = len(bars), bars[-1].date
     gateway.clock.advance(30)  # 11:00:30 Sydney: the 11:00 bar is in progress
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # the step's bars are in
     assert len(bars) == start_count + 1 and bars[-1].date - last_date == timedelta(minutes=5)
     in_progress = bars[-1].volume
     gateway.clock.advance(900)  # 11:15:30: the 11:00, 11:05 and 11:10 bars complete, 11:15 in progress
-    await asyncio.sleep(0.05)
+    await round_trip(ib)
     assert len(bars) == start_count + 4
     assert bars[-1].date - last_date == timedelta(minutes=20)
     assert bars[-4].volume > in_progress  # the 11:00 bar was completed, not left at its first 30 s
     assert True in updates
     ib.cancelHistoricalData(bars)
-    await asyncio.sleep(0.02)
+    await round_trip(ib)  # the cancel was read before the next step
     gateway.clock.advance(900)
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # whatever that step sent has arrived
     assert len(bars) == start_count + 4
 
 

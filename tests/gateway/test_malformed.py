@@ -20,7 +20,7 @@ from sdk.gateway import OfflineGateway
 from sdk.gateway.protocol import encode_frame
 
 from .conftest import ASX_OPEN_2025, eventually
-from .test_connection import _raw_client, _read_until_closed
+from .test_connection import _raw_client, _read_messages, _read_until_closed
 
 #: reqMktData at server version 178: msgId, version, reqId, the contract (conId .. tradingClass), no combo legs,
 #: no delta-neutral contract, generic ticks, snapshot, regulatory snapshot, options.
@@ -58,7 +58,7 @@ async def test_a_malformed_request_is_320_without_a_traceback_and_other_streams_
         answers = await asyncio.to_thread(_read_until_closed, sock)
     finally:
         sock.close()
-    errors = [m for m in answers if m[0] == "4" and m[3] not in ("2104", "2106", "2158")]
+    errors = [m for m in answers if m[0] == "4" and m[3] not in ("2104", "2106", "2158", "2199")]
     assert [e[3] for e in errors] == ["320"], answers
     assert not [m for m in answers if m[0] != "4"], f"the malformed request was answered: {answers}"
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], caplog.text
@@ -70,3 +70,26 @@ async def test_a_malformed_request_is_320_without_a_traceback_and_other_streams_
     ticker.updateEvent += updates.append
     gateway.clock.advance(120)
     await eventually(lambda: bool(updates), timeout=5)  # its market data stream goes on
+
+
+#: calculateImpliedVolatility / calculateOptionPrice as IB's official client (ibapi 10.x) writes them at server
+#: version 178: msgId, version 3, reqId, the contract (12 fields), option price or volatility, under price, and the
+#: options string alone (no count before it, unlike ib_async): 18 fields.
+_SPY_OPTION = [0, "SPY", "OPT", "20250321", 580.0, "C", "100", "SMART", "", "USD", "", ""]
+
+
+@pytest.mark.parametrize(("msg_id", "name"), [(54, "calculateImpliedVolatility"), (55, "calculateOptionPrice")])
+async def test_the_official_clients_option_calculation_is_answered_322_and_the_session_survives(
+    gateway: OfflineGateway, msg_id: int, name: str
+) -> None:
+    sock = await asyncio.to_thread(_raw_client, gateway.port, 178)
+    try:
+        frame = encode_frame([msg_id, 3, 9, *_SPY_OPTION, 1.25, 585.0, ""])
+        assert len([msg_id, 3, 9, *_SPY_OPTION, 1.25, 585.0, ""]) == 18
+        sock.sendall(frame + encode_frame([49, 1]))  # then reqCurrentTime: answered on the same session
+        answers = await asyncio.to_thread(_read_messages, sock, 7)  # 5 connect notices, the 322, the time
+    finally:
+        sock.close()
+    errors = [m for m in answers if m[0] == "4" and m[2] != "-1"]
+    assert [(e[2], e[3]) for e in errors] == [("9", "322")], f"{name}: {answers}"  # not simulated, not 320
+    assert [m for m in answers if m[0] == "49"], f"{name}: the session was dropped: {answers}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -20,12 +19,13 @@ from ib_async import (
     StopOrder,
 )
 from ib_async.decoder import Decoder
+from support.waiting import eventually, round_trip
 
 from sdk.gateway import OfflineGateway
 from sdk.gateway import order_answers as oa
 from sdk.gateway.protocol import encode_frame, split_frames
 
-from .conftest import SPY_MINUTES_2024, eventually
+from .conftest import SPY_MINUTES_2024
 
 BHP_DAY = (datetime(2025, 3, 3, 23, tzinfo=UTC), datetime(2025, 3, 4, 1, tzinfo=UTC))
 
@@ -96,7 +96,7 @@ async def test_orders_outside_the_session_wait_and_fill_at_the_open(make_gateway
     await eventually(lambda: trade.orderStatus.status == "Filled")
     assert trade.fills[0].execution.time >= datetime(2025, 3, 4, 23, 0, tzinfo=UTC)
     gw.clock.advance(timedelta(days=1).total_seconds())
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # the step's order statuses are in
     assert gtc.orderStatus.status == "Submitted"  # GTC outlives the sessions
 
 
@@ -143,7 +143,7 @@ async def test_rejections_carry_ibs_codes_and_accept_nothing(gateway: OfflineGat
     filled = ib.placeOrder(bhp, MarketOrder("BUY", 10))
     await eventually(lambda: filled.orderStatus.status == "Filled")
     ib.client.placeOrder(filled.order.orderId, bhp, MarketOrder("BUY", 10))  # an id already used
-    await asyncio.sleep(0.05)
+    await round_trip(ib)  # its answer is in
     assert codes[-1] == 104
     assert [o["status"] for o in gateway.state()["orders"]] == ["Filled"]  # nothing else was accepted
 
@@ -161,9 +161,9 @@ async def test_partial_fills_are_bounded_by_each_minute_bars_volume(
     assert trade.fills[0].execution.shares == first_cap and trade.orderStatus.status == "Submitted"
     for _ in range(30):
         gw.clock.advance(60)
+        await round_trip(ib)  # the minute's fill is in
         if trade.orderStatus.status == "Filled":
             break
-        await asyncio.sleep(0.01)
     await eventually(lambda: trade.orderStatus.status == "Filled")
     assert len(trade.fills) > 2 and sum(f.execution.shares for f in trade.fills) == 300
     assert all(f.commissionReport.currency == "USD" for f in trade.fills)
@@ -198,7 +198,7 @@ async def test_executions_are_filtered_by_ibs_fields(gateway: OfflineGateway, co
     await eventually(lambda: sell.orderStatus.status == fx.orderStatus.status == "Filled")
     every = await ib.reqExecutionsAsync()
     assert len(every) == 3
-    await asyncio.sleep(0.02)
+    await round_trip(ib)  # the commission reports written with the executions are in
     # each execution came with its commission report (ib_async keeps them on its own fills)
     assert len(ib.fills()) == 3 and all(f.commissionReport.commission > 0 for f in ib.fills())
     assert len(await ib.reqExecutionsAsync(ExecutionFilter(side="SELL"))) == 1

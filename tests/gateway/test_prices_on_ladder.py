@@ -7,11 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from ib_async import Stock
+from support.waiting import eventually
 
 from sdk.gateway import OfflineGateway
 from sdk.ticks import ASX_EQUITY
-
-from .conftest import eventually
 
 ASX_STOCKS = ("BHP", "CBA", "CSL", "NAB", "WBC", "ANZ", "FMG", "WES", "RIO")
 

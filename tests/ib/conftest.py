@@ -1,4 +1,5 @@
-"""Fixtures of the IB venue's tests: the offline gateway over the real data, IBTraders connected to it
+"""Fixtures of the IB venue's tests: the offline gateway over the real data (the shared ``make_gateway``
+and ``gateway`` of ``tests/support`` with this area's :func:`gateway_defaults`), IBTraders connected to it
 over a real socket on port 0, and ccxt's own structure validators.
 
 Gateways run paused (speed 0): tests move simulated time with ``gw.clock.advance`` and the traders
@@ -33,48 +34,15 @@ def _quiet_ib_async() -> None:
     logging.getLogger("ib_async").setLevel(logging.CRITICAL)
 
 
-@pytest.fixture(scope="session")
-def catalog(shared_data: Path) -> Any:
-    """The real market data, loaded once for every IB test."""
-    from sdk.data import load_catalog
-
-    return load_catalog(shared_data)
-
-
 @pytest.fixture
-async def make_gateway(catalog: Any, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """``await make_gateway(**config)``: a started, paused gateway on free ports (stopped after)."""
-    from sdk.gateway import GatewayConfig, OfflineGateway
-
-    started: list[Any] = []
-
-    async def make(**overrides: Any) -> Any:
-        options: dict[str, Any] = {
-            "host": "127.0.0.1",
-            "port": 0,
-            "control_port": None,
-            "speed": 0,
-            "start": ASX_OPEN,
-            "account": "DU0000001",
-            "base_currency": "AUD",
-            "cash": {"AUD": 1_000_000, "USD": 100_000},
-            "state_file": tmp_path / f"gateway-{len(started)}.json",
-        }
-        options.update(overrides)
-        gw = OfflineGateway(GatewayConfig(**options), catalog=catalog)
-        await gw.start()
-        started.append(gw)
-        return gw
-
-    yield make
-    for gw in started:
-        await gw.stop()
-
-
-@pytest.fixture
-async def gateway(make_gateway: Callable[..., Any]) -> Any:
-    """A paused gateway at an ASX open in March 2025 over the real data."""
-    return await make_gateway()
+def gateway_defaults(tmp_path: Path) -> dict[str, Any]:
+    """For the shared ``make_gateway``/``gateway``: paused at :data:`ASX_OPEN` on a free port without a
+    control port, account ``DU0000001`` with 1M AUD and 100k USD, a state file per gateway."""
+    return {
+        "host": "127.0.0.1", "port": 0, "control_port": None, "speed": 0, "start": ASX_OPEN, "account": "DU0000001",
+        "base_currency": "AUD", "cash": {"AUD": 1_000_000, "USD": 100_000},
+        "state_file": lambda n: tmp_path / f"gateway-{n}.json",
+    }  # fmt: skip
 
 
 @pytest.fixture

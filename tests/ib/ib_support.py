@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pytest
+from support.waiting import eventually
 
 from sdk.venues.ib.connection import Backoff
 
@@ -32,11 +30,6 @@ class PausedTime:
         self.t += seconds
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll ``condition`` (answers from the gateway arrive asynchronously); fail after ``timeout`` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+#: ``from ib_support import wait_for`` keeps working for tests written before the shared plugin; it is
+#: :func:`support.waiting.eventually` (new tests import that).
+wait_for = eventually

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from ccxt.test.exchange.base.test_balance import test_balance as check_balance
 from ccxt.test.exchange.base.test_position import test_position as check_position
-from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
+from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
+from support.waiting import eventually, round_trip
 
 from sdk.errors import BadSymbol, ExchangeError, FxRateUnavailable
 from sdk.venues.ib.account import equity_from_holdings
@@ -106,7 +106,7 @@ async def test_stale_fx_quote_is_refreshed(make_gateway: Any, make_trader: Any) 
     gw.clock.advance(30)
     assert await trader.fetch_fx_rate("USD", "AUD") == first and trader.fx.cached("USD", "AUD").at == stamp
     gw.clock.advance(3600)
-    await asyncio.sleep(0.1)  # the stream follows the market
+    await round_trip(trader.connection.ib)  # the stream has followed the market
     await trader.fetch_fx_rate("USD", "AUD")
     assert trader.fx.cached("USD", "AUD").at >= stamp + 3600, "older than IB_FX_MAX_AGE: asked again"
 
@@ -142,8 +142,8 @@ async def test_negative_cash_is_a_loan_and_stays_negative(make_gateway: Any, mak
     trader = await make_trader(gateway)
     ticker = await trader.fetch_ticker("SPY/USD")
     await trader.create_order("SPY/USD", "limit", "buy", 300, round(ticker["ask"] + 0.05, 2))  # more than the USD
-    await wait_for(lambda: gateway.state()["cash"]["USD"] < 0, what="the fill on margin")
-    await wait_for(lambda: trader.connection.ib.accountValues() and _cash(trader, "USD") < 0, what="IB's push")
+    await eventually(lambda: gateway.state()["cash"]["USD"] < 0, what="the fill on margin")
+    await eventually(lambda: trader.connection.ib.accountValues() and _cash(trader, "USD") < 0, what="IB's push")
     balance = await trader.fetch_balance()
     assert balance["total"]["USD"] < 0 and balance["total"]["USD"] == pytest.approx(gateway.state()["cash"]["USD"])
     check_balance_allowing_debt(ccxt_for(trader), balance)
@@ -156,7 +156,7 @@ def _cash(trader: IBTrader, currency: str) -> float:
 async def test_equity_without_net_liquidation_never_values_a_position_at_zero(trader: IBTrader, gateway: Any) -> None:
     bhp = await trader.fetch_ticker("BHP/AUD")
     await trader.create_order("BHP/AUD", "limit", "buy", 300, round(bhp["ask"] + 0.05, 2))
-    await wait_for(lambda: len(gateway.state()["positions"]) == 1, what="the position")
+    await eventually(lambda: len(gateway.state()["positions"]) == 1, what="the position")
     positions = await trader.fetch_positions()
     cash = trader.account._value("CashBalance")
     equity = await equity_from_holdings(cash, positions, trader.account._to_base)
@@ -173,9 +173,9 @@ async def test_long_and_short_positions(trader: IBTrader, gateway: Any, ccxt_for
     await trader.create_order("BHP/AUD", "limit", "buy", 300, round(bhp["ask"] + 0.05, 2))
     fx = await trader.fetch_ticker("AUD/USD")
     await trader.create_order("AUD/USD", "limit", "sell", 25_000, round(fx["bid"] - 0.001, 4))
-    await wait_for(lambda: len(gateway.state()["positions"]) == 2, what="two positions")
+    await eventually(lambda: len(gateway.state()["positions"]) == 2, what="two positions")
     gateway.clock.advance(60)
-    await asyncio.sleep(0.1)
+    await round_trip(trader.connection.ib)  # the step's marks are in
     positions = {p["symbol"]: p for p in await trader.fetch_positions()}
     exchange = ccxt_for(trader)
     for symbol, position in positions.items():

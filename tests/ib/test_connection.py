@@ -119,6 +119,6 @@ async def test_farm_notices_degrade_and_restore_health(gateway: Any, trader: IBT
 
 
 async def _settle(condition: Any) -> None:
-    from ib_support import wait_for  # type: ignore[import-not-found]
+    from support.waiting import eventually
 
-    await wait_for(condition, what="the connection's health")
+    await eventually(condition, what="the connection's health")

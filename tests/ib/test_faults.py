@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as check_ohlcv
-from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
+from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
+from support.waiting import eventually, round_trip
 
 from sdk.errors import NetworkError, RequestTimeout
 from sdk.venues.ib.connection import ConnectivityEvent, Health
@@ -23,7 +24,7 @@ def kinds(events: list[ConnectivityEvent]) -> list[str]:
 
 
 async def ready_again(trader: IBTrader, events: list[ConnectivityEvent], count: int = 1) -> None:
-    await wait_for(
+    await eventually(
         lambda: kinds(events).count("resynced") >= count and trader.connection.is_ready,
         timeout=10,
         what="the session to reconnect and resync",
@@ -40,7 +41,7 @@ async def test_drop_reconnects_resubscribes_and_reconciles(gateway: Any, trader:
     assert kinds(events)[-2:] == ["reconnected", "resynced"]
     assert trader.health is Health.HEALTHY and trader.connection.reconnects == 1 and trader.client_id == 1
     gateway.clock.advance(300)
-    await wait_for(
+    await eventually(
         lambda: trader.market._streams["BHP/AUD"].updated_ms != before["timestamp"], what="the resubscribed stream"
     )
     after = await trader.fetch_ticker("BHP/AUD")
@@ -58,9 +59,9 @@ async def test_drop_mid_order_sends_it_once(make_gateway: Any, make_trader: Any)
     placing = asyncio.ensure_future(
         trader.create_order("BHP/AUD", "limit", "buy", 100, price, {"clientOrderId": "trd-midorder-1"})
     )
-    await wait_for(lambda: len(gw.state()["orders"]) == 1, what="the order at the gateway")
+    await eventually(lambda: len(gw.state()["orders"]) == 1, what="the order at the gateway")
     gw.drop_all_clients("drop mid-order")
-    await wait_for(lambda: "disconnected" in kinds(events), what="the drop")
+    await eventually(lambda: "disconnected" in kinds(events), what="the drop")
     gw.set_faults("")
     assert not placing.done() and not trader.orders.find("trd-midorder-1").acknowledged
     order = await placing
@@ -81,7 +82,7 @@ async def test_an_order_ib_never_kept_is_lost_and_may_be_sent_again(make_gateway
     gw.set_faults("delay_ms=400")
     params = {"clientOrderId": "trd-lost-0001"}
     placing = asyncio.ensure_future(trader.create_order("BHP/AUD", "limit", "buy", 100, price, params))
-    await wait_for(lambda: len(gw.state()["orders"]) == 1, what="the order at the gateway")
+    await eventually(lambda: len(gw.state()["orders"]) == 1, what="the order at the gateway")
     await gw.restart()
     gw.set_faults("")
     with pytest.raises(NetworkError, match="never reached IB"):
@@ -101,7 +102,7 @@ async def test_restart_with_state_file_keeps_orders_and_fills_without_duplicates
     ticker = await trader.fetch_ticker("BHP/AUD")
     filled = await trader.create_order("BHP/AUD", "limit", "buy", 100, round(ticker["ask"] + 0.05, 2))
     resting = await trader.create_order("BHP/AUD", "limit", "buy", 100, round(ticker["bid"] - 1, 2))
-    await wait_for(lambda: not trader.executions.pending() and len(trader.executions) == 1, what="fill and fee")
+    await eventually(lambda: not trader.executions.pending() and len(trader.executions) == 1, what="fill and fee")
     trades_before = await trader.fetch_my_trades()
     await gateway.restart()  # the nightly restart: same port, account reloaded from the state file
     await ready_again(trader, events)
@@ -120,7 +121,7 @@ async def test_fill_during_an_outage_is_not_lost(gateway: Any, trader: IBTrader)
     order = await trader.create_order("BHP/AUD", "limit", "buy", 100, ticker["bid"])
     gateway.set_faults("refuse_next=1000")
     gateway.drop_all_clients("outage")
-    await wait_for(lambda: "reconnecting" in kinds(events), what="reconnect attempts")
+    await eventually(lambda: "reconnecting" in kinds(events), what="reconnect attempts")
     for _ in range(60):  # the market trades through the resting order while we are away
         gateway.clock.advance(60)
         if any(o["status"] == "Filled" for o in gateway.state()["orders"]):
@@ -130,7 +131,7 @@ async def test_fill_during_an_outage_is_not_lost(gateway: Any, trader: IBTrader)
     gateway.set_faults("")
     assert await trader.maybe_reconnect(), "the health circuit's hook brings the session back"
     assert trader.connection.is_ready
-    await wait_for(lambda: not trader.executions.pending(), what="the commission report")
+    await eventually(lambda: not trader.executions.pending(), what="the commission report")
     (trade,) = await trader.fetch_my_trades()
     assert trade["order"] == order["id"] and trade["fee"] is not None
     reconciled = await trader.fetch_order(order["id"])
@@ -144,17 +145,17 @@ async def test_1101_resubscribes_market_data_and_bars(make_gateway: Any, make_tr
     trader.add_connectivity_listener(events.append)
     bars = trader.watch_ohlcv("SPY/USD", "1m")
     first = asyncio.ensure_future(anext(bars))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: trader.bars.series() == [("SPY/USD", "1m")], what="the bar series")
     await trader.fetch_ticker("SPY/USD")
     gw.set_faults("farm_flap=0.2,farm_flap_restore=1101")
-    await wait_for(lambda: "data_lost" in kinds(events), what="IB 1101")
+    await eventually(lambda: "data_lost" in kinds(events), what="IB 1101")
     gw.set_faults("")
     health = [e.health for e in events if e.kind == "health"]
     assert Health.DEGRADED in health, "1100 degraded the session"
-    await wait_for(lambda: trader.health is Health.HEALTHY, what="health restored")
+    await eventually(lambda: trader.health is Health.HEALTHY, what="health restored")
     stamp = trader.market._streams["SPY/USD"].updated_ms
     gw.clock.advance(120)
-    await wait_for(lambda: trader.market._streams["SPY/USD"].updated_ms != stamp, what="the renewed stream")
+    await eventually(lambda: trader.market._streams["SPY/USD"].updated_ms != stamp, what="the renewed stream")
     bar = await asyncio.wait_for(first, 5)
     second = await asyncio.wait_for(anext(bars), 5)
     assert second[0] == bar[0] + 60_000, "bars keep coming after 1101, in order, none repeated"
@@ -177,18 +178,18 @@ async def test_watch_ohlcv_survives_a_drop_without_losing_or_repeating_bars(
             seen.append(bar)
 
     watcher = asyncio.ensure_future(watch())
-    await wait_for(lambda: trader.bars.series() == [("SPY/USD", "1m")], what="the bar series")
+    await eventually(lambda: trader.bars.series() == [("SPY/USD", "1m")], what="the bar series")
     for _ in range(3):
         gw.clock.advance(60)
-        await asyncio.sleep(0.05)
-    await wait_for(lambda: len(seen) >= 3, what="three bars")
+        await round_trip(trader.connection.ib)  # the step's bar is in before the next step
+    await eventually(lambda: len(seen) >= 3, what="three bars")
     gw.set_faults("refuse_next=3")
     gw.drop_all_clients("drop during live bars")
-    await wait_for(lambda: "disconnected" in kinds(events), what="the drop")
+    await eventually(lambda: "disconnected" in kinds(events), what="the drop")
     gw.clock.advance(5 * 60)  # five bars complete while we are away
     await ready_again(trader, events)
     gw.clock.advance(120)
-    await wait_for(lambda: len(seen) >= 10, what="the missed bars and the live ones")
+    await eventually(lambda: len(seen) >= 10, what="the missed bars and the live ones")
     watcher.cancel()
     stamps = [int(b[0]) for b in seen]
     assert stamps == list(range(stamps[0], stamps[0] + 60_000 * len(stamps), 60_000)), "each minute once, in order"
@@ -206,7 +207,7 @@ async def test_a_silent_socket_is_dropped_by_the_heartbeat_and_reconnected(make_
     events: list[ConnectivityEvent] = []
     trader.add_connectivity_listener(events.append)
     gw.set_faults("delay_ms=3000")  # the gateway still reads, but every answer is held: a silent socket
-    await wait_for(lambda: "disconnected" in kinds(events), timeout=5, what="the heartbeat to give up")
+    await eventually(lambda: "disconnected" in kinds(events), timeout=5, what="the heartbeat to give up")
     assert any(e.kind == "health" and e.health is Health.DEGRADED and "heartbeat" in e.detail for e in events)
     gw.set_faults("")
     await ready_again(trader, events)
@@ -226,7 +227,7 @@ async def test_an_order_not_acknowledged_in_time_times_out_and_a_retry_sends_not
         await trader.create_order("BHP/AUD", "limit", "buy", 100, price, params)
     assert len(gw.state()["orders"]) == 1, "IB has it; only its answer is late"
     gw.set_faults("")
-    await wait_for(lambda: trader.orders.find("trd-slow-ack-01").acknowledged, what="the late acknowledgement")
+    await eventually(lambda: trader.orders.find("trd-slow-ack-01").acknowledged, what="the late acknowledgement")
     order = await trader.create_order("BHP/AUD", "limit", "buy", 100, price, params)
     assert order["status"] == "open" and order["id"] == str(gw.state()["orders"][0]["permId"])
     assert len(gw.state()["orders"]) == 1

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from ccxt.test.exchange.base.test_order import test_order as check_order
 from ccxt.test.exchange.base.test_ticker import test_ticker as check_ticker
+from support.waiting import round_trip
 
 from sdk.errors import ArgumentsRequired, NotSupported
 from sdk.venues.ib.trader import IBTrader
@@ -35,7 +36,7 @@ async def _filled(trader: IBTrader, gw: Any) -> dict[str, Any]:
         if order["status"] == "closed":
             break
         gw.clock.advance(30)
-        await asyncio.sleep(0.02)
+        await round_trip(trader.connection.ib)  # the step's fill is in
     return dict(order)
 
 
@@ -64,7 +65,7 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
             if first.done():
                 break
             gw.clock.advance(30)
-            await asyncio.sleep(0.05)
+            await round_trip(trader.connection.ib)  # the step's bar is in
         assert len(await asyncio.wait_for(first, 5)) == 6
         await bars.aclose()
 
@@ -95,6 +96,11 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
     async def closed_orders() -> None:
         filled = await _filled(trader, gw)
         assert filled["id"] in [o["id"] for o in await trader.fetch_closed_orders("AUD/USD")]
+
+    async def never_received() -> None:
+        assert await trader.order_never_received("trd-neversent000001") is True
+        order = await _resting(trader)
+        assert await trader.order_never_received(order["clientOrderId"]) is False
 
     async def time() -> None:
         assert abs(await trader.fetch_time() - now_ms(gw)) < 5_000
@@ -134,7 +140,8 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
         "fetchTicker": ticker, "fetchTickers": tickers, "fetchOrderBook": book, "fetchOHLCV": ohlcv,
         "watchOHLCV": watch, "fetchBalance": balance, "fetchPositions": positions, "fetchMyTrades": my_trades,
         "fetchOrderTrades": order_trades, "fetchOrder": fetch_order, "fetchOpenOrders": open_orders,
-        "fetchClosedOrders": closed_orders, "fetchTime": time, "cancelOrder": cancel, "cancelAllOrders": cancel_all,
+        "fetchClosedOrders": closed_orders, "fetchTime": time,
+        "orderNeverReceived": never_received, "cancelOrder": cancel, "cancelAllOrders": cancel_all,
         **{k: (lambda k=k: create(k)) for k in creates},
     }  # fmt: skip
 

@@ -11,7 +11,8 @@ from ccxt.test.exchange.base.test_order import test_order as check_order
 from ccxt.test.exchange.base.test_shared_methods import assert_timestamp_order
 from ccxt.test.exchange.base.test_trade import test_trade as check_trade
 from ib_async import IB, LimitOrder, Stock
-from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
+from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
+from support.waiting import eventually, round_trip
 
 from sdk.errors import BadRequest, InsufficientFunds, InvalidOrder, OrderNotFound
 from sdk.venues.ib.parsing import CCXT_ORDER_STATUSES
@@ -159,13 +160,13 @@ async def test_fill_fee_pending_until_the_commission_report(make_gateway: Any, m
     trader = await make_trader(gw)
     price = await marketable(trader, "BHP/AUD", "buy")
     order = await trader.create_order("BHP/AUD", "limit", "buy", 400, price, {"clientOrderId": "trd-fill-0001"})
-    await wait_for(lambda: len(trader.executions) == 1, what="the execution")
+    await eventually(lambda: len(trader.executions) == 1, what="the execution")
     order = await trader.fetch_order(order["id"])
     assert order["status"] == "closed" and order["filled"] == 400 and order["remaining"] == 0
     assert order["fee"] is None and order["info"]["commissionSource"] == "pending", "never 0.0 while pending"
     (pending,) = await trader.fetch_my_trades("BHP/AUD")
     assert pending["fee"] is None and pending["fees"] == []
-    await wait_for(lambda: not trader.executions.pending(), what="the commission report")
+    await eventually(lambda: not trader.executions.pending(), what="the commission report")
     order = await trader.fetch_order(order["id"])
     check_order(ccxt_for(trader), {}, "fetchOrder", order, "BHP/AUD", now_ms(gw))
     (trade,) = await trader.fetch_my_trades("BHP/AUD")
@@ -189,7 +190,7 @@ async def test_resting_order_fills_as_maker(trader: IBTrader, gateway: Any) -> N
         if (await trader.fetch_order(order["id"]))["status"] == "closed":
             break
         gateway.clock.advance(60)
-        await asyncio.sleep(0.02)
+        await round_trip(trader.connection.ib)  # the minute's fills are in
     (trade,) = await trader.fetch_my_trades("BHP/AUD")
     assert trade["takerOrMaker"] == "maker" and trade["price"] <= ticker["bid"]
 
@@ -201,7 +202,7 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
     order = await trader.create_order("SPY/USD", "limit", "buy", 2000, ticker["bid"])
     for _ in range(40):
         gw.clock.advance(30)
-        await asyncio.sleep(0.03)
+        await round_trip(trader.connection.ib)  # the step's fills are in: no step is skipped unseen
         order = await trader.fetch_order(order["id"])
         if 0 < order["filled"] < 2000 and len(order["trades"]) >= 2:
             break
@@ -216,7 +217,7 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
         if (await trader.fetch_order(bought["id"]))["status"] == "closed":
             break
         gw.clock.advance(30)
-        await asyncio.sleep(0.03)
+        await round_trip(trader.connection.ib)
     held = canceled["filled"] + 100
     with pytest.raises(InvalidOrder, match="would not only reduce"):
         await trader.create_order("SPY/USD", "market", "sell", held + 1, params={"reduceOnly": True})
@@ -227,7 +228,7 @@ async def test_partial_fills_and_market_flattening(make_gateway: Any, make_trade
         if not gw.state()["positions"]:
             break
         gw.clock.advance(30)
-        await asyncio.sleep(0.03)
+        await round_trip(trader.connection.ib)
     flat = await trader.fetch_order(flat["id"])
     assert flat["status"] == "closed" and flat["type"] == "market" and flat["reduceOnly"] is True
     assert await trader.fetch_positions() == []
@@ -243,7 +244,7 @@ async def test_cancel(trader: IBTrader, gateway: Any, ccxt_for: Any) -> None:
     with pytest.raises(OrderNotFound):
         await trader.cancel_order("999999")
     filled = await trader.create_order("BHP/AUD", "limit", "buy", 10, await marketable(trader, "BHP/AUD", "buy"))
-    await wait_for(lambda: len(trader.executions) == 1, what="the fill")
+    await eventually(lambda: len(trader.executions) == 1, what="the fill")
     with pytest.raises(InvalidOrder, match="closed; there is nothing to cancel"):
         await trader.cancel_order(filled["id"])
 
@@ -269,7 +270,7 @@ async def test_open_orders_are_only_ours(trader: IBTrader, gateway: Any, ccxt_fo
         manual = LimitOrder("BUY", 100, price)
         manual.orderRef = "manual-1"
         other.placeOrder(contract, manual)
-        await wait_for(lambda: len(gateway_orders(gateway)) == 2, what="the other client's order")
+        await eventually(lambda: len(gateway_orders(gateway)) == 2, what="the other client's order")
     finally:
         other.disconnect()
     open_orders = await trader.fetch_open_orders()
@@ -286,7 +287,7 @@ async def test_every_order_and_fill_is_logged_with_contract_exchange_and_commiss
     caplog.set_level(logging.INFO, logger="sdk.venues.ib")
     price = await marketable(trader, "BHP/AUD", "buy")
     order = await trader.create_order("BHP/AUD", "limit", "buy", 100, price, {"clientOrderId": "trd-telemetry-1"})
-    await wait_for(lambda: len(trader.executions) == 1 and not trader.executions.pending(), what="fill and fee")
+    await eventually(lambda: len(trader.executions) == 1 and not trader.executions.pending(), what="fill and fee")
     con_id = gateway.instruments.get("BHP/AUD").con_id
     by_message = {r.getMessage(): r for r in caplog.records if getattr(r, "orderRef", None) == "trd-telemetry-1"}
     sent, fill, fee = by_message["order sent"], by_message["fill"], by_message["commission"]
@@ -310,7 +311,7 @@ async def test_day_order_has_ccxt_time_in_force_and_expires_at_the_close(
     ioc = await trader.create_order("BHP/AUD", "limit", "buy", 100, price, {"timeInForce": "IOC"})
     assert ioc["timeInForce"] == "IOC"
     gateway.clock.advance(6 * 3600)  # past the ASX close (16:00 Sydney) and its closing auction
-    await wait_for(
+    await eventually(
         lambda: trader.orders.find("trd-day-0001").status == "expired",  # type: ignore[union-attr]
         what="the DAY order to expire",
     )

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from ccxt.test.exchange.base.test_ohlcv import test_ohlcv as check_ohlcv
 from ib_async import IB
-from ib_support import NYSE_OPEN_2024, wait_for  # type: ignore[import-not-found]
+from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
+from support.waiting import eventually, round_trip
 
 from sdk.errors import RequestTimeout
 from sdk.venues.ib.connection import Backoff, ConnectivityEvent, Health
@@ -45,7 +46,7 @@ async def test_an_order_is_never_declared_lost_unless_both_order_lists_arrived(
     params = {"clientOrderId": "trd-unknown-0001"}
     gw.set_faults("delay_ms=400")  # IB gets the order; its acknowledgement is still on the way
     placing = asyncio.ensure_future(trader.create_order("BHP/AUD", "limit", "buy", 100, price, params))
-    await wait_for(lambda: len(gw.state()["orders"]) == 1, what="the order at the gateway")
+    await eventually(lambda: len(gw.state()["orders"]) == 1, what="the order at the gateway")
 
     stalled: list[ConnectivityEvent] = []
 
@@ -62,13 +63,13 @@ async def test_an_order_is_never_declared_lost_unless_both_order_lists_arrived(
     # client 1's order. Only reqAllOpenOrders would show it.
     gw.set_faults("refuse_next=1")
     gw.drop_all_clients("drop mid-order")
-    await wait_for(lambda: gw.faults.refuse_left == 0, what="the refused attempt")
+    await eventually(lambda: gw.faults.refuse_left == 0, what="the refused attempt")
     other = IB()
     await other.connectAsync("127.0.0.1", gw.port, clientId=1, timeout=5)
     try:
         with pytest.raises(RequestTimeout):
             await placing
-        await wait_for(lambda: "resync_failed" in kinds(events), timeout=10, what="the resync to fail")
+        await eventually(lambda: "resync_failed" in kinds(events), timeout=10, what="the resync to fail")
         assert trader.client_id == 2 and trader.connection.is_ready, "the session is up, as client 2"
         assert "orders" in trader.connection.failed_steps and trader.health is Health.DEGRADED
         record = trader.orders.find("trd-unknown-0001")
@@ -82,7 +83,7 @@ async def test_an_order_is_never_declared_lost_unless_both_order_lists_arrived(
         other.disconnect()
     gw.set_faults("")
     gw.drop_all_clients("end the stall")  # held answers are discarded with the session
-    await wait_for(
+    await eventually(
         lambda: "resynced" in kinds(events) and trader.health is Health.HEALTHY,
         timeout=10,
         what="a complete reconcile",
@@ -109,11 +110,11 @@ async def test_a_bar_series_ib_will_not_renew_does_not_stop_the_resync(
             seen.append(bar)
 
     watcher = asyncio.ensure_future(watch())
-    await wait_for(lambda: subscribed(trader), what="the bar series")
+    await eventually(lambda: subscribed(trader), what="the bar series")
     for _ in range(2):
         gw.clock.advance(60)
-        await asyncio.sleep(0.05)
-    await wait_for(lambda: len(seen) >= 2, what="two bars")
+        await round_trip(trader.connection.ib)  # the step's bar is in before the next step
+    await eventually(lambda: len(seen) >= 2, what="two bars")
     # Another client on the account has IB's ten-minute budget booked for the next quarter hour:
     # every attempt of the renewal gets 162 until then, even after the budget's escalating holds.
     booked = gw.clock.timestamp() + 700
@@ -121,7 +122,7 @@ async def test_a_bar_series_ib_will_not_renew_does_not_stop_the_resync(
         gw.pacer.check(booked, series=("other", i), identity=("other", i), what_to_show="TRADES")
     caplog.clear()
     gw.drop_all_clients("drop during live bars")
-    await wait_for(lambda: "resync_failed" in kinds(events), timeout=15, what="the bar series renewal to fail")
+    await eventually(lambda: "resync_failed" in kinds(events), timeout=15, what="the bar series renewal to fail")
     assert "disconnected" not in kinds(events)[1:], "the reconnect did not give up"
     assert trader.connection.is_ready and trader.health is Health.DEGRADED
     assert list(trader.connection.failed_steps) == ["bar series"]
@@ -131,13 +132,13 @@ async def test_a_bar_series_ib_will_not_renew_does_not_stop_the_resync(
     degraded = [e for e in events if e.kind == "health" and e.health is Health.DEGRADED]
     assert degraded and "bar series" in degraded[-1].detail
     # The step is retried; once the booked window has passed, the series comes back.
-    await wait_for(
+    await eventually(
         lambda: "resynced" in kinds(events) and trader.health is Health.HEALTHY, timeout=15, what="the retry"
     )
     assert trader.budget.stats.violations >= 4
     before = len(seen)
     gw.clock.advance(120)
-    await wait_for(lambda: len(seen) >= before + 2, what="live bars after the retried renewal")
+    await eventually(lambda: len(seen) >= before + 2, what="live bars after the retried renewal")
     watcher.cancel()
     stamps = [int(b[0]) for b in seen]
     assert stamps == list(range(stamps[0], stamps[0] + 60_000 * len(stamps), 60_000)), "each minute once, in order"
@@ -154,7 +155,7 @@ async def test_live_bars_retry_a_pacing_violation(make_gateway: Any, make_trader
         gw.pacer.check(now, series=("other", i), identity=("other", i), what_to_show="TRADES")
     bars = trader.watch_ohlcv("SPY/USD", "1m")
     first = asyncio.ensure_future(anext(bars))
-    await wait_for(lambda: subscribed(trader), what="the series, after the holds")
+    await eventually(lambda: subscribed(trader), what="the series, after the holds")
     assert trader.budget.stats.violations == 3, "162 recorded: held 2 s, then 15 s, then 10 minutes"
     assert gw.clock.timestamp() - now >= 600
     gw.clock.advance(60)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,14 +16,6 @@ from sdk.ledger import upgrade
 @pytest.fixture(autouse=True)
 def _quiet() -> None:
     logging.getLogger("ib_async").setLevel(logging.CRITICAL)
-
-
-@pytest.fixture(scope="session")
-def catalog(shared_data: Path) -> Any:
-    """The real market data, loaded once for every MCP test."""
-    from sdk.data import load_catalog
-
-    return load_catalog(shared_data)
 
 
 @pytest.fixture(scope="session")

@@ -91,3 +91,29 @@ async def test_a_second_trading_server_on_one_account_is_refused_and_unwatched_f
         assert [o["orderRef"] for o in gw.state()["orders"]] == [ref], "nothing was sent again"
     finally:
         await gw.stop()
+
+
+async def test_a_trading_server_whose_lease_was_taken_sends_nothing(
+    catalog: Any, ledger_template: Path, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from sdk.ledger.models import LeaseRow
+
+    gw = await start_gateway(catalog, tmp_path / "gateway.json")
+    url = copy_ledger(ledger_template, tmp_path / "ledger")
+    settings = server_settings(gw, url, tmp_path, mcp_trading_enabled=True, execute_orders=True)
+    states: list[Any] = []
+    server = await Harness(build_test_server(gw, settings, FakeTime(), states)).start()
+    try:
+        preview = await server.ok("preview_order", RESTING_BHP)
+        with open_ledger(url) as ledger, ledger.write() as conn:  # another server took the account over
+            conn.execute(update(LeaseRow).where(LeaseRow.resource == "mcp:IB:DU****001")
+                         .values(holder="elsewhere:1:other", host="elsewhere", pid=1))  # fmt: skip
+        assert await states[0].lease.renew_now() is None and states[0].lease.lost  # its next heartbeat
+        refused = await server.error("place_order", {"token": preview["token"]})
+        assert "no longer owns" in refused and "elsewhere" in refused, refused
+        assert gw.state()["orders"] == [], "an order went out after the lease was lost"
+    finally:
+        await server.stop()
+        await gw.stop()

@@ -10,7 +10,7 @@ import pytest
 from risk_helpers import ASX_NOON, DATA_FOLDERS, NYSE_AFTERNOON, RealPrices
 
 from sdk.costs import FxTable
-from sdk.data import Catalog, load_catalog
+from sdk.data import load_catalog
 from sdk.instruments import InstrumentSpec
 from sdk.risk import RiskContext
 
@@ -38,9 +38,3 @@ def make_context(real: RealPrices) -> ContextFactory:
         return RiskContext(instrument=instrument, positions=facts, **fields)
 
     return build
-
-
-@pytest.fixture(scope="session")
-def catalog(shared_data: Path) -> Catalog:
-    """All of ``../shared/data`` through ``sdk.data`` (what the offline gateway replays)."""
-    return load_catalog(shared_data)

@@ -41,42 +41,6 @@ def _quiet_ib_async() -> Iterator[None]:
     root.setLevel(level)
 
 
-@pytest.fixture(scope="session")
-def catalog(shared_data: Path) -> Any:
-    """The real market data, loaded once."""
-    from sdk.data import load_catalog
-
-    return load_catalog(shared_data)
-
-
-@pytest.fixture
-async def make_gateway(catalog: Any, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """``await make_gateway(**config)``: a started gateway on free ports, paused at :data:`ASX_OPEN`."""
-    from sdk.gateway import GatewayConfig, OfflineGateway
-
-    started: list[Any] = []
-
-    async def make(**overrides: Any) -> Any:
-        options: dict[str, Any] = {
-            "port": 0, "control_port": 0, "speed": 0, "start": ASX_OPEN, "account": "DU0000001",
-            "cash": {"AUD": 1_000_000, "USD": 50_000}, "state_file": tmp_path / f"gateway-{len(started)}.json",
-        }  # fmt: skip
-        options.update(overrides)
-        gw = OfflineGateway(GatewayConfig(**options), catalog=catalog)
-        await gw.start()
-        started.append(gw)
-        return gw
-
-    yield make
-    for gw in started:
-        await gw.stop()
-
-
-@pytest.fixture
-async def gateway(make_gateway: Callable[..., Any]) -> Any:
-    return await make_gateway()
-
-
 def settings_for(gw: Any, **overrides: Any) -> Settings:
     """Settings pointing at ``gw`` (loopback, its port) with test-friendly timeouts."""
     options: dict[str, Any] = {"ib_host": "127.0.0.1", "ib_port": gw.port, "ib_connect_timeout": 3}

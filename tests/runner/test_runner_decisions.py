@@ -49,13 +49,12 @@ D, D1 = datetime(2025, 3, 4, tzinfo=UTC), datetime(2025, 3, 5, tzinfo=UTC)  # IB
 SESSION_D, SESSION_D1, SESSION_D2 = ASX.sessions(D, datetime(2025, 3, 6, 12, tzinfo=UTC))
 ORDER_VALUE = Decimal(10_000)  # the runner's default: the smaller of MAX_ORDER_VALUE (25,000) and AUD 10,000
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
-#: ``--take-over``: a restart resumes the killed run once its lease expired (a short ``LEASE_TTL``, below)
+#: A restart after SIGKILL resumes the killed run once its lease expired: --take-over waits for that (LEASE_TTL 2 s).
 DAILY = ("--timeframe", "1d", "--plugin", "decision_strategies", "--take-over")
 
 
 @pytest.fixture(autouse=True)
 def _short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runner processes inherit a 2 s lease, so a restart after a SIGKILL waits about that long for it."""
     monkeypatch.setenv("LEASE_TTL", "2")
 
 

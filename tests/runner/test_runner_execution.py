@@ -264,3 +264,16 @@ async def test_shadow_fills_give_the_fill_model_the_instruments_size_step_as_the
     assert result.fills and calls, "the shadow venue filled through the gateway's fill model"
     assert spec.size_increment == Decimal(1)
     assert [c.get("size_increment") for c in calls] == [spec.size_increment] * len(calls)
+
+
+async def test_nothing_is_sent_once_the_runs_lease_is_lost(gateway: Any, make_trader: Any, sqlite_url: str) -> None:
+    """The runner stops between steps when its lease is lost; an order of the step in progress is refused at once."""
+    from sdk.errors import ExchangeError
+
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(sqlite_url) as ledger:
+        services = await build_services(trader.settings, trader, ledger, session_id="run-lease", shadow=False)
+        services.execution.lease_lost = lambda: "held by host elsewhere, pid 1"
+        with pytest.raises(ExchangeError, match=r"no longer owns the run \(held by host elsewhere"):
+            await services.execution.submit(buy(cid="trd-after-lease-lost"))
+        assert gateway.state()["orders"] == [] and q.orders_by_client_prefix(ledger, "trd-after-lease-lost") == []

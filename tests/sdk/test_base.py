@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -12,7 +13,7 @@ from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.errors import FxRateUnavailable, NotSupported
 from sdk.instruments import InstrumentSpec
 from sdk.registry import create_trader, register_venue, registered_venues
-from sdk.settings import Settings, load_settings
+from sdk.settings import Settings, SettingsError, load_settings
 from sdk.symbols import InstrumentType
 from sdk.ticks import FX_IDEALPRO
 
@@ -214,3 +215,18 @@ def test_unknown_venue_names_the_registered_ones() -> None:
     with pytest.raises(NotSupported, match=r"no venue registered as 'nowhere'.*memory-test"):
         create_trader("nowhere", load_settings())
     assert "memory-test" in registered_venues()
+
+
+def test_create_trader_reads_dotenv_like_the_commands_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("IB_BASE_CURRENCY=USD\nMAX_ORDER_VALUE=1234\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAX_ORDER_VALUE", "999")
+    trader = create_trader("memory-test")
+    assert isinstance(trader, MemoryVenue) and trader.settings.base_currency == "USD"
+    assert trader.settings.max_order_value == 999, "the environment wins over ./.env"
+    monkeypatch.delenv("MAX_ORDER_VALUE")
+    (tmp_path / ".env").write_text("MAX_ORDER_VALUE=-5\n")
+    with pytest.raises(SettingsError, match="MAX_ORDER_VALUE"):
+        create_trader("memory-test")

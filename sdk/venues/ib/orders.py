@@ -44,7 +44,15 @@ from ccxt.base.types import Order
 from ib_async import CommissionReport, Fill, Trade
 from ib_async import Order as IBOrder
 
-from sdk.errors import BadRequest, InvalidOrder, NetworkError, OrderNotFound, PermissionDenied, RequestTimeout
+from sdk.errors import (
+    BadRequest,
+    InvalidOrder,
+    NetworkError,
+    NotSupported,
+    OrderNotFound,
+    PermissionDenied,
+    RequestTimeout,
+)
 from sdk.instruments import InstrumentSpec
 from sdk.settings import Settings
 from sdk.ticks import safe_direction
@@ -54,8 +62,10 @@ from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import ExecutionStore, FillRecord
 from sdk.venues.ib.order_records import LOST, OrderRecord, order_structure
 from sdk.venues.ib.parsing import (
+    ORDER_PARAMS,
     ORDER_REJECTION_CODES,
     ORDER_TYPES,
+    REFUSED_ORDER_PARAMS,
     TIME_IN_FORCE,
     clean_number,
     error_for,
@@ -113,6 +123,8 @@ class OrderService:
         self.conn = conn
         self.resolver = resolver
         self.executions = executions
+        #: whether the last :meth:`reconcile` read both of IB's order lists in full (:meth:`never_received`)
+        self.last_reconcile_complete = False
         self.clock = clock
         self._instrument = instrument
         self._position = position
@@ -138,6 +150,14 @@ class OrderService:
     def records(self) -> list[OrderRecord]:
         """Every order held, oldest first."""
         return sorted(self._orders.values(), key=lambda r: (r.timestamp, r.client_order_id))
+
+    def never_received(self, client_order_id: str) -> bool | None:
+        """True when IB provably does not have ``client_order_id``: the last reconcile read both of IB's order lists
+        in full (every order of this SDK in them is held here) and neither they nor the executions know it; False
+        when IB has it; None when it cannot be proven (a reconcile read only part, or none ran yet)."""
+        if self.find(client_order_id) is not None or self.executions.for_order(None, client_order_id):
+            return False
+        return True if self.last_reconcile_complete else None
 
     def find(self, id: str) -> OrderRecord | None:
         """An order by ``permId`` (as a string) or by client order id."""
@@ -187,6 +207,7 @@ class OrderService:
     ) -> Order:
         """Validate, send once, and return the acknowledged order (see :meth:`IBTrader.create_order`)."""
         params = dict(params or {})
+        _check_params(params)
         client_order_id = self._client_order_id(params.get("clientOrderId"))
         lock = self._id_locks.setdefault(client_order_id, asyncio.Lock())
         async with lock:
@@ -603,6 +624,7 @@ class OrderService:
             self._ask("reqCompletedOrders", lambda: ib.reqCompletedOrdersAsync(False)),
         )
         complete = open_answer is not None and completed_answer is not None
+        self.last_reconcile_complete = complete
         trades = [*ib.trades(), *(open_answer or []), *(completed_answer or [])]
         seen: set[str] = set()
         adopted = 0
@@ -737,3 +759,15 @@ def _log_order(message: str, record: OrderRecord, resolved: ResolvedContract) ->
             "commissionSource": "pending (IB commission report after each fill)",
         },
     )
+
+
+def _check_params(params: dict[str, Any]) -> None:
+    """Refuse, before anything is sent, every param IBTrader would not honour (``NotSupported`` naming it)."""
+    for name in sorted(params):
+        if name in REFUSED_ORDER_PARAMS:
+            raise NotSupported(f"IB create_order does not honour params['{name}']: {REFUSED_ORDER_PARAMS[name]}")
+    unknown = sorted(set(params) - ORDER_PARAMS)
+    if unknown:
+        raise NotSupported(
+            f"IB create_order does not know params {unknown}; it honours {sorted(ORDER_PARAMS)} (nothing was sent)"
+        )

@@ -132,6 +132,31 @@ CONNECTIVITY_RESTORED_DATA_KEPT: frozenset[int] = frozenset({1102})
 
 #: ccxt order type -> IB orderType (IB "Order Types": LMT, MKT, STP, STP LMT).
 ORDER_TYPES: Mapping[str, str] = {"limit": "LMT", "market": "MKT", "stop": "STP", "stop_limit": "STP LMT"}
+
+#: ``create_order`` params IBTrader honours: ccxt's unified ``clientOrderId`` (IB ``orderRef``), ``timeInForce``,
+#: ``stopPrice``/``triggerPrice`` (IB ``auxPrice``), ``reduceOnly`` (checked against the position), and IB's own
+#: ``outsideRth``.
+ORDER_PARAMS: frozenset[str] = frozenset(
+    {"clientOrderId", "timeInForce", "stopPrice", "triggerPrice", "reduceOnly", "outsideRth"}
+)
+#: ccxt unified ``create_order`` params IBTrader does not honour, and what to do instead (refused with
+#: ``NotSupported``: never silently dropped, so a stop-loss the caller asked for is never missing unnoticed).
+REFUSED_ORDER_PARAMS: Mapping[str, str] = {
+    "postOnly": "IB has no post-only flag for stocks and FX; send a limit order that does not cross the spread",
+    "stopLossPrice": "attached stop-loss orders are not sent yet; place the stop with create_stop_order after the "
+    "entry fills, or use a plan (the MCP create_plan tool or a strategy's PlanProposal) with a stop",
+    "takeProfitPrice": "attached take-profit orders are not sent yet; place a limit order after the entry fills, "
+    "or use a plan with a target",
+    "stopLoss": "attached stop-loss orders are not sent yet; use a plan with a stop",
+    "takeProfit": "attached take-profit orders are not sent yet; use a plan with a target",
+    "trailingAmount": "trailing stops are not sent yet; use a stop order and move it",
+    "trailingPercent": "trailing stops are not sent yet; use a stop order and move it",
+    "trailingTriggerPrice": "trailing stops are not sent yet; use a stop order and move it",
+    "cost": "IB orders are sized in base units (shares, base currency); pass amount, not cost",
+    "leverage": "IB stock and FX orders take no leverage parameter; margin follows the account type",
+    "marginMode": "IB stock and FX orders take no margin mode; margin follows the account type",
+    "hedged": "IB keeps one net position per contract; there is no hedged mode",
+}
 #: ccxt / IB time in force accepted from callers -> IB tif. ``PO`` (post-only) has no IB tif.
 TIME_IN_FORCE: Mapping[str, str] = {"GTC": "GTC", "DAY": "DAY", "IOC": "IOC", "FOK": "FOK", "OPG": "OPG", "GTD": "GTD"}
 #: IB tif -> ccxt's unified ``timeInForce`` (ccxt Manual: GTC, IOC, FOK, PO; its order validator

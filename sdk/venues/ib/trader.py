@@ -124,6 +124,7 @@ class IBTrader(BaseTrader):
         "cancelAllOrders": True,
         "fetchOrderTrades": True,
         "fetchTickers": True,
+        "orderNeverReceived": True,
         "editOrder": False,
         "fetchTrades": False,
     }
@@ -475,6 +476,14 @@ class IBTrader(BaseTrader):
             NetworkError: not connected, or the order was lost with the connection before IB saw it.
         """
         return await self.orders.create_order(symbol, type, side, amount, price, params)
+
+    @_translated
+    async def order_never_received(self, client_order_id: str) -> bool | None:
+        """True when IB provably never got ``client_order_id``: the session's reconcile read IB's open and
+        completed orders in full (``reqAllOpenOrders``, ``reqCompletedOrders``) and neither they nor the
+        executions know it (see :meth:`BaseTrader.order_never_received`)."""
+        await self.connection.ensure_ready()
+        return self.orders.never_received(client_order_id)
 
     @_translated
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Order:
