@@ -298,7 +298,8 @@ async def test_random_kills_over_a_month_of_daily_bars_with_deferred_decisions(
         "issue 12 (found by this test, seed 20250304, 5-minute bars on SQLite, no kill in the last session): a "
         "buy IOC that filled at once was returned 'open, filled 0'; the next bar's BarContext.position was 200 "
         "while the gateway held 100, so the strategy's exit (sell 200) was refused by the RiskManager "
-        "(reduce_only) and the position stayed 100 where the strategy wanted 0"
+        "(reduce_only) and the position stayed 100 where the strategy wanted 0; in another run (PostgreSQL, CI) "
+        "such an exit went through and CBA reached -100"
     ),
 )
 async def test_random_kills_over_a_week_of_five_minute_bars(
