@@ -222,7 +222,11 @@ class AccountService:
         except TimeoutError:
             log.warning("reqPositions timed out; using the last pushed positions")
             answer = self.conn.ib.positions(account)
-        return [p for p in answer if not account or p.account == account]
+        # reqPositions is a subscription: TWS pushes each later change (a fill's new position) as another
+        # ``position`` message, and one that lands while an answer is being collected is in that answer too, so
+        # one contract can appear twice. Messages carry the absolute position: the last one per contract wins.
+        latest = {(p.account, p.contract.conId): p for p in answer}
+        return [p for p in latest.values() if not account or p.account == account]
 
     async def _position(
         self, symbol: str, currency: str, quantity: float, avg_cost: float, items: dict[int, PortfolioItem]
