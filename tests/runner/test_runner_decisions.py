@@ -246,6 +246,20 @@ async def restarted_executor(gateway: Any, trader: Any, ledger: Any) -> Decision
     )  # fmt: skip
 
 
+def record_buy_on_d_minus_one(gateway: Any, ledger: Any, executor: Any) -> tuple[str, str, int]:
+    """A buy decision of run ``run-k`` on BHP's 3 March bar, recorded ``decided`` now on the gateway's clock:
+    (decision id, client order id, now in ms)."""
+    bar_ts, at = ms(datetime(2025, 3, 3, tzinfo=UTC)), int(gateway.clock.timestamp() * 1000)
+    decision_id, key = executor.decision_id("BHP/AUD", bar_ts, 0), executor.client_order_id("BHP/AUD", bar_ts, 0)
+    dl.record_decision(ledger, {
+        "decision_id": decision_id, "run_id": "run-k", "strategy": "alternate", "symbol": "BHP/AUD",
+        "timeframe": "1d", "bar_ts": bar_ts, "seq": 0, "kind": "signal", "side": "buy", "price": Decimal("40"),
+        "not_before": at, "valid_until": ms(SESSION_D.close), "client_order_id": key,
+        "body": {"kind": "signal", "side": "buy", "amount": None, "is_exit": False, "reason": "flat: buy"},
+    }, at=at)  # fmt: skip
+    return decision_id, key, at
+
+
 async def test_a_decision_claimed_but_killed_before_its_order_was_recorded_is_sent_once_after_restarts(
     gateway: Any, make_trader: Any, sqlite_url: str
 ) -> None:
@@ -254,14 +268,7 @@ async def test_a_decision_claimed_but_killed_before_its_order_was_recorded_is_se
     trader = await make_trader(gateway, execute_orders=True)
     with open_ledger(sqlite_url) as ledger:
         first = await restarted_executor(gateway, trader, ledger)
-        bar_ts, at = ms(datetime(2025, 3, 3, tzinfo=UTC)), int(gateway.clock.timestamp() * 1000)
-        decision_id, key = first.decision_id("BHP/AUD", bar_ts, 0), first.client_order_id("BHP/AUD", bar_ts, 0)
-        dl.record_decision(ledger, {
-            "decision_id": decision_id, "run_id": "run-k", "strategy": "alternate", "symbol": "BHP/AUD",
-            "timeframe": "1d", "bar_ts": bar_ts, "seq": 0, "kind": "signal", "side": "buy", "price": Decimal("40"),
-            "not_before": at, "valid_until": ms(SESSION_D.close), "client_order_id": key,
-            "body": {"kind": "signal", "side": "buy", "amount": None, "is_exit": False, "reason": "flat: buy"},
-        }, at=at)  # fmt: skip
+        decision_id, key, at = record_buy_on_d_minus_one(gateway, ledger, first)
         assert dl.transition(ledger, decision_id, "sent", at=at)  # claimed; then SIGKILL
 
         second = await restarted_executor(gateway, trader, ledger)
@@ -303,14 +310,7 @@ async def test_a_send_that_fails_before_any_order_is_recorded_waits_and_goes_onc
     trader = await make_trader(gateway, execute_orders=True)
     with open_ledger(sqlite_url) as ledger:
         executor = await restarted_executor(gateway, trader, ledger)
-        bar_ts, at = ms(datetime(2025, 3, 3, tzinfo=UTC)), int(gateway.clock.timestamp() * 1000)
-        decision_id, key = executor.decision_id("BHP/AUD", bar_ts, 0), executor.client_order_id("BHP/AUD", bar_ts, 0)
-        dl.record_decision(ledger, {
-            "decision_id": decision_id, "run_id": "run-k", "strategy": "alternate", "symbol": "BHP/AUD",
-            "timeframe": "1d", "bar_ts": bar_ts, "seq": 0, "kind": "signal", "side": "buy", "price": Decimal("40"),
-            "not_before": at, "valid_until": ms(SESSION_D.close), "client_order_id": key,
-            "body": {"kind": "signal", "side": "buy", "amount": None, "is_exit": False, "reason": "flat: buy"},
-        }, at=at)  # fmt: skip
+        decision_id, key, at = record_buy_on_d_minus_one(gateway, ledger, executor)
         assert dl.transition(ledger, decision_id, "deferred", at=at)
         assert await executor.restore_deferred() == 1
 
