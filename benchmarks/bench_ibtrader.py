@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sdk.clock import SimulatedClock
 from sdk.settings import load_settings
-from sdk.venues.ib.clock import SimulatedClock
 from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.trader import IBTrader
 

@@ -41,12 +41,12 @@ def live_records(services: Any, trader: Any) -> int:
 
 
 async def _long_run(catalog: Any, db: str) -> list[dict[str, Any]]:
-    from runner.services import build_services
+    from sdk.clock import SimulatedClock
     from sdk.gateway import GatewayConfig, OfflineGateway
     from sdk.ledger import open_ledger, upgrade
     from sdk.risk import OrderIntent
+    from sdk.services import build_services
     from sdk.settings import load_settings
-    from sdk.venues.ib.clock import SimulatedClock
     from sdk.venues.ib.pacing import PacingBudget
     from sdk.venues.ib.trader import IBTrader
 

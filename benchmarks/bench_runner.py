@@ -40,15 +40,15 @@ def bar_tally(expected: set[Hashable], decided: Iterable[Hashable]) -> tuple[int
 
 
 async def _daily_at_200000(catalog: Any, db: str) -> list[dict[str, Any]]:
-    from runner.clock import SimClockFollower
     from runner.config import RunnerConfig
     from runner.runner import StrategyRunner
     from sdk.calendars import get_calendar
+    from sdk.clock import SimulatedClock
     from sdk.gateway import GatewayConfig, OfflineGateway
     from sdk.ledger import open_ledger, upgrade
     from sdk.ledger import queries as q
+    from sdk.services.clock import SimClockFollower
     from sdk.settings import load_settings
-    from sdk.venues.ib.clock import SimulatedClock
     from sdk.venues.ib.pacing import PacingBudget
     from sdk.venues.ib.trader import IBTrader
 
@@ -112,12 +112,12 @@ async def _daily_at_200000(catalog: Any, db: str) -> list[dict[str, Any]]:
 async def _shadow_submit(catalog: Any, db: str) -> list[dict[str, Any]]:
     from datetime import UTC, datetime
 
-    from runner.services import build_services
+    from sdk.clock import SimulatedClock
     from sdk.gateway import GatewayConfig, OfflineGateway
     from sdk.ledger import open_ledger, upgrade
     from sdk.risk import OrderIntent
+    from sdk.services import build_services
     from sdk.settings import load_settings
-    from sdk.venues.ib.clock import SimulatedClock
     from sdk.venues.ib.pacing import PacingBudget
     from sdk.venues.ib.trader import IBTrader
 

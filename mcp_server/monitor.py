@@ -1,8 +1,8 @@
-"""The server's plan watcher: the runner's :class:`runner.monitor.PlanMonitor` on a timer.
+"""The server's plan watcher: the runner's :class:`sdk.services.monitor.PlanMonitor` on a timer.
 
 Plans created through ``create_plan`` belong to this server's ledger session, so this process
 watches them (a runner watches its own): every ``interval`` wall seconds, while an order or a plan
-is open, it refreshes the open orders (:meth:`runner.services.ExecutionService.refresh_open_orders`),
+is open, it refreshes the open orders (:meth:`sdk.services.ExecutionService.refresh_open_orders`),
 hands them to the monitor, and lets the monitor expire plans and exit them at their stop or target.
 A failing round is logged and the next one runs; nothing here places an order on its own.
 
@@ -25,11 +25,11 @@ from mcp_server.killswitch import kill_switch_engaged
 from sdk.ledger import EventKind
 
 if TYPE_CHECKING:
-    from runner.data import DataFetchCoordinator
-    from runner.monitor import PlanMonitor
-    from runner.schedule import BarSchedule
     from sdk.base import BaseTrader
     from sdk.ledger import LedgerWriter
+    from sdk.services.data import DataFetchCoordinator
+    from sdk.services.monitor import PlanMonitor
+    from sdk.services.schedule import BarSchedule
 
 __all__ = ["DEFAULT_INTERVAL_S", "PlanWatch"]
 
@@ -47,7 +47,7 @@ class PlanWatch:
         trader: the venue (instruments, for each plan's market hours).
         clock: the venue's time, epoch seconds.
         interval: wall seconds between rounds.
-        data: the market data the monitor reads (the server's :class:`runner.data.DataFetchCoordinator`);
+        data: the market data the monitor reads (the server's :class:`sdk.services.data.DataFetchCoordinator`);
             default a coordinator of its own over ``trader``.
         kill_switch_file: while this file exists no round writes (see the module doc); None: no switch.
         writer: where the freeze and its end are recorded (``circuit`` events); None: logged only.
@@ -64,8 +64,8 @@ class PlanWatch:
         kill_switch_file: Path | None = None,
         writer: LedgerWriter | None = None,
     ) -> None:
-        from runner.data import DataFetchCoordinator
-        from runner.monitor import PlanMonitor
+        from sdk.services.data import DataFetchCoordinator
+        from sdk.services.monitor import PlanMonitor
 
         self.services = services
         self.trader = trader
@@ -87,7 +87,7 @@ class PlanWatch:
         self.frozen_rounds = 0  # rounds that skipped their writes for it
 
     async def _learn_schedules(self) -> None:
-        from runner.schedule import BarSchedule
+        from sdk.services.schedule import BarSchedule
 
         for plan in self.services.plans.list():
             if plan.is_open and plan.symbol not in self._schedules:

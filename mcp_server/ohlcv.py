@@ -1,7 +1,7 @@
 """Candles for agents: completed bars only, columnar and offset-encoded, cached while they cannot change.
 
 ``get_ohlcv`` answers only bars that open before the start of the bar now forming (the *boundary*):
-it asks the runner's :class:`runner.data.DataFetchCoordinator` for one bar more than requested and
+it asks the runner's :class:`sdk.services.data.DataFetchCoordinator` for one bar more than requested and
 drops the forming one, so every bar it answers is complete and can never change. That makes the
 answer cacheable: the same request before the next bar completes is served from memory instead of
 costing another venue request (IB allows 60 historical requests per ten minutes per process:

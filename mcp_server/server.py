@@ -20,8 +20,8 @@ from mcp_server.toolkit import READ, READ_LOCAL, add_tool
 from mcp_server.tools import account, market
 
 if TYPE_CHECKING:
+    from sdk.clock import Clock
     from sdk.settings import Settings
-    from sdk.venues.ib.clock import Clock
 
 __all__ = ["INSTRUCTIONS", "READ_TOOLS", "WRITE_TOOLS", "TradingServer", "build_server", "check_client_ids"]
 
@@ -114,11 +114,11 @@ def build_server(
         settings: the settings (default :func:`sdk.settings.load_settings`, read when this is called).
         trader_factory: builds the venue from settings and the clock (default: ``ACTIVE_EXCHANGE``, IB with
             ``MCP_IB_CLIENT_ID``).
-        clock: whose time the server follows (``now()``, ``sleep()``; :mod:`runner.clock`); default the
+        clock: whose time the server follows (``now()``, ``sleep()``; :mod:`sdk.services.clock`); default the
             venue's own (IB ``reqCurrentTime``), the wall clock for ccxt venues.
         token_clock: seconds on the clock confirmation tokens expire by (default ``time.monotonic``).
         services_factory: builds the runner's execution and plan services (default
-            ``runner.services.build_services``).
+            ``sdk.services.build_services``).
         on_ready: called with the lifespan's :class:`AppState` once it is up (tests, embedding programs).
         watch_interval: wall seconds between rounds of the plan watcher (0: none; tests tick it).
 

@@ -4,7 +4,7 @@
 It opens the ledger (refusing an unmigrated one with the command that fixes it), connects the venue
 with the server's own IB client id (``MCP_IB_CLIENT_ID``), records a ledger session
 (``program="mcp"``), builds the runner's services and the market data coordinator
-(``runner.data.DataFetchCoordinator``), takes the account's trading lease (``mcp:<venue>:<masked account>``:
+(``sdk.services.data.DataFetchCoordinator``), takes the account's trading lease (``mcp:<venue>:<masked account>``:
 a second trading server on one account is refused, naming the first) and resyncs, so fills and status changes
 nobody watched are recorded (orders sending for real only), starts the plan watcher when trading is enabled,
 and undoes it all in reverse order at shutdown. Tools reach it as ``ctx.request_context.lifespan_context``.
@@ -31,12 +31,12 @@ if TYPE_CHECKING:
 
     from mcp_server.monitor import PlanWatch
     from mcp_server.ohlcv import OhlcvCache
-    from runner.data import DataFetchCoordinator
-    from runner.lease import LeaseKeeper
     from sdk.base import BaseTrader
+    from sdk.clock import Clock
     from sdk.ledger import Ledger, LedgerWriter
+    from sdk.services.data import DataFetchCoordinator
+    from sdk.services.lease import LeaseKeeper
     from sdk.settings import Settings
-    from sdk.venues.ib.clock import Clock
 
 __all__ = ["AppState", "ServicesFactory", "TraderFactory", "default_trader", "make_lifespan"]
 
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 #: Builds the (unconnected) venue for the server from settings and the clock it should use.
 TraderFactory = Callable[["Settings", "Clock"], "BaseTrader"]
-#: Builds the runner's services (``runner.services.build_services``: an async function).
+#: Builds the runner's services (``sdk.services.build_services``: an async function).
 ServicesFactory = Callable[..., Any]
 
 
@@ -60,14 +60,14 @@ class AppState:
         run_id: this server's session in the ledger.
         clock: the venue's clock ("now" for market hours and history).
         tokens: the confirmation tokens of ``preview_order`` / ``place_order``.
-        services: the runner's services (``runner.services.Services``: execution, plans, portfolio, and
+        services: the runner's services (``sdk.services.Services``: execution, plans, portfolio, and
             ``venue``, the account orders go to: the shadow account in shadow mode).
         ohlcv: the cache of completed candles.
-        data: the runner's :class:`runner.data.DataFetchCoordinator` over ``trader``: the one way the market
+        data: the runner's :class:`sdk.services.data.DataFetchCoordinator` over ``trader``: the one way the market
             data tools and the plan watcher get tickers, books and candles (its IB guardrails, quote cache,
             shared in-flight requests and concurrency bound).
         watch: the plan watcher (stops and targets of the plans created here), when trading is enabled.
-        lease: the lease of this trading session (``mcp:<venue>:<masked account>``, ``runner.lease``) while
+        lease: the lease of this trading session (``mcp:<venue>:<masked account>``, ``sdk.services.lease``) while
             ``MCP_TRADING_ENABLED`` and ``EXECUTE_ORDERS`` are true; ``lease.lost`` says why it was lost.
     """
 
@@ -95,19 +95,17 @@ class AppState:
 
 def default_trader(settings: Settings, clock: Clock) -> BaseTrader:
     """The venue ``ACTIVE_EXCHANGE`` names; IB with the server's own client id ``MCP_IB_CLIENT_ID``."""
-    if settings.active_exchange == "IB":
-        from sdk.venues.ib.trader import IBTrader
-
-        return IBTrader(settings, client_id=settings.mcp_ib_client_id, clock=clock)
     from sdk.registry import create_trader
 
+    if settings.active_exchange == "IB":
+        return create_trader("IB", settings, client_id=settings.mcp_ib_client_id, clock=clock)
     return create_trader(settings.active_exchange, settings)
 
 
 async def _default_services(
     settings: Settings, trader: BaseTrader, ledger: Ledger, *, session_id: str, shadow: bool, **options: Any
 ) -> Any:
-    from runner.services import build_services  # the runner's one execution path (issue #7)
+    from sdk.services import build_services  # the runner's one execution path (issue #7)
 
     return await build_services(settings, trader, ledger, session_id=session_id, shadow=shadow, **options)
 
@@ -115,15 +113,15 @@ async def _default_services(
 async def _hold_trading_session(
     settings: Settings, ledger: Ledger, trader: BaseTrader, venue: str, account: str | None
 ) -> LeaseKeeper:
-    """The lease ``mcp:<venue>:<masked account>`` of this trading session (``runner.lease``), kept by a heartbeat.
+    """The lease ``mcp:<venue>:<masked account>`` of this trading session (``sdk.services.lease``), kept by a heartbeat.
 
     Raises:
         RunHeld: another live MCP server trades this account; the message names it (host, pid, client id).
         LeaseError: the ledger cannot be reached: refuse to trade.
     """
-    from runner.lease import LeaseKeeper, claim
     from sdk.ledger.leases import Holder
     from sdk.redaction import mask_account
+    from sdk.services.lease import LeaseKeeper, claim
 
     resource = f"mcp:{venue}:{mask_account(account) if account else ''}"
     holder, ttl = Holder.this_process(), settings.lease_ttl
@@ -136,8 +134,8 @@ async def _hold_trading_session(
 
 async def _pick_up_unwatched(state: AppState) -> None:
     """At start, record fills and status changes of our orders that happened while no process watched (an
-    earlier server stopped after placing, a runner that crashed): the runner's resync (``runner.resync``)."""
-    from runner.resync import ResyncService
+    earlier server stopped after placing, a runner that crashed): the runner's resync (``sdk.services.resync``)."""
+    from sdk.services.resync import ResyncService
 
     await ResyncService(state.services, source="mcp").run("start")
 
@@ -159,11 +157,11 @@ def make_lifespan(
         trader_factory: builds the venue (default :func:`default_trader`); tests pass one that uses the
             offline gateway's simulated clock.
         clock: whose time the server follows: a ``now()``/``sleep()`` clock such as the runner's
-            (:mod:`runner.clock`: ``WallClock``, ``GatewayControlClock``). Default: the venue's own time
-            (``runner.clock.VenueClock`` over IB's ``reqCurrentTime``), so market hours and history follow
+            (:mod:`sdk.services.clock`: ``WallClock``, ``GatewayControlClock``). Default: the venue's own time
+            (``sdk.services.clock.VenueClock`` over IB's ``reqCurrentTime``), so market hours and history follow
             the venue, the offline gateway's replayed day included; the wall clock for ccxt venues.
         token_clock: the clock confirmation tokens expire on (default ``time.monotonic``).
-        services_factory: builds the runner's services (default ``runner.services.build_services``).
+        services_factory: builds the runner's services (default ``sdk.services.build_services``).
         on_ready: called with the :class:`AppState` once everything is up (tests and embedding programs).
         watch_interval: wall seconds between plan-watch rounds (default
             :data:`mcp_server.monitor.DEFAULT_INTERVAL_S`); 0 runs none (tests call ``state.watch.tick()``).
@@ -172,8 +170,8 @@ def make_lifespan(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        from runner.clock import VenueClock, WallClock
-        from runner.data import DataFetchCoordinator
+        from sdk.services.clock import VenueClock, WallClock
+        from sdk.services.data import DataFetchCoordinator
 
         venue: list[Any] = []
         venue_clock: Any = clock

@@ -30,11 +30,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from runner.monitor import PlanMonitor
-from runner.schedule import BarSchedule
-from runner.services import Services
-from runner.services.execution import ExecutionResult
-from runner.services.plans import PlanRequest, units
 from runner.strategies.base import Decision, PlanProposal, Signal
 from runner.telemetry import Telemetry, WakeStamp, telemetry_log
 from sdk.base import OHLCV
@@ -42,6 +37,11 @@ from sdk.instruments import InstrumentSpec
 from sdk.ledger import decisions as dl
 from sdk.ledger import queries as q
 from sdk.risk import OrderIntent
+from sdk.services import Services
+from sdk.services.execution import ExecutionResult
+from sdk.services.monitor import PlanMonitor
+from sdk.services.plans import PlanRequest, units
+from sdk.services.schedule import BarSchedule
 from sdk.symbols import parse_symbol
 
 __all__ = ["DecisionExecutor", "Deferred"]

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from runner.schedule import timeframe_seconds
 from sdk.ledger import Ledger
 from sdk.ledger import queries as q
 from sdk.symbols import parse_symbol
+from sdk.timeframes import timeframe_seconds
 
 __all__ = ["RunnerConfig", "find_resumable", "last_processed_bars", "parse_until"]
 
@@ -38,7 +38,7 @@ class RunnerConfig:
         plugins: modules imported before the strategy is built (they register strategies with
             ``@register_strategy``), for strategies not installed under the ``trader_sdk.strategies`` entry point.
         take_over: when the run to resume is held by another process's lease, wait (bounded) for that lease
-            to expire instead of refusing at once; a live lease is never taken (``runner.lease``).
+            to expire instead of refusing at once; a live lease is never taken (``sdk.services.lease``).
     """
 
     symbols: tuple[str, ...]
@@ -107,7 +107,7 @@ def find_resumable(
     that never ended.
 
     A run that never ended may still be running in another process: the caller must take its lease
-    (:func:`runner.lease.claim`) before resuming it, and refuse when that lease is live."""
+    (:func:`sdk.services.lease.claim`) before resuming it, and refuse when that lease is live."""
     for session in q.sessions(ledger, venue=venue, limit=50):
         if session.get("program") != "runner" or session.get("ended_at") is not None:
             continue

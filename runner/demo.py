@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.runner import RunResult, StrategyRunner
-from runner.services.plans import units
-from runner.services.shadow import Holding
 from sdk.ledger import Ledger, mask_url
 from sdk.ledger import queries as q
+from sdk.services.plans import units
+from sdk.services.shadow import Holding
 from sdk.settings import Settings
 from sdk.symbols import parse_symbol
 
@@ -99,15 +99,14 @@ async def run_demo(settings: Settings, options: DemoOptions, out: Print) -> Demo
     Raises:
         ValueError: a symbol the data does not hold, or more sessions than it has (the message says which).
     """
-    from runner.clock import SimClockFollower
     from runner.config import RunnerConfig
     from runner.runner import StrategyRunner
+    from sdk.clock import SimulatedClock
     from sdk.data import load_catalog
     from sdk.gateway import GatewayConfig, OfflineGateway
     from sdk.ledger import open_ledger, upgrade
-    from sdk.venues.ib.clock import SimulatedClock
-    from sdk.venues.ib.pacing import PacingBudget
-    from sdk.venues.ib.trader import IBTrader
+    from sdk.registry import create_trader
+    from sdk.services.clock import SimClockFollower
 
     data_dir = options.data_dir or settings.market_data_dir
     real = data_dir.is_dir() and ((data_dir / "README.md").is_file() or any(data_dir.glob("*/*.csv")))
@@ -141,7 +140,7 @@ async def run_demo(settings: Settings, options: DemoOptions, out: Print) -> Demo
         await gw.start()
         demo_settings = demo_settings.model_copy(update={"ib_port": gw.port})
         venue_clock = SimulatedClock(gw.clock)
-        trader = IBTrader(demo_settings, clock=venue_clock, budget=PacingBudget(venue_clock))
+        trader = create_trader("IB", demo_settings, clock=venue_clock)
         out(f"offline IB gateway on 127.0.0.1:{gw.port}, replaying {options.sessions} sessions "
             f"{start.date()} .. {end.date()} at x{options.speed:,.0f} (closed hours x"
             f"{options.speed * options.idle_factor:,.0f})")  # fmt: skip

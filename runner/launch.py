@@ -11,40 +11,13 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 
-from runner.clock import GatewayControlClock, RunnerClock, VenueClock, WallClock
 from runner.config import RunnerConfig
 from runner.runner import RunResult, StrategyRunner
 from sdk.base import BaseTrader
+from sdk.services.clock import VenueClock, make_clock
 from sdk.settings import Settings
 
-__all__ = ["CLOCK_HELP", "default_clock_spec", "make_clock", "run_until_done"]
-
-CLOCK_HELP = (
-    "Whose time the runner follows: 'venue' (the venue's own time and speed from fetch_time, IB's reqCurrentTime: "
-    "the offline gateway's replay included; the default on IB), 'wall' (the default on ccxt venues) or the "
-    "offline gateway's control API URL (http://127.0.0.1:4099: its simulated clock, at its replay speed)."
-)
-
-
-def default_clock_spec(venue: str) -> str:
-    """``--clock`` when none is given: ``venue`` on IB (a venue with its own clock: an offline gateway
-    replays another day at another speed), ``wall`` on ccxt venues (they run on real time)."""
-    return "venue" if venue == "IB" else "wall"
-
-
-def make_clock(spec: str) -> RunnerClock | None:
-    """A clock from ``--clock``; None for ``venue`` (built on the venue once it exists).
-
-    Raises:
-        ValueError: anything else; the message lists the choices.
-    """
-    if spec == "wall":
-        return WallClock()
-    if spec == "venue":
-        return None
-    if spec.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
-        return GatewayControlClock(spec)
-    raise ValueError(f"--clock {spec!r}: use wall, venue, or the gateway control URL such as http://127.0.0.1:4099")
+__all__ = ["run_until_done"]
 
 
 async def run_until_done(

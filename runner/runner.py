@@ -6,22 +6,22 @@ What one run does (``trader run``)::
     result = await runner.run()          # until config.until on the venue's clock, or request_stop()
 
 1. **Wiring.** The venue comes from ``ACTIVE_EXCHANGE`` through the SDK's registry (IB on the runner's
-   clock, or any ccxt id); the ledger from ``DATABASE_URL``; the services (:func:`runner.services.build_services`)
+   clock, or any ccxt id); the ledger from ``DATABASE_URL``; the services (:func:`sdk.services.build_services`)
    are the same ones the MCP server uses. A live IB account passes the live gate first
-   (:mod:`runner.live_gate`).
+   (:mod:`sdk.services.live_gate`).
 2. **Run id.** A fresh run, or the interrupted run of the same settings and configuration (a process
    killed mid-run: its session never ended), resumed: its plans, open orders, deferred decisions and
    the bars it had decided on come back from the ledger, and bars that completed meanwhile are decided
    on (with the same client order ids, so nothing already sent is sent again).
-   The run is held by a lease in the ledger (:mod:`runner.lease`): a run still held by another live
+   The run is held by a lease in the ledger (:mod:`sdk.services.lease`): a run still held by another live
    process is refused (``RunHeld``, naming the holder); only a run whose lease expired is resumed.
-3. **Resync** (:class:`~runner.resync.ResyncService`) at start and after every reconnect.
-4. **The loop**, driven by the clock (:mod:`runner.clock`), not by a fixed wall interval: it sleeps
-   until the next bar close of any symbol (:class:`~runner.schedule.BarSchedule`: only within market
-   hours), fetches the bars that became final (:class:`~runner.data.DataFetchCoordinator`; every one,
+3. **Resync** (:class:`~sdk.services.resync.ResyncService`) at start and after every reconnect.
+4. **The loop**, driven by the clock (:mod:`sdk.services.clock`), not by a fixed wall interval: it sleeps
+   until the next bar close of any symbol (:class:`~sdk.services.schedule.BarSchedule`: only within market
+   hours), fetches the bars that became final (:class:`~sdk.services.data.DataFetchCoordinator`; every one,
    in order, even when the clock ran ahead), and for each: the strategy's decisions -> orders or plans
    (:class:`~runner.actions.DecisionExecutor`; decisions made while the market is shut wait for the
-   open). Between bars it refreshes open orders and checks plans (:class:`~runner.monitor.PlanMonitor`)
+   open). Between bars it refreshes open orders and checks plans (:class:`~sdk.services.monitor.PlanMonitor`)
    while anything is open, and snapshots the portfolio; at the first step and every snapshot interval it
    records the venue's account summary (an ``account_summary`` event: IB's tags in the base currency, the
    dashboard's buying power). The health circuit
@@ -47,17 +47,8 @@ from decimal import Decimal
 from typing import Any
 
 from runner.actions import DecisionExecutor, EventSink
-from runner.clock import RunnerClock
 from runner.config import RunnerConfig, find_resumable, last_processed_bars
-from runner.data import DataFetchCoordinator
 from runner.health import HealthCircuitManager
-from runner.lease import LeaseKeeper, claim, run_resource
-from runner.live_gate import is_live, record_refusal, require_live_ready
-from runner.monitor import PlanMonitor
-from runner.resync import ResyncService
-from runner.schedule import BarSchedule
-from runner.services import PortfolioSnapshot, Services, build_services, session_mode
-from runner.services.records import trade_from_row
 from runner.strategies import BarContext, Strategy, create_strategy
 from runner.telemetry import Telemetry, WakeStamp, telemetry_log
 from sdk.base import OHLCV, BaseTrader
@@ -70,6 +61,15 @@ from sdk.ledger.values import masked_account
 from sdk.logs import new_run_id, set_run_id
 from sdk.redaction import redact
 from sdk.registry import create_trader
+from sdk.services import PortfolioSnapshot, Services, build_services, session_mode
+from sdk.services.clock import RunnerClock
+from sdk.services.data import DataFetchCoordinator
+from sdk.services.lease import LeaseKeeper, claim, run_resource
+from sdk.services.live_gate import is_live, record_refusal, require_live_ready
+from sdk.services.monitor import PlanMonitor
+from sdk.services.records import trade_from_row
+from sdk.services.resync import ResyncService
+from sdk.services.schedule import BarSchedule
 from sdk.settings import Settings
 from sdk.venues.mode import venue_mode
 

@@ -199,6 +199,15 @@ class BaseTrader(abc.ABC):
         ``has["orderNeverReceived"]`` says whether a venue can prove it."""
         return None
 
+    def ohlcv_request_span(self, timeframe: str) -> int | None:
+        """The longest span, in seconds, one history request to this venue covers for ``timeframe`` (IB: its
+        valid duration table, ``sdk.venues.ib.timeframes``); None when the venue states no such limit.
+
+        Raises:
+            BadRequest: a timeframe the venue does not serve (the message lists the ones it does).
+        """
+        return None
+
     # --- ccxt's unified conveniences, written once over the primitives ----------------------
     async def create_limit_order(
         self, symbol: str, side: OrderSide, amount: float, price: float, params: dict[str, Any] | None = None

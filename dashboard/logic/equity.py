@@ -8,7 +8,7 @@ as the runner records it. Definitions:
 * **max drawdown**: the most negative drawdown, with the peak before it and the trough.
 * **the day's PnL**: the newest equity minus the first equity snapshot of its day (the calendar day
   in the account's home time zone, ``Australia/Sydney`` for AUD), the definition the runner's
-  daily-loss switch uses (``runner.services.portfolio``); when the newest snapshot is the day's only
+  daily-loss switch uses (``sdk.services.portfolio``); when the newest snapshot is the day's only
   one, minus the previous day's last. Deposits and withdrawals count as PnL here (the ledger does
   not record them separately).
 """

@@ -28,13 +28,6 @@ from zoneinfo import ZoneInfo
 
 from dashboard.logic.formatting import MISSING, duration
 from sdk.calendars import MARKETS, Session, market_status
-from sdk.venues.ib.parsing import (
-    CONNECTIVITY_LOST,
-    CONNECTIVITY_RESTORED_DATA_KEPT,
-    CONNECTIVITY_RESTORED_DATA_LOST,
-    FARM_DOWN,
-    FARM_OK,
-)
 
 __all__ = ["LinkState", "circuit_state", "connectivity_state", "market_rows"]
 
@@ -145,20 +138,6 @@ def _detail(event: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
     return message or extra or MISSING
 
 
-def _code_state(code: Any) -> str | None:
-    try:
-        number = int(code)
-    except (TypeError, ValueError):
-        return None
-    if number in CONNECTIVITY_LOST:
-        return _DISCONNECTED
-    if number in CONNECTIVITY_RESTORED_DATA_KEPT or number in CONNECTIVITY_RESTORED_DATA_LOST or number in FARM_OK:
-        return _CONNECTED
-    if number in FARM_DOWN:
-        return _DEGRADED
-    return None
-
-
 def connectivity_state(event: Mapping[str, Any] | None) -> LinkState:
     """The venue connection's state from the newest ``connectivity`` event (None: never recorded)."""
     if event is None:
@@ -175,8 +154,6 @@ def connectivity_state(event: Mapping[str, Any] | None) -> LinkState:
     for key in ("kind", "state", "status"):
         if state is None and isinstance(payload.get(key), str):
             state = _WORDS.get(payload[key].lower())
-    if state is None:
-        state = _code_state(payload.get("code"))
     state = state or _UNKNOWN
     healthy = {_CONNECTED: True, _DEGRADED: False, _DISCONNECTED: False}.get(state)
     return LinkState(state, healthy, event.get("timestamp"), _detail(event, payload))

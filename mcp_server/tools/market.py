@@ -1,6 +1,6 @@
 """Read tools about markets: the trading context, quotes, candles, the order book and cost estimates.
 
-Tickers, books and candles come through the server's :class:`runner.data.DataFetchCoordinator`
+Tickers, books and candles come through the server's :class:`sdk.services.data.DataFetchCoordinator`
 (``state.data``), the one way strategies and tools get market data: its IB guardrails on timeframe and
 limit, its quote cache (``quote_ttl`` seconds of the server's clock), one venue call for identical
 requests in flight and a bound on concurrent requests. Cost estimates read the venue through
@@ -30,13 +30,13 @@ from mcp_server.schemas import (
 )
 from mcp_server.tools.common import SideArg, SymbolArg, as_float, now_dt, now_ms, symbol_of
 from mcp_server.untrusted import untrusted
-from runner.live_gate import is_live, live_checklist
 from sdk.base import MarketData, market_data_from
 from sdk.calendars import MARKETS, Session, market_status
 from sdk.costs import CostTracker
 from sdk.errors import InvalidOrder
 from sdk.redaction import mask_account
 from sdk.risk import build_risk_context
+from sdk.services.live_gate import is_live, live_checklist
 from sdk.symbols import InstrumentType
 from sdk.venues.mode import venue_mode
 

@@ -1,8 +1,8 @@
 """Write tools, registered only with ``MCP_TRADING_ENABLED=true``: preview -> token -> place, cancel, plans.
 
-Every order goes through the runner's :class:`runner.services.ExecutionService` (the same RiskManager,
+Every order goes through the runner's :class:`sdk.services.ExecutionService` (the same RiskManager,
 CostTracker, ledger records and client-order-id idempotency as the runner); plans through its
-:class:`runner.services.PlanService`. Nothing here talks to the venue's order API directly.
+:class:`sdk.services.PlanService`. Nothing here talks to the venue's order API directly.
 
 * ``preview_order`` runs the RiskManager and CostTracker on fresh facts (nothing sent) and returns the
   normalised order, its costs in the base currency, the warnings and a single-use token (60 s).
@@ -41,7 +41,6 @@ from mcp_server.toolkit import add_tool, current_agent
 from mcp_server.tools.common import SideArg, SymbolArg, symbol_of
 from mcp_server.tools.convert import order_out, plan_out
 from mcp_server.untrusted import quote_venue_text
-from runner.live_gate import REFUSED_EVENT, is_live, require_live_ready
 from sdk.errors import (
     BadRequest,
     ExchangeError,
@@ -53,6 +52,7 @@ from sdk.errors import (
 )
 from sdk.ledger import EventKind
 from sdk.risk import Approved, OrderIntent, Rejected
+from sdk.services.live_gate import REFUSED_EVENT, is_live, require_live_ready
 from sdk.venues.mode import venue_mode
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def _services(state: AppState) -> Any:
 
 
 async def _live_gate(state: AppState, services: Any, symbol: str) -> None:
-    """The runner's live gate (:mod:`runner.live_gate`) for an order tool: on a live account (the facts, not a
+    """The runner's live gate (:mod:`sdk.services.live_gate`) for an order tool: on a live account (the facts, not a
     setting) nothing is previewed, placed or planned until ``IB_ALLOW_LIVE``/``CCXT_ALLOW_LIVE`` and the checklist
     pass, the validating paper run being an MCP session of this configuration on a broker's paper account."""
     if services.shadow:
@@ -355,7 +355,7 @@ async def create_plan(
     """Propose a trade plan: the entry order goes through the RiskManager and is sent now (a limit at entry, or at
     market when entry is omitted); the PlanMonitor then exits at the stop or the target. The same arguments (or the
     same plan_id) return the existing plan and send nothing again. A risk rejection of the entry is an error."""
-    from runner.services import PlanRequest
+    from sdk.services import PlanRequest
 
     services = _services(state)
     symbol_of(state, symbol)

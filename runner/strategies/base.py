@@ -5,7 +5,7 @@ A strategy sees each **completed** bar of a symbol (:class:`BarContext`) and ans
 * :class:`Signal` — trade now: ``buy`` or ``sell`` (an ``is_exit`` closes what the strategy holds);
   ``amount`` in base units, or None to let the runner size it (``--order-value`` in the base currency).
 * :class:`PlanProposal` — a plan: entry (None: now), stop, target and size; the runner hands it to the
-  :class:`~runner.services.plans.PlanService` and the plan monitor exits it at the stop or the target.
+  :class:`~sdk.services.plans.PlanService` and the plan monitor exits it at the stop or the target.
 
 Strategies decide at bar close and never place orders themselves: the runner turns every decision into
 an :class:`~sdk.risk.OrderIntent` that goes through the RiskManager.
@@ -20,9 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from runner.services.plans import Plan
 from sdk.base import OHLCV
 from sdk.instruments import InstrumentSpec
+from sdk.services.plans import Plan
 
 __all__ = ["BarContext", "Decision", "PlanProposal", "Signal", "Strategy"]
 

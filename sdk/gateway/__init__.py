@@ -7,7 +7,7 @@ Unmodified ``ib_async`` (and ``ib_insync`` 0.9.86) connect to it as to IB Gatewa
     async with OfflineGateway(GatewayConfig(port=0, control_port=0, speed=0)) as gw:
         ...  # gw.port, gw.control_port, gw.clock, gw.state(), gw.set_faults(spec), await gw.restart()
 
-The fill model it uses is :mod:`sdk.gateway.fills` (pure, reusable by the runner's shadow mode).
+The fill model it uses is :mod:`sdk.sim.fills` (pure, reusable by the runner's shadow mode).
 See ``docs/gateway.md``.
 """
 

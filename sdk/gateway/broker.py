@@ -8,7 +8,7 @@ IB's rules kept here (``../shared/docs/ib-reference.md``; IB "Order Types", "Tim
   in, or the next one when placed outside hours), ``GTC``, ``IOC`` (whatever does not fill on arrival
   is cancelled); a price off the instrument's ladder is error 110 and the order is not accepted;
 * outside its market's session an order rests ``PreSubmitted`` and turns ``Submitted`` at the open;
-  it only fills inside sessions (:mod:`sdk.calendars`), by the fill model of :mod:`sdk.gateway.fills`,
+  it only fills inside sessions (:mod:`sdk.calendars`), by the fill model of :mod:`sdk.sim.fills`,
   at most ``participation`` of each real bar's volume across all orders;
 * a fill moves cash in the instrument's currency (for FX both legs), the position, and realised PnL
   (average-cost method); its commission comes from IB's published schedules
@@ -38,13 +38,13 @@ from typing import Any, Literal, Protocol
 
 from sdk.calendars import get_calendar
 from sdk.costs.schedules import ib_commission
-from sdk.gateway.fills import Fill, OrderSpec, match
 from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
 from sdk.gateway.market import MarketReplay, Segment
 from sdk.gateway.order_answers import WhatIf
 from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, from_json, to_json
 from sdk.gateway.requests import PlaceOrderRequest
 from sdk.redaction import mask_account
+from sdk.sim.fills import Fill, OrderSpec, match
 
 __all__ = ["Broker", "BrokerListener", "OrderRejected", "PlaceOutcome"]
 

@@ -7,11 +7,11 @@ real close. One session of one instrument is computed at a time, vectorised, and
 (:class:`DayPath`): the quote at a time is then an index lookup.
 
 * Quote: bid rounded down and ask rounded up onto the instrument's price ladder, one step apart
-  (:func:`sdk.gateway.fills.quote_for`, vectorised here); last = the nearest step. Sizes are seeded
+  (:func:`sdk.sim.fills.quote_for`, vectorised here); last = the nearest step. Sizes are seeded
   round lots. FX has no last or volume; indexes have a last only.
 * Volume: the real bars' volume, spread evenly over each bar's samples (``Catalog.path``).
 * Fills: :meth:`MarketReplay.segments` cuts an interval at session and native-bar edges into
-  :class:`Segment` s, each with its :class:`~sdk.gateway.fills.MarketSlice` and the bar whose volume
+  :class:`Segment` s, each with its :class:`~sdk.sim.fills.MarketSlice` and the bar whose volume
   bounds the fills in it.
 
 Times are epoch seconds (UTC). Prices are floats here (numpy) and ``Decimal`` once they reach an order.
@@ -35,8 +35,8 @@ import pandas as pd
 from sdk.calendars import MarketCalendar, Session, get_calendar
 from sdk.errors import FxRateUnavailable
 from sdk.gateway.bar_cache import BarCache
-from sdk.gateway.fills import MarketSlice
 from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
+from sdk.sim.fills import MarketSlice
 from sdk.ticks import PriceLadder
 
 __all__ = ["CatalogLike", "DayPath", "MarketReplay", "QuoteState", "Segment", "to_decimal"]
@@ -67,7 +67,7 @@ def _dt(ts: float) -> datetime:
 
 
 def ladder_arrays(prices: np.ndarray, ladder: PriceLadder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised :func:`sdk.gateway.fills.quote_for`: (bid, ask, last) on the ladder, one step apart."""
+    """Vectorised :func:`sdk.sim.fills.quote_for`: (bid, ask, last) on the ladder, one step apart."""
     inc = np.full(prices.shape, float(ladder.bands[0][1]))
     for low, step in ladder.bands[1:]:
         inc = np.where(prices >= float(low), float(step), inc)

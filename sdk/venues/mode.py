@@ -64,7 +64,7 @@ PAPER_ACCOUNT_PREFIXES: tuple[str, ...] = ("DU", "DF")
 OFFLINE_GATEWAY_CODE = 2199
 OFFLINE_GATEWAY_MESSAGE = "OFFLINE GATEWAY"
 #: The ledger event every session records with the facts its mode was decided on (payload:
-#: :meth:`VenueMode.payload` plus ``config_hash``; see :func:`runner.live_gate.record_venue`).
+#: :meth:`VenueMode.payload` plus ``config_hash``; see :func:`sdk.services.live_gate.record_venue`).
 VENUE_EVENT = "session.venue"
 
 

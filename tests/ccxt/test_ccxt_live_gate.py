@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from runner.clock import WallClock
 from runner.config import RunnerConfig
 from runner.runner import StrategyRunner
 from sdk.errors import LiveTradingNotAllowed
 from sdk.ledger import open_ledger, upgrade
 from sdk.ledger import queries as q
+from sdk.services.clock import WallClock
 from sdk.settings import load_settings
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from dashboard.cli import APP_SCRIPT, streamlit_command
 from sdk.cli import app
-from sdk.cli.dashboard import APP_SCRIPT, streamlit_command
 
 runner = CliRunner()
 NO_ENV_FILE = ["--env-file", "/nonexistent/.env"]

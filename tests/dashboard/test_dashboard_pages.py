@@ -199,7 +199,7 @@ def test_account_page_shows_a_live_session_on_the_offline_gateway_and_the_facts(
     empty_url: str, run_app: RunApp
 ) -> None:
     """The mode the facts decided (``live`` for a U account) and the venue's identity, from the ``session.venue``
-    event every session records (:func:`runner.live_gate.record_venue`)."""
+    event every session records (:func:`sdk.services.live_gate.record_venue`)."""
     from sdk.ledger import open_ledger
     from sdk.venues.mode import VENUE_EVENT
 

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from sdk.gateway.fills import MarketSlice, OrderSpec, match, quote_for
+from sdk.sim.fills import MarketSlice, OrderSpec, match, quote_for
 from sdk.ticks import ASX_EQUITY, US_EQUITY
 
 

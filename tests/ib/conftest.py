@@ -17,8 +17,8 @@ import ccxt
 import pytest
 from ib_support import ASX_OPEN, FAST_BACKOFF, PausedTime  # type: ignore[import-not-found]
 
+from sdk.clock import Clock, SimulatedClock
 from sdk.settings import load_settings
-from sdk.venues.ib.clock import Clock, SimulatedClock
 from sdk.venues.ib.connection import Backoff
 from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.trader import IBTrader

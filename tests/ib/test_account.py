@@ -10,9 +10,9 @@ from ccxt.test.exchange.base.test_position import test_position as check_positio
 from ib_support import NYSE_OPEN_2024  # type: ignore[import-not-found]
 from support.waiting import eventually, round_trip
 
+from sdk.clock import SimulatedClock
 from sdk.errors import BadSymbol, ExchangeError, FxRateUnavailable
 from sdk.venues.ib.account import equity_from_holdings
-from sdk.venues.ib.clock import SimulatedClock
 from sdk.venues.ib.trader import IBTrader
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sdk.clock import SimulatedClock
+from sdk.clock import SteppableTime as PausedTime
 from sdk.errors import BadSymbol, FxRateUnavailable
-from sdk.venues.ib.clock import SimulatedClock
-from sdk.venues.ib.clock import SteppableTime as PausedTime
 from sdk.venues.ib.fx import FxCache, FxMid
 
 

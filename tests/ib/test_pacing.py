@@ -7,8 +7,8 @@ from collections.abc import Hashable
 
 import pytest
 
-from sdk.venues.ib.clock import SimulatedClock
-from sdk.venues.ib.clock import SteppableTime as PausedTime
+from sdk.clock import SimulatedClock
+from sdk.clock import SteppableTime as PausedTime
 from sdk.venues.ib.pacing import PacingBudget, PacingRules, request_weight, shared_budget
 
 

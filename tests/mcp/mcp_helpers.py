@@ -19,8 +19,8 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
+from sdk.clock import SimulatedClock
 from sdk.settings import Settings, load_settings
-from sdk.venues.ib.clock import SimulatedClock
 from sdk.venues.ib.connection import Backoff
 from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.trader import IBTrader

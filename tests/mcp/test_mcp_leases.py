@@ -26,11 +26,11 @@ from mcp_helpers import (
 )
 
 from mcp_server.state import make_lifespan
-from runner.lease import RunHeld
+from sdk.clock import SimulatedClock
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 from sdk.ledger.leases import read
-from sdk.venues.ib.clock import SimulatedClock
+from sdk.services.lease import RunHeld
 
 pytestmark = pytest.mark.shared_data
 RESTING_BHP = {"symbol": "BHP/AUD", "side": "buy", "amount": 100, "type": "limit", "price": 37.40}

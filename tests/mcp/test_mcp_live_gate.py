@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 from mcp_helpers import Harness, build_test_server, copy_ledger, server_settings, start_gateway
 
-from runner.live_gate import REFUSED_EVENT
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 from sdk.risk import Approved, OrderIntent
+from sdk.services.live_gate import REFUSED_EVENT
 from sdk.venues.mode import VENUE_EVENT
 
 pytestmark = [pytest.mark.shared_data]

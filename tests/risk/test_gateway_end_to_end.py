@@ -22,8 +22,8 @@ ASX_OPEN = datetime(2025, 3, 4, 0, 0, tzinfo=UTC)  # Tuesday 11:00 Sydney; NYSE 
 
 @pytest.fixture
 async def ib(catalog: Catalog, tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Settings]]:
+    from sdk.clock import SimulatedClock
     from sdk.gateway import GatewayConfig, OfflineGateway
-    from sdk.venues.ib.clock import SimulatedClock
     from sdk.venues.ib.pacing import PacingBudget
     from sdk.venues.ib.trader import IBTrader
 

@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 import pytest
 
+from sdk.clock import SimulatedClock
 from sdk.ledger import Ledger, open_ledger, upgrade
 from sdk.settings import Settings, load_settings
-from sdk.venues.ib.clock import SimulatedClock
 from sdk.venues.ib.connection import Backoff
 from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.trader import IBTrader

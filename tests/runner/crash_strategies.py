@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from runner.strategies import BarContext, Decision, PlanProposal, Signal, Strategy, register_strategy
-from sdk.venues.ib.timeframes import TIMEFRAME_SECONDS
+from sdk.timeframes import TIMEFRAME_SECONDS
 
 __all__ = ["PLAN_SYMBOL", "intended"]
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from runner.clock import SimClockFollower
 from runner.config import RunnerConfig
 from runner.demo import ReplayDriver
 from runner.runner import RunResult, StrategyRunner
 from sdk.ledger import open_ledger
+from sdk.services.clock import SimClockFollower
 
 __all__ = ["run_in_process", "wait_for"]
 

@@ -24,7 +24,10 @@ from typing import Any
 import pytest
 from test_runner_processes import RunnerProcess, control, runner_env, until_true
 
-from runner.live_gate import (
+from sdk.errors import LiveTradingNotAllowed
+from sdk.ledger import Ledger, open_ledger
+from sdk.ledger import queries as q
+from sdk.services.live_gate import (
     REFUSED_EVENT,
     is_live,
     live_checklist,
@@ -32,9 +35,6 @@ from runner.live_gate import (
     require_live_ready,
     trading_config_hash,
 )
-from sdk.errors import LiveTradingNotAllowed
-from sdk.ledger import Ledger, open_ledger
-from sdk.ledger import queries as q
 from sdk.settings import load_settings
 from sdk.venues.mode import VENUE_EVENT, ModeConflict, ccxt_mode, ib_mode, is_offline_gateway_notice
 
@@ -213,9 +213,9 @@ async def test_ib_paper_true_on_a_live_account_is_refused_at_connect(make_gatewa
 async def test_the_runner_refuses_a_live_account_on_the_offline_gateway(
     make_gateway: Any, make_trader: Any, sqlite_url: str
 ) -> None:
-    from runner.clock import SimClockFollower
     from runner.config import RunnerConfig
     from runner.runner import StrategyRunner
+    from sdk.services.clock import SimClockFollower
 
     gw = await make_gateway(account=LIVE_ACCOUNT)
     trader = await make_trader(gw, ib_allow_live=True, ib_paper=False, execute_orders=True)

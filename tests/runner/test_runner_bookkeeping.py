@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import runner.services.execution as execution_module
-from runner.services import build_services
+import sdk.services.execution as execution_module
 from sdk.errors import InvalidOrder
 from sdk.ledger import open_ledger
 from sdk.risk import OrderIntent
+from sdk.services import build_services
 
 ROUND_TRIPS = 15
 KEEP = 4

@@ -79,7 +79,7 @@ def test_run_refuses_bad_options_with_what_to_do_instead(args: list[str], messag
 def test_resume_without_an_interrupted_run_is_refused(sqlite_url: str) -> None:
     import asyncio
 
-    from runner.clock import WallClock
+    from sdk.services.clock import WallClock
     from sdk.settings import load_settings
 
     runner = StrategyRunner(load_settings(database_url=sqlite_url), RunnerConfig(symbols=("BHP/AUD",), resume=True),

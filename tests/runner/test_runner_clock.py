@@ -1,4 +1,4 @@
-"""The runner's clocks: :class:`~runner.clock.VenueClock` measures a venue's time *and speed* from its
+"""The runner's clocks: :class:`~sdk.services.clock.VenueClock` measures a venue's time *and speed* from its
 ``fetch_time`` readings (whole seconds, as IB's ``reqCurrentTime``), and ``trader run`` follows the venue's
 clock by default on IB; the demo's replay driver moves an in-process gateway's clock only between the
 runner's steps.
@@ -15,9 +15,8 @@ from typing import Any
 
 from runner_helpers import wait_for
 
-from runner.clock import VenueClock
 from runner.demo import ReplayDriver
-from runner.launch import default_clock_spec
+from sdk.services.clock import VenueClock, default_clock_spec
 
 
 class VenueTime:

@@ -26,16 +26,16 @@ import test_runner_processes as processes
 from runner_helpers import wait_for
 
 from runner.actions import DecisionExecutor
-from runner.data import DataFetchCoordinator
-from runner.monitor import PlanMonitor
-from runner.schedule import BarSchedule
-from runner.services import build_services
 from runner.strategies import PlanProposal
 from runner.telemetry import Telemetry
 from sdk.calendars import get_calendar
 from sdk.ledger import decisions as dl
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
+from sdk.services import build_services
+from sdk.services.data import DataFetchCoordinator
+from sdk.services.monitor import PlanMonitor
+from sdk.services.schedule import BarSchedule
 
 pytestmark = pytest.mark.slow
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from runner.services import build_services
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 from sdk.risk import Approved, OrderIntent, RejectCode
+from sdk.services import build_services
 
 
 def buy(amount: int = 200, cid: str = "trd-bhp-0001", symbol: str = "BHP/AUD", **extra: Any) -> OrderIntent:
@@ -167,7 +167,7 @@ async def test_shadow_day_limit_rests_and_expires_at_the_session_close(
 async def test_a_plan_enters_through_execution_and_is_idempotent_by_plan_id(
     gateway: Any, make_trader: Any, sqlite_url: str, shadow: bool
 ) -> None:
-    from runner.services import PlanRequest
+    from sdk.services import PlanRequest
 
     trader = await make_trader(gateway, execute_orders=not shadow)
     with open_ledger(sqlite_url) as ledger:
@@ -195,7 +195,7 @@ async def test_a_plan_enters_through_execution_and_is_idempotent_by_plan_id(
 
 
 async def test_a_plan_whose_entry_risk_rejects_is_rejected(gateway: Any, make_trader: Any, sqlite_url: str) -> None:
-    from runner.services import PlanRequest
+    from sdk.services import PlanRequest
 
     trader = await make_trader(gateway, max_order_value=1000)
     with open_ledger(sqlite_url) as ledger:
@@ -210,7 +210,7 @@ async def test_a_plan_whose_entry_risk_rejects_is_rejected(gateway: Any, make_tr
 def test_a_plan_with_its_stop_above_its_target_is_refused() -> None:
     from pydantic import ValidationError
 
-    from runner.services import PlanRequest
+    from sdk.services import PlanRequest
 
     with pytest.raises(ValidationError, match="stop below its target"):
         PlanRequest(symbol="CBA/AUD", amount=50, stop=200, target=100, origin="agent:x")
@@ -246,8 +246,8 @@ async def test_shadow_fills_give_the_fill_model_the_instruments_size_step_as_the
 ) -> None:
     """The gateway's broker passes ``size_increment`` (partial fills rounded down to whole shares); so does the
     shadow venue. A spy on the fill model (the real one still decides) sees what each call was given."""
-    import runner.services.shadow as shadow_module
-    from sdk.gateway.fills import FillDecision, match
+    import sdk.services.shadow as shadow_module
+    from sdk.sim.fills import FillDecision, match
 
     calls: list[dict[str, Any]] = []
 

@@ -175,11 +175,11 @@ async def test_another_live_holders_submitting_order_is_never_treated_as_lost(
     """Another process (its lease live) recorded an order as "submitting" that this client cannot see yet:
     neither a submit with its id nor a resync takes it for lost, nothing is sent; once that holder's lease is
     gone, the same id is sent once."""
-    from runner.resync import ResyncService
-    from runner.services import build_services
     from sdk.errors import ExchangeError
     from sdk.ledger.leases import Holder, acquire, release
     from sdk.risk import OrderIntent
+    from sdk.services import build_services
+    from sdk.services.resync import ResyncService
 
     trader = await make_trader(gateway, execute_orders=True)
     other, mine = Holder("desk-2", 4242, "other"), Holder.this_process()

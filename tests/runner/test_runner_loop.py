@@ -15,12 +15,12 @@ import pytest
 import runner_test_strategies  # noqa: F401  (registers the test strategies)
 from runner_helpers import run_in_process
 
-from runner.clock import SimClockFollower
 from runner.config import RunnerConfig
 from runner.runner import RunnerError, StrategyRunner
 from sdk.calendars import get_calendar
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
+from sdk.services.clock import SimClockFollower
 
 SYDNEY = get_calendar("ASX").tz
 

@@ -119,7 +119,7 @@ async def _long_bhp(gateway: Any, execution: Any) -> None:
 async def test_an_exit_lost_twice_is_rejected_loudly_after_one_resend_and_never_sent_a_third_time(
     gateway: Any, make_trader: Any, ledger_url: str
 ) -> None:
-    from runner.services import build_services
+    from sdk.services import build_services
 
     trader = await make_trader(gateway, execute_orders=True)
     with open_ledger(ledger_url) as ledger:
@@ -147,8 +147,8 @@ async def test_an_exit_whose_fate_is_unknown_stays_unknown_loudly_until_proven_l
     """The exit dies in flight and the gateway refuses reconnections: IB's order lists cannot be read, so whether
     it arrived is unknown. It is not re-sent; the ledger says "unknown", an event and a WARNING say so. Once
     the gateway takes connections again, the reconcile proves it lost and a retry with its id sends it once."""
-    from runner.services import build_services
     from sdk.errors import ExchangeError, NetworkError
+    from sdk.services import build_services
 
     trader = await make_trader(gateway, execute_orders=True)
     with open_ledger(sqlite_url) as ledger:
@@ -197,10 +197,10 @@ async def test_a_plan_exit_of_unknown_fate_is_sent_again_with_its_id_by_a_restar
     connections and the exit is proven lost, its next check sends the same exit id once and the plan closes."""
     from decimal import Decimal
 
-    from runner.data import DataFetchCoordinator
-    from runner.monitor import PlanMonitor
-    from runner.schedule import BarSchedule
-    from runner.services import PlanRequest, build_services
+    from sdk.services import PlanRequest, build_services
+    from sdk.services.data import DataFetchCoordinator
+    from sdk.services.monitor import PlanMonitor
+    from sdk.services.schedule import BarSchedule
 
     trader = await make_trader(gateway, execute_orders=True)
     with open_ledger(sqlite_url) as ledger:

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from runner_helpers import wait_for
 
-from runner.data import DataFetchCoordinator
 from runner.health import CircuitState, HealthCircuitManager
-from runner.monitor import PlanMonitor
-from runner.schedule import BarSchedule
-from runner.services import PlanRequest, Services, build_services
 from sdk.errors import InvalidOrder, NetworkError
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
+from sdk.services import PlanRequest, Services, build_services
+from sdk.services.data import DataFetchCoordinator
+from sdk.services.monitor import PlanMonitor
+from sdk.services.schedule import BarSchedule
 
 #: 10:30 New York on a day with SPY's real 1-minute bars (Polygon file, 2024-02-20..2024-05-17).
 NYSE_OPEN_2024 = datetime(2024, 3, 1, 15, 30, tzinfo=UTC)

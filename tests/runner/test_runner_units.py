@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from runner.config import RunnerConfig, parse_until
-from runner.data import DataFetchCoordinator
-from runner.schedule import BarSchedule
 from runner.strategies import BarContext, PlanProposal, Signal, Strategy, create_strategy, register_strategy
 from runner.telemetry import Latency
 from sdk.errors import BadRequest
+from sdk.services.data import DataFetchCoordinator
+from sdk.services.schedule import BarSchedule
 from sdk.settings import load_settings
 from sdk.venues.ib.trader import IBTrader
 

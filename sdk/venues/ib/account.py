@@ -27,9 +27,9 @@ from ccxt.base.types import Balances, Position
 from ib_async import AccountValue, Contract, PortfolioItem
 from ib_async import Position as IBPosition
 
+from sdk.clock import Clock
 from sdk.errors import BadSymbol, ExchangeError, NetworkError
 from sdk.redaction import mask_account, redact
-from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection
 from sdk.venues.ib.contracts import ContractResolver
 from sdk.venues.ib.executions import iso8601

@@ -29,8 +29,8 @@ from typing import Any
 from ib_async import BarDataList, RequestError
 
 from sdk.base import OHLCV
+from sdk.clock import Clock
 from sdk.errors import ExchangeError
-from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.history import bar_row, default_what_to_show, identity_of, paced_request

@@ -17,9 +17,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sdk.clock import Clock, SystemClock
 from sdk.errors import BadSymbol, FxRateUnavailable
 from sdk.symbols import is_fiat
-from sdk.venues.ib.clock import Clock, SystemClock
 
 __all__ = ["FxCache", "FxMid", "FxQuote", "MidFetcher"]
 

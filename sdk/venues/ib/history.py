@@ -28,8 +28,8 @@ from ib_async import BarData, BarDataList, Contract, RequestError
 
 from sdk.base import OHLCV
 from sdk.calendars import get_calendar, market_for
+from sdk.clock import Clock
 from sdk.errors import BadRequest, RateLimitExceeded, RequestTimeout
-from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.pacing import PacingBudget

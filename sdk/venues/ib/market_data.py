@@ -26,8 +26,8 @@ from ccxt.base.types import OrderBook, Ticker
 from ib_async import RequestError
 from ib_async import Ticker as IBTicker
 
+from sdk.clock import Clock
 from sdk.errors import BadSymbol, ExchangeError
-from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import iso8601

@@ -44,6 +44,7 @@ from ccxt.base.types import Order
 from ib_async import CommissionReport, Fill, Trade
 from ib_async import Order as IBOrder
 
+from sdk.clock import Clock
 from sdk.errors import (
     BadRequest,
     InvalidOrder,
@@ -56,7 +57,6 @@ from sdk.errors import (
 from sdk.instruments import InstrumentSpec
 from sdk.settings import Settings
 from sdk.ticks import safe_direction
-from sdk.venues.ib.clock import Clock
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import ExecutionStore, FillRecord

@@ -8,7 +8,7 @@ A request violates IB's pacing (error 162, "pacing violation") when any of these
 * more than 60 requests are made within any ten-minute period;
 * BID_ASK requests count twice; at most 50 requests may be open at once.
 
-:class:`PacingBudget` waits (on its :class:`~sdk.venues.ib.clock.Clock`) until a request is allowed
+:class:`PacingBudget` waits (on its :class:`~sdk.clock.Clock`) until a request is allowed
 instead of sending it early, so a backfill never trips a violation. One budget serves a process:
 :func:`shared_budget` gives the process-wide instance for a clock.
 """
@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sdk.venues.ib.clock import Clock, SystemClock
+from sdk.clock import Clock, SystemClock
 
 __all__ = ["PacingBudget", "PacingRules", "PacingStats", "request_weight", "shared_budget"]
 

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sdk.errors import BadRequest
+from sdk.timeframes import TIMEFRAME_SECONDS
 
 __all__ = [
     "BAR_SIZES",
     "MAX_DURATION_SECONDS",
-    "TIMEFRAME_SECONDS",
     "Chunk",
     "bar_size_for",
     "duration_string",
@@ -66,14 +66,6 @@ BAR_SIZES: Mapping[str, str] = {
 }
 
 _DAY = 86_400
-#: ccxt timeframe -> its length in seconds (a month counted as 30 days, for planning only).
-TIMEFRAME_SECONDS: Mapping[str, int] = {
-    "1s": 1, "5s": 5, "10s": 10, "15s": 15, "30s": 30,
-    "1m": 60, "2m": 120, "3m": 180, "5m": 300, "10m": 600, "15m": 900, "20m": 1200, "30m": 1800,
-    "1h": 3600, "2h": 7200, "3h": 10_800, "4h": 14_400, "8h": 28_800,
-    "1d": _DAY, "1w": 7 * _DAY, "1M": 30 * _DAY,
-}  # fmt: skip
-
 #: ccxt timeframe -> the longest duration (seconds) one request may cover (table above).
 MAX_DURATION_SECONDS: Mapping[str, int] = {
     "1s": 1800, "5s": 3600, "10s": 14_400, "15s": 14_400, "30s": 28_800,

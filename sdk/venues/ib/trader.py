@@ -32,6 +32,7 @@ from ib_async import Contract, ContractDetails, RequestError
 
 from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import market_for
+from sdk.clock import Clock, SystemClock
 from sdk.errors import NetworkError, OrderNotFound, RequestTimeout
 from sdk.instruments import InstrumentSpec
 from sdk.registry import register_venue
@@ -39,7 +40,6 @@ from sdk.settings import Settings
 from sdk.ticks import MARKET_RULES, PriceLadder, ladder_for
 from sdk.venues.ib.account import AccountService
 from sdk.venues.ib.bars import BarStreams
-from sdk.venues.ib.clock import Clock, SystemClock
 from sdk.venues.ib.connection import Backoff, ConnectivityEvent, Health, IBConnection
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import ExecutionStore
@@ -49,6 +49,7 @@ from sdk.venues.ib.market_data import MarketDataService
 from sdk.venues.ib.orders import OrderService
 from sdk.venues.ib.pacing import PacingBudget, shared_budget
 from sdk.venues.ib.parsing import error_for
+from sdk.venues.ib.timeframes import MAX_DURATION_SECONDS, bar_size_for
 
 __all__ = ["IBTrader"]
 
@@ -90,7 +91,7 @@ class IBTrader(BaseTrader):
             ``MCP_IB_CLIENT_ID``); ``client_id_max`` ends its lease range.
         host, port: override ``IB_HOST``/``IB_PORT`` (tests use the offline gateway's port).
         clock: the venue's time for timestamps, pacing and "now" (default the wall clock; tests and
-            benchmarks pass :class:`~sdk.venues.ib.clock.SimulatedClock` over the gateway's clock).
+            benchmarks pass :class:`~sdk.clock.SimulatedClock` over the gateway's clock).
         budget: the pacing budget (default: the process-wide one for ``clock``).
         backoff: reconnect timing; ``heartbeat_interval`` overrides ``IB_HEARTBEAT_INTERVAL``.
         quote_timeout: seconds a first ``fetch_ticker`` waits for a quote.
@@ -386,6 +387,16 @@ class IBTrader(BaseTrader):
     ) -> OrderBook:
         """ccxt order book: depth when IB serves it, else top of book as one level per side."""
         return await self.market.fetch_order_book(symbol, limit)
+
+    def ohlcv_request_span(self, timeframe: str) -> int | None:
+        """IB's longest ``durationStr`` for ``timeframe``'s bar size, in seconds (IB "Historical Bar Data", valid
+        duration and bar size settings; :data:`sdk.venues.ib.timeframes.MAX_DURATION_SECONDS`).
+
+        Raises:
+            BadRequest: a timeframe IB has no bar size for (the message lists the ones it has).
+        """
+        bar_size_for(timeframe)
+        return MAX_DURATION_SECONDS[timeframe]
 
     @_translated
     async def fetch_ohlcv(

@@ -1,4 +1,4 @@
-"""Clocks the IB venue waits on: the wall clock by default, a simulated one in tests and benchmarks.
+"""Clocks: the wall clock by default, a simulated one (the offline gateway's) in tests, benchmarks and replays.
 
 The pacing budget and the heartbeat ask a :class:`Clock` for the time and to sleep, so they can run
 on the offline gateway's simulated time (a backfill that must wait ten simulated minutes for IB's

@@ -1,7 +1,7 @@
 """The execution service: every order of the runner, the plan monitor and the MCP server goes through here.
 
 One path: fresh facts (:func:`sdk.risk.build_risk_context`) -> :meth:`sdk.risk.RiskManager.validate` ->
-either a simulated fill (shadow mode, :class:`~runner.services.shadow.ShadowVenue`, the offline
+either a simulated fill (shadow mode, :class:`~sdk.services.shadow.ShadowVenue`, the offline
 gateway's fill model against the live quote) or ``trader.create_order(...,
 params={"clientOrderId": ...})`` -> the order, its risk decision, origin and fills in the ledger.
 
@@ -46,8 +46,6 @@ from typing import Any
 
 from ccxt.base.types import Order, Trade
 
-from runner.services.records import ledger_order, ledger_trades, order_from_row, origin_fields, trade_from_row
-from runner.services.shadow import ShadowBook, ShadowVenue
 from sdk.base import BaseTrader
 from sdk.costs import CostTracker
 from sdk.errors import (
@@ -66,6 +64,8 @@ from sdk.ledger import EventKind, LedgerWriter
 from sdk.ledger import queries as q
 from sdk.ledger.leases import live_holders
 from sdk.risk import Approved, Decision, OrderIntent, Rejected, RiskContext, RiskManager, build_risk_context
+from sdk.services.records import ledger_order, ledger_trades, order_from_row, origin_fields, trade_from_row
+from sdk.services.shadow import ShadowBook, ShadowVenue
 from sdk.settings import Settings
 
 __all__ = [

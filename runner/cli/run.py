@@ -96,11 +96,12 @@ def register(app: typer.Typer) -> None:
         take_over: Annotated[bool, typer.Option("--take-over", help=_HELP["take_over"])] = False,
     ) -> None:
         from runner.config import RunnerConfig, parse_until
-        from runner.launch import default_clock_spec, run_until_done
+        from runner.launch import run_until_done
         from runner.runner import RunnerError
         from sdk.errors import BaseError
         from sdk.ledger import LedgerError
         from sdk.ledger.leases import LeaseHeld
+        from sdk.services.clock import default_clock_spec
 
         overrides: dict[str, object] = {}
         if exchange is not None:

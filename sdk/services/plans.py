@@ -1,9 +1,9 @@
 """Plans: a strategy or an LLM agent proposes entry, stop, target and size; the runner executes them.
 
 :class:`PlanService` stores a plan in the ledger (``plans``; every status change is also a
-``plan_status`` event), sends its entry through the :class:`~runner.services.execution.ExecutionService`
+``plan_status`` event), sends its entry through the :class:`~sdk.services.execution.ExecutionService`
 (so through the RiskManager, once per plan: the entry's client order id derives from the plan id),
-and answers what it holds. The :class:`~runner.monitor.PlanMonitor` watches the plans a service holds
+and answers what it holds. The :class:`~sdk.services.monitor.PlanMonitor` watches the plans a service holds
 and exits them at the stop or the target.
 
 A plan's life: ``pending`` (entry working) -> ``active`` (entry filled, in part or in full; stop and
@@ -31,12 +31,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from runner.services.execution import ExecutionResult, ExecutionService
-from runner.services.records import origin_fields
 from sdk.ledger import Ledger, LedgerWriter
 from sdk.ledger import queries as q
 from sdk.ledger.rows import PLAN_STATUSES
 from sdk.risk import OrderIntent
+from sdk.services.execution import ExecutionResult, ExecutionService
+from sdk.services.records import origin_fields
 from sdk.symbols import parse_symbol
 
 __all__ = ["Plan", "PlanRequest", "PlanService", "PlanStatus"]
@@ -228,7 +228,7 @@ def plan_order_id(prefix: str, plan_id: str, suffix: str) -> str:
 
 
 class PlanService:
-    """Creates, cancels and lists plans; the store the :class:`~runner.monitor.PlanMonitor` watches.
+    """Creates, cancels and lists plans; the store the :class:`~sdk.services.monitor.PlanMonitor` watches.
 
     Args:
         execution: the execution service every plan order goes through.

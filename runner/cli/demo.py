@@ -47,9 +47,9 @@ def register(app: typer.Typer) -> None:
         speed: Annotated[float, typer.Option(min=1, help=_HELP["speed"])] = 20_000,
         timeframe: Annotated[str, typer.Option(help=_HELP["timeframe"])] = "1d",
     ) -> None:
+        from runner.cli.run import _params
         from runner.demo import DemoOptions, run_demo
         from runner.runner import RunnerError
-        from sdk.cli.run import _params
         from sdk.errors import BaseError
         from sdk.ledger import LedgerError
 

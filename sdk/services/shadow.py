@@ -2,7 +2,7 @@
 
 :class:`ShadowVenue` is a :class:`~sdk.base.BaseTrader` over a real venue. Market data, instruments
 and FX come from the real venue; orders never reach it. ``create_order`` matches the order against
-the venue's live quote with the offline gateway's own fill model (:func:`sdk.gateway.fills.match`,
+the venue's live quote with the offline gateway's own fill model (:func:`sdk.sim.fills.match`,
 imported, not copied), so a shadow fill is what the offline gateway would have given a paper order:
 
 * a market order, or a limit that reaches the far touch, fills at once at the touch (taker), while the
@@ -36,8 +36,8 @@ from sdk.calendars import get_calendar
 from sdk.costs import CostTracker
 from sdk.costs.fx import FxRate, FxTable, to_decimal
 from sdk.errors import FxRateUnavailable, InvalidOrder, OrderNotFound
-from sdk.gateway.fills import Fill, MarketSlice, OrderSpec, OrderType, match, quote_for
 from sdk.instruments import InstrumentSpec
+from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, match, quote_for
 from sdk.symbols import parse_symbol
 
 __all__ = ["Holding", "ShadowBook", "ShadowOrder", "ShadowVenue", "shadow_order_id"]

@@ -22,26 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sdk.calendars import MarketCalendar, Session, get_calendar
-from sdk.errors import BadRequest
-from sdk.venues.ib.timeframes import TIMEFRAME_SECONDS
+from sdk.timeframes import timeframe_seconds
 
-__all__ = ["BarSchedule", "timeframe_seconds"]
+__all__ = ["BarSchedule"]
 
 _DAY = 86_400
-
-
-def timeframe_seconds(timeframe: str) -> int:
-    """A ccxt timeframe's length in seconds.
-
-    Raises:
-        BadRequest: an unknown timeframe (the message lists the supported ones).
-    """
-    try:
-        return TIMEFRAME_SECONDS[timeframe]
-    except KeyError:
-        raise BadRequest(
-            f"timeframe {timeframe!r} is not supported; use one of {', '.join(TIMEFRAME_SECONDS)}"
-        ) from None
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,9 @@ def register(app: typer.Typer) -> None:
         from mcp_server import build_server
         from mcp_server.server import check_client_ids
         from mcp_server.transport import check_http_binding, serve_http
-        from runner.launch import make_clock
         from sdk.cli.db import open_ledger_or_exit
         from sdk.redaction import redact
+        from sdk.services.clock import make_clock
         from sdk.settings import SettingsError
 
         try:

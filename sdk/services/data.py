@@ -3,7 +3,7 @@
 * **Candles** in ccxt's shape ``[timestamp_ms, open, high, low, close, volume]`` (prices in the quote
   currency, volume in base units), oldest first. :meth:`DataFetchCoordinator.backfill` loads history
   once; :meth:`DataFetchCoordinator.completed_bars` then asks only for what is new and returns the bars
-  that are *final* (:class:`~runner.schedule.BarSchedule`), each once, in order: a bar still forming is
+  that are *final* (:class:`~sdk.services.schedule.BarSchedule`), each once, in order: a bar still forming is
   never handed to a strategy.
 * **Order book, tickers, trades**: ``fetch_order_book``, ``fetch_ticker`` / ``fetch_tickers``,
   ``fetch_trades`` (NotSupported with a sentence when the venue has none, as IB).
@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 
 from ccxt.base.types import OrderBook, Ticker, Trade
 
-from runner.schedule import BarSchedule, timeframe_seconds
 from sdk.base import OHLCV, BaseTrader
 from sdk.errors import BadRequest, NotSupported
-from sdk.venues.ib.timeframes import MAX_DURATION_SECONDS
+from sdk.services.schedule import BarSchedule
+from sdk.timeframes import timeframe_seconds
 
 __all__ = ["DataFetchCoordinator"]
 
@@ -103,7 +103,7 @@ class DataFetchCoordinator:
 
     # --- guardrails ----------------------------------------------------------------------------
     def check_history(self, timeframe: str, limit: int) -> None:
-        """Refuse an IB history request that would need too many venue requests.
+        """Refuse a history request that would need too many venue requests (a venue with a stated span).
 
         Raises:
             BadRequest: the timeframe is unknown, ``limit`` is not positive, or the request needs more
@@ -112,19 +112,17 @@ class DataFetchCoordinator:
         seconds = timeframe_seconds(timeframe)
         if limit < 1:
             raise BadRequest(f"limit must be a positive number of bars, got {limit}")
-        if self.venue.id != "IB":
-            return
-        window = MAX_DURATION_SECONDS.get(timeframe)
+        window = self.venue.ohlcv_request_span(timeframe)
         if window is None:
-            raise BadRequest(f"IB serves no {timeframe} bars; use one of {', '.join(MAX_DURATION_SECONDS)}")
+            return
         # calendar time covered: bars only trade in sessions, so allow for nights and weekends
         span = limit * seconds * (1 if seconds >= 86_400 else 3)
         needed = math.ceil(span / window)
         if needed > self.max_history_requests:
             fits = max(1, self.max_history_requests * window // (seconds * (1 if seconds >= 86_400 else 3)))
             raise BadRequest(
-                f"{limit} {timeframe} bars from IB need about {needed} history requests (IB serves at most "
-                f"{window // 3600} h of {timeframe} bars per request and 60 requests per 10 minutes); "
+                f"{limit} {timeframe} bars from {self.venue.id} need about {needed} history requests (it serves at "
+                f"most {window // 3600} h of {timeframe} bars per request, and paces them); "
                 f"ask for at most {fits} bars, or a coarser timeframe"
             )
 

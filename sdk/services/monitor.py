@@ -26,12 +26,12 @@ from decimal import Decimal
 
 from ccxt.base.types import Order
 
-from runner.data import DataFetchCoordinator
-from runner.schedule import BarSchedule
-from runner.services.execution import ExecutionService
-from runner.services.plans import Plan, PlanService, plan_order_id, units
 from sdk.ledger import queries as q
 from sdk.risk import OrderIntent
+from sdk.services.data import DataFetchCoordinator
+from sdk.services.execution import ExecutionService
+from sdk.services.plans import Plan, PlanService, plan_order_id, units
+from sdk.services.schedule import BarSchedule
 
 __all__ = ["PlanMonitor"]
 
@@ -43,7 +43,7 @@ _UNCONFIRMED = frozenset({"submitting", "lost", "unknown"})
 
 
 class PlanMonitor:
-    """Exits the plans a :class:`~runner.services.plans.PlanService` holds at their stop or target.
+    """Exits the plans a :class:`~sdk.services.plans.PlanService` holds at their stop or target.
 
     Args:
         plans: the plan store.

@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 
 from ccxt.base.types import Position
 
-from runner.services.shadow import Holding, ShadowVenue
 from sdk.base import BaseTrader
 from sdk.costs.fx import to_decimal
 from sdk.ledger import LedgerWriter
+from sdk.services.shadow import Holding, ShadowVenue
 from sdk.symbols import parse_symbol
 
 __all__ = ["PortfolioSnapshot", "PortfolioTracker"]

@@ -20,8 +20,8 @@ from sdk.cli.common import state
 
 __all__ = ["APP_SCRIPT", "register", "streamlit_command"]
 
-#: The dashboard's entry script, beside ``sdk/`` in the source tree.
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
+#: The dashboard's entry script, in this package.
+APP_SCRIPT = Path(__file__).resolve().parent / "streamlit_app.py"
 
 
 def streamlit_command(address: str, port: int, *, python: str = sys.executable) -> list[str]:

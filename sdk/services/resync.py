@@ -32,12 +32,12 @@ from typing import Any
 
 from ccxt.base.types import Trade
 
-from runner.services import Services
-from runner.services.records import trade_from_row
-from runner.services.shadow import ShadowOrder
 from sdk.errors import NotSupported, OrderNotFound
 from sdk.ledger import queries as q
 from sdk.ledger.leases import live_holders
+from sdk.services import Services
+from sdk.services.records import trade_from_row
+from sdk.services.shadow import ShadowOrder
 
 __all__ = ["ResyncReport", "ResyncService"]
 

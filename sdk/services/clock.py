@@ -2,7 +2,7 @@
 
 Every clock answers ``now()`` (epoch seconds, UTC), ``speed`` (clock seconds per wall second) and can
 wait for a time (:meth:`RunnerClock.sleep_until`), waking early when the clock jumps. They also satisfy
-the IB venue's :class:`sdk.venues.ib.clock.Clock` protocol (``now()``, ``sleep()``), so the venue's
+the IB venue's :class:`sdk.clock.Clock` protocol (``now()``, ``sleep()``), so the venue's
 pacing budget and timestamps run on the same time as the runner.
 
 * :class:`WallClock` — a real venue: the wall clock.
@@ -30,7 +30,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-__all__ = ["GatewayControlClock", "RunnerClock", "SimClockFollower", "VenueClock", "WallClock"]
+__all__ = [
+    "CLOCK_HELP",
+    "GatewayControlClock",
+    "RunnerClock",
+    "SimClockFollower",
+    "VenueClock",
+    "WallClock",
+    "default_clock_spec",
+    "make_clock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -370,3 +379,31 @@ class VenueClock(_Base):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+CLOCK_HELP = (
+    "Whose time the runner follows: 'venue' (the venue's own time and speed from fetch_time, IB's reqCurrentTime: "
+    "the offline gateway's replay included; the default on IB), 'wall' (the default on ccxt venues) or the "
+    "offline gateway's control API URL (http://127.0.0.1:4099: its simulated clock, at its replay speed)."
+)
+
+
+def default_clock_spec(venue: str) -> str:
+    """``--clock`` when none is given: ``venue`` on IB (a venue with its own clock: an offline gateway
+    replays another day at another speed), ``wall`` on ccxt venues (they run on real time)."""
+    return "venue" if venue == "IB" else "wall"
+
+
+def make_clock(spec: str) -> RunnerClock | None:
+    """A clock from ``--clock``; None for ``venue`` (built on the venue once it exists).
+
+    Raises:
+        ValueError: anything else; the message lists the choices.
+    """
+    if spec == "wall":
+        return WallClock()
+    if spec == "venue":
+        return None
+    if spec.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+        return GatewayControlClock(spec)
+    raise ValueError(f"--clock {spec!r}: use wall, venue, or the gateway control URL such as http://127.0.0.1:4099")

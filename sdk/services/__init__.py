@@ -3,7 +3,7 @@
 Build them once per process with :func:`build_services` (the runner at start, the MCP server in its
 lifespan)::
 
-    from runner.services import build_services
+    from sdk.services import build_services
 
     services = await build_services(settings, trader, ledger, session_id=run_id, shadow=not settings.execute_orders)
     decision = await services.execution.preview(intent)    # RiskManager on fresh facts, no side effects
@@ -23,15 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from runner.live_gate import record_venue
-from runner.services.execution import ExecutionResult, ExecutionService, ExecutionStats
-from runner.services.plans import Plan, PlanRequest, PlanService
-from runner.services.portfolio import PortfolioSnapshot, PortfolioTracker
-from runner.services.shadow import ShadowBook, ShadowVenue
 from sdk.base import BaseTrader
 from sdk.costs import CostTracker
 from sdk.ledger import Ledger, LedgerInputError, LedgerWriter, git_sha, session_fields
 from sdk.risk import RiskManager
+from sdk.services.execution import ExecutionResult, ExecutionService, ExecutionStats
+from sdk.services.live_gate import record_venue
+from sdk.services.plans import Plan, PlanRequest, PlanService
+from sdk.services.portfolio import PortfolioSnapshot, PortfolioTracker
+from sdk.services.shadow import ShadowBook, ShadowVenue
 from sdk.settings import Settings
 from sdk.venues.mode import settings_mode, venue_mode
 
