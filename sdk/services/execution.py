@@ -498,7 +498,10 @@ class ExecutionService:
         (``reduce_only``) is re-sent once with its client order id through :meth:`submit` (a fresh risk
         check; an ``order.resent`` event first): a strategy's or a plan's exit is never dropped. An entry is
         recorded lost (``rejected``, an ``order.lost`` event), never sent late: the strategy decides anew on
-        its next bar. An order already re-sent once is recorded lost.
+        its next bar. An order already re-sent once is recorded lost, and so is an exit whose re-send the
+        fresh risk check refuses (e.g. its market closed while no process ran): the ledger row ends
+        ``rejected`` with the reason, never left working; the strategy's next decision, made from the position
+        the venue reports, trades the exit again.
         """
         cid = str(row["client_order_id"])
         intent = OrderIntent(
@@ -512,7 +515,12 @@ class ExecutionService:
             why = "an entry proven never received is not sent late" if not intent.is_exit else "lost after its re-send"
             return await self._final_lost(cid, intent, order_from_row(row), record, why)
         self._resending.add(cid)
-        return await self.submit(intent, plan_id=row.get("plan_id"))
+        result = await self.submit(intent, plan_id=row.get("plan_id"))
+        if isinstance(result.decision, Rejected):  # refused before sending (the market shut while no one ran)
+            self._resending.discard(cid)
+            why = f"its re-send was refused by the risk check ({result.decision.reason})"
+            return await self._final_lost(cid, intent, order_from_row(row), record, why)
+        return result
 
     async def _final_lost(
         self, cid: str, intent: OrderIntent, order: Mapping[str, Any], record: dict[str, Any], why: str

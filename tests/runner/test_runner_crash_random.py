@@ -346,13 +346,16 @@ async def test_random_kills_over_a_week_of_five_minute_bars(
     crash.check("5m")
 
 
+@pytest.mark.parametrize("market", ["open", "shut"])
 async def test_an_order_killed_in_flight_is_resolved_by_the_next_process(
-    make_gateway: Any, start_runner: Any, sqlite_url: str
+    make_gateway: Any, start_runner: Any, sqlite_url: str, market: str
 ) -> None:
     """The deterministic form of what the random kills hit: the exit's bytes never reach the gateway (``lose_next``)
     and the runner cannot reconnect (``refuse_next``) when it is SIGKILLed; connections are allowed again and the
     run is taken over. With both of IB's order lists readable the exit is provably lost: the next process re-sends
-    it once with its id (the docs' promise) or records it lost; it does not leave it working in the ledger."""
+    it once with its id (the docs' promise) or records it lost; it does not leave it working in the ledger.
+    ``shut``: the market closed while no process ran, so the re-send's fresh risk check refuses it (the random
+    test's seed 20250304 found the row then left "submitting" forever): recorded lost with the reason, not sent."""
     gw = await make_gateway()  # paused: only the test moves its clock
     first = await start_runner(gw, sqlite_url, symbols="CBA/AUD", env=ENV)
     await until_true(lambda: "runner started" in first.output, first, "the runner's start")
@@ -366,6 +369,10 @@ async def test_an_order_killed_in_flight_is_resolved_by_the_next_process(
     assert await first.wait() == -signal.SIGKILL
 
     gw.set_faults("")
+    if market == "shut":
+        session = ASX.session_at(gw.clock.now())
+        assert session is not None, "the exit was sent while ASX traded"
+        gw.clock.jump(session.close + 10 * MINUTE)
     second = await start_runner(gw, sqlite_url, "--take-over", symbols="CBA/AUD", env=ENV)
     await until_true(lambda: "runner started" in second.output, second, "the take-over's start", timeout=60)
 
@@ -386,3 +393,8 @@ async def test_an_order_killed_in_flight_is_resolved_by_the_next_process(
     refs = Counter(o["orderRef"] for o in gw.state()["orders"])
     assert refs[lost_id] <= 1 and max(refs.values()) == 1, f"an order reached the gateway twice: {refs}"
     assert resolved(), f"the exit {lost_id}, never received by the gateway, is still working in the ledger"
+    if market == "shut":
+        assert lost_id not in refs, f"the exit {lost_id} was sent after its market closed"
+        with open_ledger(sqlite_url) as ledger:
+            row = next(o for o in q.orders_by_client_prefix(ledger, "trd-") if o["client_order_id"] == lost_id)
+        assert row["status"] == "rejected" and "refused by the risk check" in row["info"]["reason"], row
