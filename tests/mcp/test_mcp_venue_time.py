@@ -24,6 +24,7 @@ from sdk.settings import Settings
 from sdk.venues.clock import VenueClock
 from sdk.venues.ib.connection import Backoff
 from sdk.venues.ib.trader import IBTrader
+from sdk.venues.mode import VENUE_EVENT
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.shared_data]
 
@@ -107,8 +108,9 @@ async def test_tools_answer_and_audit_on_the_venues_time(env: Env) -> None:
     with open_ledger(env.ledger_url) as ledger:
         calls = q.recent_events(ledger, kinds=[EventKind.TOOL_CALL], limit=50)
         (rejection,) = q.recent_events(ledger, kinds=[EventKind.RISK_REJECTION])
+        (session_venue,) = q.recent_events(ledger, kinds=[VENUE_EVENT])  # recorded when the server started
     assert {c["payload"]["tool"] for c in calls} >= {"get_ticker", "preview_order", "place_order", "get_trades"}
-    env.on_venue_time(*(c["timestamp"] for c in calls), rejection["timestamp"])
+    env.on_venue_time(*(c["timestamp"] for c in calls), rejection["timestamp"], session_venue["timestamp"])
 
 
 async def test_the_dashboards_agent_page_shows_the_venues_times(env: Env) -> None:
