@@ -1,7 +1,8 @@
 """Every tool call audited in the ledger's ``events``: tool, arguments (secrets masked), outcome, latency.
 
 :class:`AuditMiddleware` wraps every ``tools/call`` request (argument validation, unknown tools and
-tool errors included), times it, and writes one ``tool_call`` event through
+tool errors included), times it, and writes one ``tool_call`` event, at the time the call came on the
+server's venue clock (the time the orders it places carry), through
 :meth:`sdk.ledger.LedgerWriter.record_tool_call`, which masks keys naming secrets (``token``,
 ``api_key`` ...) and account numbers. A tool adds detail with :func:`note` (``outcome="refused"`` for
 the kill switch, ``outcome="rejected"`` for a risk rejection, the client order id it resolved, which
@@ -14,6 +15,7 @@ Outcomes: ``ok``; ``error`` (bad arguments, venue errors); ``rejected`` (the Ris
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from contextvars import ContextVar
@@ -72,6 +74,12 @@ def _error_text(result: HandlerResult) -> str | None:
     return None
 
 
+def _venue_ms(ctx: ServerRequestContext[Any, Any]) -> int | None:
+    """The server's venue clock now, ms UTC (None before the lifespan has one: the ledger's time then)."""
+    clock = getattr(ctx.lifespan_context, "clock", None)
+    return int(clock.now() * 1000) if clock is not None else None
+
+
 class AuditMiddleware:
     """Server middleware (``MCPServer(middleware=[...])``) auditing every ``tools/call``."""
 
@@ -83,6 +91,7 @@ class AuditMiddleware:
         arguments = params.get("arguments")
         record: dict[str, Any] = {}
         token = _NOTE.set(record)
+        called_at = _venue_ms(ctx)
         started = time.perf_counter()
         outcome, error = "ok", None
         try:
@@ -102,7 +111,7 @@ class AuditMiddleware:
             audited: dict[str, Any] = _compact(arguments) if isinstance(arguments, dict) else {}
             if record:
                 audited["_resolved"] = _compact(record)
-            await self._record(ctx, tool, audited, outcome, latency_ms, error)
+            await self._record(ctx, tool, audited, outcome, latency_ms, error, called_at)
 
     @staticmethod
     async def _record(
@@ -112,15 +121,15 @@ class AuditMiddleware:
         outcome: str,
         latency_ms: float,
         error: str | None,
+        called_at: int | None,
     ) -> None:
         writer = getattr(ctx.lifespan_context, "writer", None)
         if writer is None:
             return
         try:
-            await asyncio.shield(
-                asyncio.to_thread(
-                    writer.record_tool_call, tool, audited, outcome=outcome, latency_ms=latency_ms, error=error
-                )
+            call = functools.partial(
+                writer.record_tool_call, tool, audited, outcome=outcome, latency_ms=latency_ms, error=error
             )
+            await asyncio.shield(asyncio.to_thread(call, timestamp=called_at))
         except Exception as exc:  # the call has happened; losing its audit line must be loud, not fatal
             log.error("tool call not audited", extra={"tool": tool, "error": repr(exc)})

@@ -158,8 +158,9 @@ def make_lifespan(
             offline gateway's simulated clock.
         clock: whose time the server follows: a ``now()``/``sleep()`` clock such as the runner's
             (:mod:`sdk.services.clock`: ``WallClock``, ``GatewayControlClock``). Default: the venue's own time
-            (``sdk.services.clock.VenueClock`` over IB's ``reqCurrentTime``), so market hours and history follow
-            the venue, the offline gateway's replayed day included; the wall clock for ccxt venues.
+            (:class:`sdk.clock.VenueClock` over IB's ``reqCurrentTime``, which the trader also stamps
+            its payloads with), so market hours, history and every time a tool answers or the audit records
+            follow the venue, the offline gateway's replayed day included; the wall clock for ccxt venues.
         token_clock: the clock confirmation tokens expire on (default ``time.monotonic``).
         services_factory: builds the runner's services (default ``sdk.services.build_services``).
         on_ready: called with the :class:`AppState` once everything is up (tests and embedding programs).
@@ -170,7 +171,8 @@ def make_lifespan(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        from sdk.services.clock import VenueClock, WallClock
+        from sdk.clock import VenueClock
+        from sdk.services.clock import WallClock
         from sdk.services.data import DataFetchCoordinator
 
         venue: list[Any] = []

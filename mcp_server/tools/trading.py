@@ -38,7 +38,7 @@ from mcp_server.schemas import (
 )
 from mcp_server.tokens import TokenRefused
 from mcp_server.toolkit import add_tool, current_agent
-from mcp_server.tools.common import SideArg, SymbolArg, symbol_of
+from mcp_server.tools.common import SideArg, SymbolArg, now_ms, symbol_of
 from mcp_server.tools.convert import order_out, plan_out
 from mcp_server.untrusted import quote_venue_text
 from sdk.errors import (
@@ -101,7 +101,7 @@ async def _live_gate(state: AppState, services: Any, symbol: str) -> None:
         note(outcome="refused", reason="live gate")
         await asyncio.to_thread(
             state.writer.record_event, REFUSED_EVENT, {"refusal": str(exc)}, message=str(exc), symbol=symbol,
-            source="mcp",
+            source="mcp", timestamp=now_ms(state),
         )  # fmt: skip
         raise ToolError(f"{exc}; get_trading_context lists what is missing") from None
 
@@ -129,6 +129,7 @@ async def _rejection(state: AppState, decision: Rejected, stage: str, client_ord
         message=decision.reason,
         symbol=decision.intent.symbol,
         source="mcp",
+        timestamp=now_ms(state),
     )
     unit = f" {decision.currency}" if decision.currency else ""
     limit = f" (limit {decision.limit}{unit}; this order {decision.value}{unit})" if decision.limit is not None else ""

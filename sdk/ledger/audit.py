@@ -129,12 +129,15 @@ class AuditWriter(WriterBase):
         error: str | None = None,
         source: str | None = "mcp",
         run_id: str | None = None,
+        timestamp: int | datetime | None = None,
     ) -> int:
         """Audit one MCP tool call: ``{"tool", "arguments" (masked), "outcome", "latency_ms", "error"}``.
 
         Args:
             outcome: ``ok``, ``error``, ``refused`` (kill switch, trading disabled), ...
             latency_ms: wall time of the call in milliseconds.
+            timestamp: when the call came, on the venue's clock (ms UTC or an aware datetime; the MCP server
+                passes its venue clock's time, so the call sits beside the orders it placed); default now.
         """
         payload = {
             "tool": require_text(tool, "tool", max_length=64),
@@ -143,7 +146,7 @@ class AuditWriter(WriterBase):
             "latency_ms": round(float(latency_ms), 3),
             "error": error,
         }
-        return self.record_event(EventKind.TOOL_CALL, payload, source=source, run_id=run_id)
+        return self.record_event(EventKind.TOOL_CALL, payload, source=source, run_id=run_id, timestamp=timestamp)
 
     def _insert_event(
         self,

@@ -13,7 +13,8 @@ pacing budget and timestamps run on the same time as the runner.
   replay at ×N runs the runner at ×N.
 * :class:`VenueClock` — a venue's ``fetch_time`` (IB's ``reqCurrentTime``): its time *and speed* measured
   from successive readings (real time for a real venue, the replay speed of an offline gateway), so
-  ``trader run --exchange IB`` follows the venue's clock by default.
+  ``trader run --exchange IB`` follows the venue's clock by default. It lives in the SDK
+  (:mod:`sdk.clock`: an IB trader made without a clock runs on one) and is re-exported here.
 
 At ×200,000 a trading day passes in 0.43 s of wall time: the loop waits for the next bar close on the
 clock (wall seconds = clock seconds / speed), never a fixed wall interval.
@@ -24,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from sdk.clock import MAX_WAIT, VenueClock, WaitableClock
 
 __all__ = [
     "CLOCK_HELP",
@@ -43,8 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Longest single wall wait, so a stop request, a jump or a speed change is noticed promptly.
-MAX_WAIT = 0.25
+_Base = WaitableClock  # sleep/sleep_until on now() and speed, woken by poke()
 
 
 class RunnerClock(Protocol):
@@ -75,50 +76,6 @@ class RunnerClock(Protocol):
 def as_datetime(ts: float) -> datetime:
     """Epoch seconds as an aware UTC datetime."""
     return datetime.fromtimestamp(ts, UTC)
-
-
-class _Base:
-    """``sleep``/``sleep_until`` on top of ``now`` and ``speed``, woken by :meth:`poke`."""
-
-    def __init__(self) -> None:
-        self._changed = asyncio.Event()
-
-    def now(self) -> float:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    @property
-    def speed(self) -> float:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def poke(self) -> None:
-        """Wake every waiter (the clock jumped or changed speed)."""
-        self._changed.set()
-
-    async def sleep_until(self, ts: float, *, max_wall: float = MAX_WAIT) -> bool:
-        deadline = time.monotonic() + max_wall
-        while True:
-            ahead = ts - self.now()
-            if ahead <= 0:
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            speed = self.speed
-            wait = min(left, ahead / speed if speed > 0 else MAX_WAIT / 2)
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), max(wait, 0.001))
-
-    async def sleep(self, seconds: float) -> None:
-        target = self.now() + max(0.0, seconds)
-        while not await self.sleep_until(target, max_wall=3600.0):
-            pass
-
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
 
 
 class WallClock(_Base):
@@ -250,135 +207,6 @@ class GatewayControlClock(_Base):
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-class VenueClock(_Base):
-    """A venue's own time (``fetch_time``, ms UTC), at the venue's own speed.
-
-    Each re-sync reads ``fetch_time`` and fits the venue's time against the wall clock since the
-    current *segment* began (the first reading, or the last jump or speed change): the speed is the slope
-    (snapped to 1 within the readings' resolution, so a real venue runs in real time, and to 0 for a paused
-    one), and ``now()`` extrapolates in between. A reading the fit does not predict (the offline gateway
-    jumped or changed speed through its control API) starts a new segment and wakes every waiter. So an
-    offline gateway replaying at ×20,000 runs the runner at ×20,000 over nothing but the TWS socket.
-
-    Re-syncs come every ``fast_resync`` wall seconds while the speed is not 1 or the segment is young
-    (under 30 wall seconds), then every ``resync`` seconds (a real venue is asked once a minute).
-
-    Args:
-        fetch_time: the venue's ``fetch_time`` coroutine function (IB: ``reqCurrentTime``, whole seconds).
-        resync: wall seconds between readings of a venue settled at real time.
-        fast_resync: wall seconds between readings otherwise.
-        resolution: the venue's time resolution, seconds (IB: 1).
-    """
-
-    #: Wall seconds a segment needs before a real-time venue is read only every ``resync`` seconds.
-    SETTLED = 30.0
-
-    def __init__(
-        self,
-        fetch_time: Callable[[], Awaitable[int]],
-        *,
-        resync: float = 60.0,
-        fast_resync: float = 0.5,
-        resolution: float = 1.0,
-    ) -> None:
-        super().__init__()
-        self._fetch_time = fetch_time
-        self.resync = resync
-        self.fast_resync = fast_resync
-        self.resolution = resolution
-        self._anchor_venue = time.time()
-        self._anchor_wall = time.monotonic()
-        self._speed = 1.0
-        self._spread = math.inf  # how far off the speed may be (clock s per wall s)
-        self._segment: tuple[float, float] | None = None  # (venue s, wall s) of the segment's first reading
-        self._task: asyncio.Task[None] | None = None
-        self.syncs = 0
-
-    def now(self) -> float:
-        return self._anchor_venue + (time.monotonic() - self._anchor_wall) * self._speed
-
-    @property
-    def speed(self) -> float:
-        return self._speed
-
-    @property
-    def offset(self) -> float:
-        """Venue time minus wall time, seconds (grows at ``speed - 1`` per second)."""
-        return self.now() - time.time()
-
-    async def sync(self) -> None:
-        """Read ``fetch_time`` now and refit (ccxt errors of the venue propagate)."""
-        started = time.monotonic()
-        venue_ms = await self._fetch_time()
-        ended = time.monotonic()
-        wall = (started + ended) / 2
-        venue = venue_ms / 1000
-        if venue_ms % 1000 == 0:
-            venue += self.resolution / 2  # a whole-second reading: the middle of its second
-        self._fit(venue, wall, ended - started)
-
-    def _fit(self, venue: float, wall: float, rtt: float) -> None:
-        self.syncs += 1
-        if self._segment is not None:
-            predicted = self._anchor_venue + (wall - self._anchor_wall) * self._speed
-            since = max(0.0, wall - self._anchor_wall)
-            spread = self._spread if math.isfinite(self._spread) else 0.0
-            tolerance = 2 * self.resolution + (spread + 0.01 * abs(self._speed)) * since + abs(self._speed) * rtt
-            if math.isfinite(self._spread) and abs(venue - predicted) > tolerance:
-                self._segment = None  # a jump or a speed change: a new segment from this reading
-                self.poke()
-        if self._segment is None:
-            self._segment = (venue, wall)
-            self._anchor_venue, self._anchor_wall = venue, wall
-            self._spread = math.inf  # the speed so far is kept until this segment measures its own
-            return
-        first_venue, first_wall = self._segment
-        span = wall - first_wall
-        if span <= 0:
-            return
-        raw = (venue - first_venue) / span
-        spread = (2 * self.resolution + abs(raw) * rtt) / span
-        old = self._speed
-        if abs(raw - 1) <= spread:
-            speed = 1.0
-        elif abs(raw) <= spread:
-            speed = 0.0
-        else:
-            speed = raw
-        self._speed, self._spread = speed, spread
-        self._anchor_venue, self._anchor_wall = first_venue + speed * span, wall
-        if speed != old:
-            self.poke()
-
-    def _interval(self) -> float:
-        if self._segment is None or self._speed != 1.0:
-            return self.fast_resync
-        return self.resync if time.monotonic() - self._segment[1] >= self.SETTLED else self.fast_resync
-
-    async def start(self) -> None:
-        """Read the venue twice (its time and a first speed), then keep re-syncing in the background."""
-        await self.sync()
-        await asyncio.sleep(min(self.fast_resync, 0.25))
-        await self.sync()
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="venue-clock-resync")
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval())
-            try:
-                await self.sync()
-            except Exception as exc:  # keep extrapolating; the next reading may succeed
-                log.warning("venue clock re-sync failed", extra={"error": str(exc)})
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 CLOCK_HELP = (

@@ -109,8 +109,14 @@ def record_venue(
         "config_hash": trading_config_hash(settings),
     }
     message = f"{payload['mode']} on {mode.broker}: {', '.join(payload['facts'])}"
-    writer.record_event(VENUE_EVENT, payload, message=message, source=source)
+    writer.record_event(VENUE_EVENT, payload, message=message, source=source, timestamp=venue_ms(trader))
     return mode
+
+
+def venue_ms(trader: BaseTrader) -> int | None:
+    """The venue's time now, ms UTC, from the trader's clock (IB's); None (the ledger's now) for a venue without one."""
+    clock = getattr(trader, "clock", None)
+    return int(clock.now() * 1000) if clock is not None else None
 
 
 def record_refusal(
@@ -132,7 +138,9 @@ def record_refusal(
         )  # fmt: skip
         fresh = True
     record_venue(writer, settings, trader, shadow=False, source=program)
-    writer.record_event(REFUSED_EVENT, {"refusal": str(error)}, message=str(error), source=program)
+    writer.record_event(
+        REFUSED_EVENT, {"refusal": str(error)}, message=str(error), source=program, timestamp=venue_ms(trader)
+    )
     if fresh:
         writer.end_session(run_id, reason=REFUSED_END)
 

@@ -45,6 +45,7 @@ from typing import Any, Literal
 from ib_async import IB
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_never, wait_exponential_jitter
 
+from sdk.clock import Clock, SystemClock
 from sdk.errors import ExchangeNotAvailable, LiveTradingNotAllowed, NetworkError, RequestTimeout
 from sdk.redaction import mask_account
 from sdk.settings import LIVE_IB_PORTS, Settings, SettingsError
@@ -76,6 +77,8 @@ log = logging.getLogger(__name__)
 ResyncReason = Literal["connect", "reconnect", "data_lost"]
 ResyncHook = Callable[[ResyncReason], Awaitable[None]]
 Listener = Callable[["ConnectivityEvent"], None]
+#: ``(answer, started, ended)``: one ``reqCurrentTime`` answer and the ``time.monotonic()`` span of its request.
+TimeListener = Callable[[datetime, float, float], None]
 
 
 class Health(StrEnum):
@@ -100,7 +103,7 @@ class ConnectivityEvent:
     step completes a resync late), ``resync_failed`` (the session is up but a step failed; ``detail``
     names the steps; they are retried), ``health`` (health changed without a reconnect),
     ``data_lost`` (IB 1101: streams requested again), ``client_id`` (the lease moved to another id
-    after 326), ``closed``. ``at``: wall clock, epoch seconds.
+    after 326), ``closed``. ``at``: the venue's time (the session's clock), epoch seconds.
     """
 
     kind: str
@@ -223,6 +226,7 @@ class IBConnection:
         backoff: reconnect timing.
         heartbeat_interval: seconds between ``reqCurrentTime`` heartbeats (default from settings).
         port: overrides ``IB_PORT`` (tests point it at an offline gateway on port 0's pick).
+        clock: the venue's time, which stamps :class:`ConnectivityEvent` (default the wall clock).
     """
 
     def __init__(
@@ -235,8 +239,10 @@ class IBConnection:
         heartbeat_interval: float | None = None,
         host: str | None = None,
         port: int | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
+        self.clock: Clock = clock or SystemClock()
         self.host = host or settings.ib_host
         self.port = port or settings.ib_port
         first = settings.ib_client_id if client_id is None else client_id
@@ -255,6 +261,7 @@ class IBConnection:
         self.offline_gateway = False
         self._state = _State()
         self._listeners: list[Listener] = []
+        self._time_listeners: list[TimeListener] = []
         self._hooks: list[tuple[str, ResyncHook, frozenset[ResyncReason]]] = []
         self._ready = asyncio.Event()
         self._closing = False
@@ -313,6 +320,11 @@ class IBConnection:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
+    def add_time_listener(self, listener: TimeListener) -> None:
+        """Call ``listener(answer, started, ended)`` with every ``reqCurrentTime`` answer (heartbeats, ``fetch_time``
+        and the one read when a session opens, before its resync hooks), e.g. a venue clock's ``observe``."""
+        self._time_listeners.append(listener)
+
     def add_resync_hook(
         self,
         name: str,
@@ -329,7 +341,7 @@ class IBConnection:
         self._hooks.append((name, hook, reasons))
 
     def _emit(self, kind: str, detail: str = "", attempt: int = 0) -> None:
-        event = ConnectivityEvent(kind, self._state.health, self.lease.current, time.time(), detail, attempt)
+        event = ConnectivityEvent(kind, self._state.health, self.lease.current, self.clock.now(), detail, attempt)
         log.info("connectivity %s", kind, extra={"health": str(event.health), "clientId": event.client_id})
         for listener in list(self._listeners):
             try:
@@ -452,14 +464,18 @@ class IBConnection:
         if not self.ib.isConnected():
             raise NetworkError("IB gateway is not connected")
         async with self._time_lock:  # ib_async keys reqCurrentTime by a fixed name: one at a time
+            started = time.monotonic()
             try:
                 answer = await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.heartbeat_interval)
             except TimeoutError:
                 raise RequestTimeout(f"IB did not answer reqCurrentTime within {self.heartbeat_interval} s") from None
             except ConnectionError as exc:
                 raise NetworkError(f"IB connection lost: {exc}") from exc
+            ended = time.monotonic()
         self._state.server_time = answer
         self._state.last_heartbeat = time.time()
+        for listener in list(self._time_listeners):
+            listener(answer, started, ended)
         return answer
 
     # --- session --------------------------------------------------------------------------
@@ -504,6 +520,8 @@ class IBConnection:
         except BaseException:
             self.ib.disconnect()
             raise
+        with contextlib.suppress(RequestTimeout, NetworkError):  # the heartbeat will notice a silent session
+            await self.current_time()  # the venue's time, before anything of this session is stamped
         s = self._state
         s.ib_lost, s.heartbeat_misses = False, 0
         s.farms_down.clear()

@@ -24,6 +24,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
@@ -32,7 +33,7 @@ from ib_async import Contract, ContractDetails, RequestError
 
 from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import market_for
-from sdk.clock import Clock, SystemClock
+from sdk.clock import Clock, VenueClock
 from sdk.errors import NetworkError, OrderNotFound, RequestTimeout
 from sdk.instruments import InstrumentSpec
 from sdk.registry import register_venue
@@ -57,6 +58,11 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _ms(answer: datetime) -> int:
+    """IB's ``reqCurrentTime`` answer (timezone-aware) as ms UTC."""
+    return int(answer.timestamp() * 1000)
 
 
 @contextmanager
@@ -90,9 +96,12 @@ class IBTrader(BaseTrader):
         client_id: this process's client id instead of ``IB_CLIENT_ID`` (the MCP server passes
             ``MCP_IB_CLIENT_ID``); ``client_id_max`` ends its lease range.
         host, port: override ``IB_HOST``/``IB_PORT`` (tests use the offline gateway's port).
-        clock: the venue's time for timestamps, pacing and "now" (default the wall clock; tests and
-            benchmarks pass :class:`~sdk.clock.SimulatedClock` over the gateway's clock).
-        budget: the pacing budget (default: the process-wide one for ``clock``).
+        clock: the venue's time for every timestamp and "now" (default: a
+            :class:`~sdk.clock.VenueClock` over this trader's ``reqCurrentTime``, started on
+            connect: a real gateway's time, or the offline gateway's replayed one; tests and benchmarks
+            pass :class:`~sdk.clock.SimulatedClock` over an in-process gateway's clock). Any
+            clock with ``observe`` (a ``VenueClock``) also takes the session's ``reqCurrentTime`` answers.
+        budget: the pacing budget (default: the process-wide one for ``clock``, the wall clock's without one).
         backoff: reconnect timing; ``heartbeat_interval`` overrides ``IB_HEARTBEAT_INTERVAL``.
         quote_timeout: seconds a first ``fetch_ticker`` waits for a quote.
         ack_timeout: seconds ``create_order``/``cancel_order`` wait for IB (default ``IB_CONNECT_TIMEOUT``).
@@ -147,7 +156,13 @@ class IBTrader(BaseTrader):
         ack_timeout: float | None = None,
     ) -> None:
         super().__init__(settings)
-        self.clock: Clock = clock or SystemClock()
+        #: the clock this trader made for itself (started on connect, closed on close); None when given one
+        self._own_clock: VenueClock | None = None
+        self.clock: Clock
+        if clock is None:
+            self.clock = self._own_clock = VenueClock(self.fetch_time)
+        else:
+            self.clock = clock
         self.connection = IBConnection(
             settings,
             client_id=client_id,
@@ -156,7 +171,11 @@ class IBTrader(BaseTrader):
             heartbeat_interval=heartbeat_interval,
             host=host,
             port=port,
+            clock=self.clock,
         )
+        observe = getattr(self.clock, "observe", None)
+        if callable(observe):
+            self.connection.add_time_listener(lambda answer, started, ended: observe(_ms(answer), started, ended))
         self.budget = budget or shared_budget(clock)
         self.resolver = ContractResolver(settings, self._contract_details)
         self.executions = ExecutionStore()
@@ -226,12 +245,16 @@ class IBTrader(BaseTrader):
         """
         with _ib_errors():
             await self.connection.connect()
+            if self._own_clock is not None:
+                await self._own_clock.start()
         await self.load_markets()
 
     async def close(self) -> None:
         """Cancel streams and disconnect. Idempotent."""
         if self.connection.is_ready:
             await self.market.close()
+        if self._own_clock is not None:
+            await self._own_clock.close()
         await self.connection.close()
 
     async def maybe_reconnect(self) -> bool:
@@ -246,8 +269,7 @@ class IBTrader(BaseTrader):
     async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
         """IB's current time (``reqCurrentTime``), integer ms UTC (one-second resolution)."""
         await self.connection.ensure_ready()
-        answer = await self.connection.current_time()
-        return int(answer.timestamp() * 1000)
+        return _ms(await self.connection.current_time())
 
     # --- markets and instruments ----------------------------------------------------------
     @property
