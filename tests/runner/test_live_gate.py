@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from test_runner_processes import RunnerProcess, control, runner_env, until_true
 
+from sdk.clock import SystemClock
 from sdk.errors import LiveTradingNotAllowed
 from sdk.ledger import Ledger, open_ledger
 from sdk.ledger import queries as q
@@ -103,9 +104,12 @@ class _Venue:
     """The facts a session ran on, as a connected trader reports them (``mode_facts``)."""
 
     id = "IB"
+    clock = SystemClock()
+    client_id = 1
 
     def __init__(self, account: str, simulated: bool) -> None:
         self.facts = {"port": 5555, "account": account, "simulated": simulated}
+        self.account_id = account
 
     def mode_facts(self) -> dict[str, Any]:
         return self.facts
@@ -269,8 +273,10 @@ async def test_a_paper_run_on_the_offline_gateway_does_not_let_a_live_account_tr
     """``trader run --execute`` on a paper account until it has fills and stops cleanly (SIGTERM), then the same
     configuration with ``IB_ALLOW_LIVE=true`` on a gateway managing a ``U…`` account: refused at start, exit
     status 1, the attempt in the ledger as ``live`` on the offline gateway, and no order at that gateway."""
-    paper_gw = await make_gateway(speed=1200)
+    paper_gw = await make_gateway(speed=0)  # paused until the runner is up: a slow start must not miss the session
     paper = await start_runner(paper_gw, ledger_url)
+    await until_true(lambda: "runner started" in paper.output, paper, "the paper run's start", timeout=60)
+    paper_gw.clock.set_speed(1200)
 
     def filled() -> bool:
         with open_ledger(ledger_url) as ledger:
