@@ -71,31 +71,12 @@ def invalid_arguments(tool: str, error: ValidationError) -> str:
 
 
 def check_client_ids(settings: Settings) -> None:
-    """Refuse an ``MCP_IB_CLIENT_ID`` inside the runner's IB client id range.
-
-    The runner leases ids ``IB_CLIENT_ID`` .. ``IB_CLIENT_ID_MAX`` (just ``IB_CLIENT_ID`` when no maximum is
-    set; :class:`sdk.venues.ib.connection.IBConnection`). IB allows one session per client id, so a server on
-    one of them would take a runner's session or be refused by IB, at random. Only checked for IB.
+    """Refuse an ``MCP_IB_CLIENT_ID`` inside the runner's IB client id range (:meth:`Settings.check_mcp_client_id`).
 
     Raises:
         SettingsError: the id is inside the range; the message names both settings and an id that fits.
     """
-    if settings.active_exchange != "IB":
-        return
-    first = settings.ib_client_id
-    last = settings.ib_client_id_max if settings.ib_client_id_max is not None else first
-    mine = settings.mcp_ib_client_id
-    if not first <= mine <= last:
-        return
-    from sdk.settings import SettingsError
-
-    example = last + 1 if last < 2**31 - 1 else first - 1
-    span = f"IB_CLIENT_ID..IB_CLIENT_ID_MAX = {first}..{last}" if first != last else f"IB_CLIENT_ID = {first}"
-    raise SettingsError(
-        f"MCP_IB_CLIENT_ID={mine} is inside the runner's IB client ids ({span}): the MCP server and a runner "
-        f"would fight over one IB session; set MCP_IB_CLIENT_ID outside that range (e.g. MCP_IB_CLIENT_ID={example}) "
-        "or move IB_CLIENT_ID/IB_CLIENT_ID_MAX"
-    )
+    settings.check_mcp_client_id()
 
 
 def build_server(

@@ -97,9 +97,8 @@ def default_trader(settings: Settings, clock: Clock) -> BaseTrader:
     """The venue ``ACTIVE_EXCHANGE`` names; IB with the server's own client id ``MCP_IB_CLIENT_ID``."""
     from sdk.registry import create_trader
 
-    if settings.active_exchange == "IB":
-        return create_trader("IB", settings, client_id=settings.mcp_ib_client_id, clock=clock)
-    return create_trader(settings.active_exchange, settings)
+    own_id = {"ib_client_id": settings.mcp_ib_client_id, "ib_client_id_max": settings.mcp_ib_client_id}
+    return create_trader(settings.active_exchange, settings.model_copy(update=own_id), clock=clock)
 
 
 async def _default_services(
@@ -172,13 +171,14 @@ def make_lifespan(
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         from sdk.clock import VenueClock
-        from sdk.services.clock import WallClock
+        from sdk.services.clock import WallClock, default_clock_spec
         from sdk.services.data import DataFetchCoordinator
 
         venue: list[Any] = []
         venue_clock: Any = clock
         if venue_clock is None:
-            venue_clock = VenueClock(lambda: venue[0].fetch_time()) if settings.active_exchange == "IB" else WallClock()
+            own_time = default_clock_spec(settings.active_exchange) == "venue"
+            venue_clock = VenueClock(lambda: venue[0].fetch_time()) if own_time else WallClock()
         async with AsyncExitStack() as stack:
             ledger = open_ledger(settings.database_url, configured_url=True)
             stack.callback(ledger.close)
@@ -191,7 +191,7 @@ def make_lifespan(
                 await start()
                 stack.push_async_callback(venue_clock.close)
             fields = session_fields(settings)
-            account = getattr(getattr(trader, "connection", None), "account", None) or fields["account"]
+            account = trader.account_id or fields["account"]
             writer = ledger.writer()
             run_id = new_run_id()
             set_run_id(run_id)
@@ -234,8 +234,7 @@ def make_lifespan(
             if settings.execute_orders:
                 if settings.mcp_trading_enabled:  # one trading server per account: RunHeld names the other
                     state.lease = await _hold_trading_session(settings, ledger, trader, str(fields["venue"]), account)
-                    await state.lease.attach(writer, lambda: getattr(getattr(trader, "connection", None),
-                                                                     "client_id", None))  # fmt: skip
+                    await state.lease.attach(writer, lambda: trader.client_id)
                     stack.push_async_callback(state.lease.stop)
                     lease = state.lease  # its write tools send nothing once another server holds the account
                     state.services.execution.lease_still_ours = lease.still_ours

@@ -78,9 +78,8 @@ class HealthCircuitManager:
 
     def attach(self) -> None:
         """Listen to the venue's connectivity events (IB); a no-op for venues without them."""
-        add = getattr(self.venue, "add_connectivity_listener", None)
-        if add is not None and self._remove is None:
-            self._remove = add(self._on_connectivity)
+        if self._remove is None:
+            self._remove = self.venue.add_connectivity_listener(self._on_connectivity)
 
     def detach(self) -> None:
         if self._remove is not None:
@@ -158,14 +157,11 @@ class HealthCircuitManager:
             return True
         if time.monotonic() - self._opened_at < self.cooldown:
             return False
-        probe = getattr(self.venue, "maybe_reconnect", None)
-        ready = True
-        if probe is not None:
-            try:
-                ready = bool(await probe())
-            except Exception as exc:
-                log.warning("venue probe failed", extra={"error": str(exc)})
-                ready = False
+        try:
+            ready = bool(await self.venue.maybe_reconnect())
+        except Exception as exc:
+            log.warning("venue probe failed", extra={"error": str(exc)})
+            ready = False
         if ready:
             self._move(CircuitState.HALF_OPEN, "venue answered the probe")
             return True

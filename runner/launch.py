@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from runner.config import RunnerConfig
 from runner.runner import RunResult, StrategyRunner
@@ -45,13 +45,12 @@ async def run_until_done(
         holder: list[BaseTrader] = []
 
         async def fetch_time() -> int:
-            venue_time: Callable[[], Awaitable[int]] = getattr(holder[0], "fetch_time")  # noqa: B009 - not on BaseTrader
-            return int(await venue_time())
+            return int(await holder[0].fetch_time())
 
         clock = VenueClock(fetch_time)
-        trader = create_trader(venue, settings, **({"clock": clock} if venue == "IB" else {}))
-        if getattr(trader, "fetch_time", None) is None:
-            raise ValueError(f"--clock venue: {trader.id} has no fetch_time here; use --clock wall")
+        trader = create_trader(venue, settings, clock=clock)
+        if not trader.has.get("fetchTime"):
+            raise ValueError(f"--clock venue: {trader.id} does not report its time (no fetchTime); use --clock wall")
         holder.append(trader)
     try:
         runner = StrategyRunner(settings, config, clock=clock, trader=trader)

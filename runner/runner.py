@@ -165,9 +165,7 @@ class StrategyRunner:
 
     # --- set-up -----------------------------------------------------------------------------------
     def _create_trader(self) -> BaseTrader:
-        venue = self.settings.active_exchange
-        options: dict[str, Any] = {"clock": self.clock} if venue == "IB" else {}
-        return create_trader(venue, self.settings, **options)
+        return create_trader(self.settings.active_exchange, self.settings, clock=self.clock)
 
     async def run(self) -> RunResult:
         """Run until ``config.until`` on the venue's clock or :meth:`request_stop`; see the module docstring.
@@ -193,8 +191,8 @@ class StrategyRunner:
                 stack.callback(ledger.close)
             trader = self.trader
             venue = trader.id if trader is not None else self.settings.active_exchange
-            account = _account_of(trader) if trader is not None else self.settings.ib_account_id
-            resumed = await self._choose_run(ledger, venue, account if venue == "IB" else None)
+            account = trader.account_id if trader is not None else session_fields(self.settings)["account"]
+            resumed = await self._choose_run(ledger, venue, account)
             self.lease = await self._hold_run(ledger)  # RunHeld: another live process holds this run
             stack.push_async_callback(self.lease.stop)
             if trader is None:
@@ -302,7 +300,7 @@ class StrategyRunner:
         self.services = services
         writer = services.writer
         if self.lease is not None:  # every order records this holder and the clientId it was sent under
-            await self.lease.attach(writer, lambda: _client_id_of(trader))
+            await self.lease.attach(writer, lambda: trader.client_id)
             services.execution.lease_still_ours = self.lease.still_ours  # a lost order is re-sent only by its owner
             lease = self.lease
             services.execution.lease_lost = lambda: lease.lost  # and nothing at all is sent once it is lost
@@ -617,15 +615,3 @@ class StrategyRunner:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-
-def _client_id_of(trader: BaseTrader) -> int | None:
-    """The IB ``clientId`` the venue connection holds now (None: not IB, or not connected)."""
-    client_id = getattr(getattr(trader, "connection", None), "client_id", None)
-    return client_id if isinstance(client_id, int) else None
-
-
-def _account_of(trader: BaseTrader) -> str | None:
-    """The IB account the session holds (the first managed one when ``IB_ACCOUNT_ID`` is unset)."""
-    account = getattr(getattr(trader, "connection", None), "account", None)
-    return account if isinstance(account, str) else None

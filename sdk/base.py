@@ -16,16 +16,18 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypedDict
 
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 
-from sdk.errors import ArgumentsRequired, FxRateUnavailable, InvalidOrder
+from sdk.clock import Clock, SystemClock
+from sdk.errors import ArgumentsRequired, FxRateUnavailable, InvalidOrder, NotSupported
 from sdk.symbols import parse_symbol
 
 if TYPE_CHECKING:
+    from sdk.costs.model import FeeRates
     from sdk.instruments import InstrumentSpec
     from sdk.settings import Settings
 
@@ -82,14 +84,74 @@ class BaseTrader(abc.ABC):
     #: Currencies tried as a bridge when no direct quote exists (``BTC -> USD -> AUD``).
     fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.fx_fallback: BaseTrader | None = None
+        #: The venue's time: every timestamp this trader puts in a payload, and "now" for whoever trades
+        #: through it (the wall clock unless the venue has its own: IB's follows ``reqCurrentTime``, so the
+        #: offline gateway's replayed day).
+        self.clock: Clock = clock or SystemClock()
 
     @property
     def base_currency(self) -> str:
         """The account's base currency (``IB_BASE_CURRENCY``, AUD by default)."""
         return self.settings.base_currency
+
+    # --- optional capabilities: what the apps may ask of any venue (``has`` says which are real) -------------
+    @property
+    def account_id(self) -> str | None:
+        """The venue account orders go to (IB: the managed account the session holds, else ``IB_ACCOUNT_ID``;
+        ``has["accountId"]``); None for a venue with one account per API key (ccxt), or before it is known."""
+        return None
+
+    @property
+    def client_id(self) -> int | None:
+        """The API client id the session holds (IB's ``clientId``; ``has["clientId"]``); None for a venue
+        without client ids."""
+        return None
+
+    async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
+        """ccxt's ``fetch_time``: the venue's time now, ms UTC (``has["fetchTime"]``).
+
+        Raises:
+            NotSupported: the venue does not say its time; use the wall clock (``--clock wall``).
+        """
+        raise NotSupported(f"{self.id} does not report its time (has['fetchTime'] is False); use the wall clock")
+
+    def mode_facts(self) -> dict[str, Any]:
+        """The facts that decide live or paper (:func:`sdk.venues.mode.venue_mode`): IB's port, account and
+        whether the session is the offline gateway; a ccxt venue's ``sandbox``. Empty when the venue states none
+        (the settings decide)."""
+        return {}
+
+    async def fetch_fee_rates(self, symbol: str) -> FeeRates:
+        """The venue's maker/taker rates for ``symbol`` (ccxt venues: the market's ``maker``/``taker``).
+
+        Raises:
+            NotSupported: the venue's costs follow a schedule instead (IB: :mod:`sdk.costs.schedules`).
+        """
+        raise NotSupported(f"{self.id} states no fee rates; its costs follow a commission schedule")
+
+    async def fetch_trades(
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None
+    ) -> list[Trade]:
+        """ccxt's ``fetch_trades``: public trades of ``symbol`` (``has["fetchTrades"]``).
+
+        Raises:
+            NotSupported: the venue publishes no public trades through this SDK.
+        """
+        raise NotSupported(f"{self.id} publishes no public trades through this SDK; use fetch_ticker or 1m candles")
+
+    def add_connectivity_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``listener`` with each change in the venue session's connectivity (an event with ``kind``,
+        ``health``, ``detail`` and ``at``, the venue's epoch seconds; ``has["connectivityEvents"]``); returns the
+        function that removes it. A venue without a session (HTTP per request) has no such events: a no-op."""
+        return lambda: None
+
+    async def maybe_reconnect(self) -> bool:
+        """For a health circuit: reconnect now if the session is down or silent; True when ready after. A venue
+        without a session is always ready."""
+        return True
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def connect(self) -> None:

@@ -290,6 +290,31 @@ class Settings(BaseSettings):
         """The account number masked for display (``DU****567``)."""
         return mask_account(self.ib_account_id)
 
+    def check_mcp_client_id(self) -> None:
+        """Refuse an ``MCP_IB_CLIENT_ID`` inside the runner's IB client id range.
+
+        The runner leases ids ``IB_CLIENT_ID`` .. ``IB_CLIENT_ID_MAX`` (just ``IB_CLIENT_ID`` when no maximum is
+        set; :class:`sdk.venues.ib.connection.IBConnection`). IB allows one session per client id, so a server on
+        one of them would take a runner's session or be refused by IB, at random. Only checked for IB.
+
+        Raises:
+            SettingsError: the id is inside the range; the message names both settings and an id that fits.
+        """
+        if self.active_exchange != "IB":
+            return
+        first = self.ib_client_id
+        last = self.ib_client_id_max if self.ib_client_id_max is not None else first
+        mine = self.mcp_ib_client_id
+        if not first <= mine <= last:
+            return
+        example = last + 1 if last < 2**31 - 1 else first - 1
+        span = f"IB_CLIENT_ID..IB_CLIENT_ID_MAX = {first}..{last}" if first != last else f"IB_CLIENT_ID = {first}"
+        raise SettingsError(
+            f"MCP_IB_CLIENT_ID={mine} is inside the runner's IB client ids ({span}): the MCP server and a runner "
+            "would fight over one IB session; set MCP_IB_CLIENT_ID outside that range "
+            f"(e.g. MCP_IB_CLIENT_ID={example}) or move IB_CLIENT_ID/IB_CLIENT_ID_MAX"
+        )
+
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             yield name, (mask_account(value) if name == "ib_account_id" else value)

@@ -82,8 +82,8 @@ def _hours(market: str, status: dict[str, Any]) -> MarketHours:
 
 
 def _account(state: AppState) -> str | None:
-    account = getattr(getattr(state.trader, "connection", None), "account", None) or state.settings.ib_account_id
-    return mask_account(account) if state.trader.id == "IB" else None
+    account = state.trader.account_id
+    return mask_account(account) if account else None
 
 
 async def get_trading_context(state: AppState) -> TradingContextOut:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,7 +20,7 @@ from ccxt.base.types import Position
 from sdk.base import BaseTrader
 from sdk.costs.fx import FxRate, FxTable, to_decimal
 from sdk.costs.model import FeeRates, MonthlyVolume
-from sdk.errors import FxRateUnavailable
+from sdk.errors import FxRateUnavailable, NotSupported
 from sdk.instruments import InstrumentSpec
 from sdk.risk.context import PositionFact, Quote, RiskContext
 from sdk.symbols import parse_symbol
@@ -130,11 +130,10 @@ async def _mark_unmarked(
 
 
 async def _fee_rates(trader: BaseTrader, instrument: InstrumentSpec) -> FeeRates | None:
-    fetch: Callable[[str], Awaitable[FeeRates]] | None = getattr(trader, "fetch_fee_rates", None)
-    if fetch is None:
-        return None
     try:
-        return await fetch(instrument.symbol)
+        return await trader.fetch_fee_rates(instrument.symbol)
+    except NotSupported:  # a venue whose costs follow a schedule (IB)
+        return None
     except Exception as exc:  # COMMISSION_OVERRIDES may still supply rates; else validation refuses
         log.warning("no fee rates from venue", extra={"symbol": instrument.symbol, "error": str(exc)})
         return None

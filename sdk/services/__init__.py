@@ -160,9 +160,7 @@ def _ensure_session(
     except LedgerInputError:
         pass
     fields = session_fields(settings)
-    account = fields["account"] if trader.id == "IB" else None
-    if trader.id == "IB" and account is None:  # the gateway's first managed account
-        account = getattr(getattr(trader, "connection", None), "account", None)
+    account = trader.account_id or fields["account"]  # the session's (IB: the first managed one when unset)
     writer.start_session(
         venue=trader.id, account=account, base_currency=fields["base_currency"],
         mode=session_mode(settings, shadow, trader), config_hash=fields["config_hash"], program=program,

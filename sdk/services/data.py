@@ -201,8 +201,8 @@ class DataFetchCoordinator:
         Raises:
             NotSupported: the venue publishes no trades (IB: use ``fetch_ticker`` or 1-minute candles).
         """
-        fetch = getattr(self.venue, "fetch_trades", None)
-        if fetch is None or not self.venue.has.get("fetchTrades"):
+        fetch = self.venue.fetch_trades
+        if not self.venue.has.get("fetchTrades"):
             raise NotSupported(
                 f"{self.venue.id} publishes no public trades through this SDK; use fetch_ticker (last trade) "
                 "or fetch_ohlcv with a 1m timeframe"

@@ -215,8 +215,7 @@ class ExecutionService:
         self.source = source
         self._pnl_today = pnl_today
         self._pnl_warned = False
-        venue_clock = getattr(trader, "clock", None)
-        self.clock: Callable[[], float] = clock or (venue_clock.now if venue_clock is not None else time.time)
+        self.clock: Callable[[], float] = clock or trader.clock.now
         self.book = book
         self._venue: BaseTrader | None = None if shadow else trader
         self._results: OrderedDict[str, ExecutionResult] = OrderedDict()  # oldest first

@@ -114,9 +114,8 @@ def record_venue(
 
 
 def venue_ms(trader: BaseTrader) -> int | None:
-    """The venue's time now, ms UTC, from the trader's clock (IB's); None (the ledger's now) for a venue without one."""
-    clock = getattr(trader, "clock", None)
-    return int(clock.now() * 1000) if clock is not None else None
+    """The venue's time now, ms UTC, from the trader's clock (:attr:`BaseTrader.clock`)."""
+    return int(trader.clock.now() * 1000)
 
 
 def record_refusal(
@@ -131,9 +130,9 @@ def record_refusal(
         writer.session(run_id)
     except LedgerInputError:
         fields = session_fields(settings)
-        account = getattr(getattr(trader, "connection", None), "account", None) or fields["account"]
+        account = trader.account_id or fields["account"]
         writer.start_session(
-            venue=trader.id, account=account if trader.id == "IB" else None, base_currency=fields["base_currency"],
+            venue=trader.id, account=account, base_currency=fields["base_currency"],
             mode="live", config_hash=fields["config_hash"], program=program, run_id=run_id, git_sha=git_sha(),
         )  # fmt: skip
         fresh = True

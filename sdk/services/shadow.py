@@ -22,7 +22,6 @@ real ones.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +34,8 @@ from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import get_calendar
 from sdk.costs import CostTracker
 from sdk.costs.fx import FxRate, FxTable, to_decimal
-from sdk.errors import FxRateUnavailable, InvalidOrder, OrderNotFound
+from sdk.costs.model import FeeRates
+from sdk.errors import FxRateUnavailable, InvalidOrder, NotSupported, OrderNotFound
 from sdk.instruments import InstrumentSpec
 from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, match, quote_for
 from sdk.symbols import parse_symbol
@@ -253,11 +253,11 @@ class ShadowVenue(BaseTrader):
         *,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(venue.settings)
+        super().__init__(venue.settings, clock=venue.clock)
         self.venue = venue
         self.book = book
         self.costs = costs
-        self.clock = clock or time.time
+        self._now: Callable[[], float] = clock or venue.clock.now
         self.id = venue.id  # type: ignore[misc]
         self.has = {  # type: ignore[misc]
             **venue.has,
@@ -277,7 +277,39 @@ class ShadowVenue(BaseTrader):
         return getattr(self.venue, name)
 
     def _now_ms(self) -> int:
-        return int(self.clock() * 1000)
+        return int(self._now() * 1000)
+
+    # --- the real venue's capabilities ------------------------------------------------------
+    @property
+    def account_id(self) -> str | None:
+        return self.venue.account_id
+
+    @property
+    def client_id(self) -> int | None:
+        return self.venue.client_id
+
+    async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
+        return await self.venue.fetch_time(params)
+
+    def mode_facts(self) -> dict[str, Any]:
+        return self.venue.mode_facts()
+
+    async def fetch_fee_rates(self, symbol: str) -> FeeRates:
+        return await self.venue.fetch_fee_rates(symbol)
+
+    async def fetch_trades(
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None
+    ) -> list[Trade]:
+        return await self.venue.fetch_trades(symbol, since, limit, params)
+
+    def add_connectivity_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        return self.venue.add_connectivity_listener(listener)
+
+    async def maybe_reconnect(self) -> bool:
+        return await self.venue.maybe_reconnect()
+
+    def ohlcv_request_span(self, timeframe: str) -> int | None:
+        return self.venue.ohlcv_request_span(timeframe)
 
     # --- market data: the real venue's ------------------------------------------------------
     async def load_markets(self, reload: bool = False) -> dict[str, Market]:
@@ -551,10 +583,10 @@ class ShadowVenue(BaseTrader):
                 continue
             source = f"{self.venue.id} fetch_fx_rate({currency}, {base})"
             rates.append(FxRate(currency, base, to_decimal(value), source, _utc(self._now_ms())))
-        fee_rates = None
-        fetch = getattr(self.venue, "fetch_fee_rates", None)
-        if fetch is not None:
-            fee_rates = await fetch(instrument.symbol)
+        try:
+            fee_rates = await self.venue.fetch_fee_rates(instrument.symbol)
+        except NotSupported:  # a venue whose costs follow a schedule (IB)
+            fee_rates = None
         try:
             cost = self.costs.estimate(
                 instrument, side, fill.quantity, fill.price, FxTable.of(base, *rates),

@@ -182,9 +182,8 @@ def venue_mode(trader: Any, settings: Settings) -> VenueMode:
     Raises:
         ModeConflict: see :func:`ib_mode`.
     """
-    hook = getattr(trader, "mode_facts", None)
-    facts: Mapping[str, Any] = hook() if callable(hook) else {}
-    venue = str(getattr(trader, "id", settings.active_exchange))
+    facts: Mapping[str, Any] = trader.mode_facts()
+    venue = trader.id
     if venue == "IB":
         return ib_mode(
             settings, port=facts.get("port"), account=facts.get("account"), simulated=bool(facts.get("simulated"))

@@ -105,6 +105,12 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
     async def time() -> None:
         assert abs(await trader.fetch_time() - now_ms(gw)) < 5_000
 
+    async def account_id() -> None:
+        assert trader.account_id == gw.config.account, "the account the session holds"
+
+    async def client_id() -> None:
+        assert trader.client_id == trader.connection.ib.client.clientId
+
     async def create(kind: str) -> None:
         bid = (await trader.fetch_ticker("BHP/AUD"))["bid"]
         low, high = round(bid * 0.95, 2), round(bid * 1.05, 2)
@@ -140,7 +146,7 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
         "fetchTicker": ticker, "fetchTickers": tickers, "fetchOrderBook": book, "fetchOHLCV": ohlcv,
         "watchOHLCV": watch, "fetchBalance": balance, "fetchPositions": positions, "fetchMyTrades": my_trades,
         "fetchOrderTrades": order_trades, "fetchOrder": fetch_order, "fetchOpenOrders": open_orders,
-        "fetchClosedOrders": closed_orders, "fetchTime": time,
+        "fetchClosedOrders": closed_orders, "fetchTime": time, "accountId": account_id, "clientId": client_id,
         "orderNeverReceived": never_received, "cancelOrder": cancel, "cancelAllOrders": cancel_all,
         **{k: (lambda k=k: create(k)) for k in creates},
     }  # fmt: skip

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 
 from sdk.base import OHLCV, BaseTrader, OrderSide, with_conveniences
+from sdk.clock import Clock
 from sdk.costs.model import FeeRates
 from sdk.errors import BadSymbol, BaseError, InvalidOrder, NotSupported
 from sdk.instruments import InstrumentSpec
@@ -71,8 +72,15 @@ class CcxtTrader(BaseTrader):
     id: ClassVar[str] = "ccxt"
     has: ClassVar[Mapping[str, bool]] = {}
 
-    def __init__(self, settings: Settings, exchange_id: str | None = None, *, config: Mapping[str, Any] | None = None):
-        super().__init__(settings)
+    def __init__(
+        self,
+        settings: Settings,
+        exchange_id: str | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+    ):
+        super().__init__(settings, clock=clock)
         import ccxt.async_support as ccxt_async  # deferred: loading every exchange class takes a moment
 
         venue = (exchange_id or settings.ccxt_exchange).lower()
@@ -128,6 +136,16 @@ class CcxtTrader(BaseTrader):
         return symbol
 
     # --- market data ---------------------------------------------------------------------
+    async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
+        """The exchange's time, ms UTC (ccxt's ``fetch_time``).
+
+        Raises:
+            NotSupported: the exchange has no time endpoint (``has["fetchTime"]`` False).
+        """
+        if not self.exchange.has.get("fetchTime"):
+            raise NotSupported(f"{self.id} has no fetchTime in ccxt; use the wall clock")
+        return int(await self.exchange.fetch_time(params or {}))
+
     async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Ticker:
         """ccxt ticker of a canonical spot ``symbol``; prices in the quote currency."""
         result: Ticker = await self.exchange.fetch_ticker(self._check_symbol(symbol), params or {})

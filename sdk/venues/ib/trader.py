@@ -120,6 +120,8 @@ class IBTrader(BaseTrader):
         "fetchOpenOrders": True,
         "fetchClosedOrders": True,
         "fetchTime": True,
+        "accountId": True,
+        "clientId": True,
         "createOrder": True,
         "createLimitOrder": True,
         "createMarketOrder": True,
@@ -228,6 +230,12 @@ class IBTrader(BaseTrader):
     def client_id(self) -> int | None:
         """The IB client id the session holds."""
         return self.connection.client_id
+
+    @property
+    def account_id(self) -> str | None:
+        """The account orders go to: the one the session holds (the first managed account when
+        ``IB_ACCOUNT_ID`` is unset), else ``IB_ACCOUNT_ID``; None before connecting without it."""
+        return self.connection.account or self.settings.ib_account_id
 
     def mode_facts(self) -> dict[str, Any]:
         """What decides live or paper (:func:`sdk.venues.mode.venue_mode`): the port connected to, the account
