@@ -17,7 +17,9 @@ IB's rules kept here (``../shared/docs/ib-reference.md``; IB "Order Types", "Tim
 * a new stock order, or a modification of one, whose post-trade initial margin (25% of gross stock
   value, IB's 4x intraday buying power) would exceed the equity with loan value is rejected with 201;
 * a modification keeps the original's action and contract: changing either is error 105 ("Order being
-  modified does not match original order") and the original order stays as it was.
+  modified does not match original order") and the original order stays as it was;
+* attached orders (``parentId``), untransmitted orders (``transmit=False``) and one-cancels-all groups
+  follow IB's bracket pattern (:mod:`sdk.gateway.brackets`).
 
 Times are simulated epoch seconds; quantities and prices ``Decimal``. The state file (JSON) is
 rewritten atomically after every change, so account, orders and executions survive a restart.
@@ -38,6 +40,8 @@ from typing import Any, Literal, Protocol
 
 from sdk.calendars import get_calendar
 from sdk.costs.schedules import ib_commission
+from sdk.gateway import brackets
+from sdk.gateway.brackets import Held, HeldOrders
 from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
 from sdk.gateway.market import MarketReplay, Segment
 from sdk.gateway.order_answers import WhatIf
@@ -59,12 +63,14 @@ STATE_KEYS = ("account", "cash", "positions", "orders", "executions", "max_order
 
 
 class OrderRejected(Exception):
-    """An order IB would not accept: ``code`` is IB's error code, ``detail`` its reason."""
+    """An order IB would not accept: ``code`` is IB's error code, ``detail`` its reason; ``others`` the ids of
+    untransmitted orders of the same client refused with it (a bracket's chain)."""
 
-    def __init__(self, code: int, detail: str = "") -> None:
+    def __init__(self, code: int, detail: str = "", others: tuple[int, ...] = ()) -> None:
         super().__init__(f"{code} {detail}")
         self.code = code
         self.detail = detail
+        self.others = others
 
 
 class BrokerListener(Protocol):
@@ -78,11 +84,13 @@ class BrokerListener(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PlaceOutcome:
-    """What ``placeOrder`` did: a new or modified order, or a what-if answer (no order created)."""
+    """What ``placeOrder`` did: a new or modified order, a what-if answer (no order created), or an order
+    held untransmitted (``held``: nothing is told to the client)."""
 
     order: OrderRecord
     modified: bool = False
     what_if: WhatIf | None = None
+    held: bool = False
 
 
 def _money(value: Decimal) -> Decimal:
@@ -135,6 +143,8 @@ class Broker:
         self.executions: list[ExecutionRecord] = []
         self.positions: dict[str, PositionRecord] = {}
         self._by_client: dict[tuple[int, int], int] = {}
+        #: untransmitted orders (``transmit=False``), waiting for their chain's transmission
+        self.held = HeldOrders()
         self._max_order_id: dict[int, int] = {}
         self._perm_seq = 1_000_000_000
         self._exec_seq = 0
@@ -162,24 +172,26 @@ class Broker:
         self, client_id: int, req: PlaceOrderRequest, inst: GatewayInstrument, now: float, *,
         reject: Callable[[], bool] | None = None,
     ) -> PlaceOutcome:  # fmt: skip
-        """Accept, modify or what-if an order (rules in the module docstring).
+        """Accept, modify, hold (untransmitted) or what-if an order (rules in the module docstring).
 
-        Checks, in order: the order id (103, 104); for a modification, that action and contract are the
-        original's (105); the order's fields (110, 201, 321); the post-trade initial margin of a new or
-        modified stock order (201); then ``reject``, asked only about a new order that passed every check
-        (the ``reject_next`` fault: True refuses it with 201 and uses up one of the fault's count).
+        Checks, in order: the order id (103, 104; a held order may be placed again); for a modification, that
+        action and contract are the original's (105); the order's fields (110, 201, 321); an attached order's
+        parent (201); the post-trade initial margin of a new or modified stock order, not of a child (201);
+        then ``reject``, asked only about a new order (or chain) that passed every check (the ``reject_next``
+        fault: True refuses it with 201 and uses up one of the fault's count).
 
         Raises:
             OrderRejected: with IB's code (103, 104, 105, 110, 201, 321) and the reason; nothing changes.
         """
         existing = self.order_of(client_id, req.order_id)
+        held = self.held.get(client_id, req.order_id)
         if existing is not None and not req.what_if:
             if existing.status == "Filled":
                 raise OrderRejected(104, f"order {req.order_id} is filled")
             if not existing.active:
                 raise OrderRejected(103, f"order {req.order_id} is {existing.status}")
             self._check_same_order(existing, req, inst)
-        elif not req.what_if and req.order_id <= self._max_order_id.get(client_id, 0):
+        elif not req.what_if and held is None and req.order_id <= self._max_order_id.get(client_id, 0):
             raise OrderRejected(
                 103,
                 f"order id {req.order_id} is not above {self._max_order_id[client_id]}, the last id this client used",
@@ -189,21 +201,73 @@ class Broker:
             return PlaceOutcome(self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux),
                                 what_if=self._what_if(req, inst, quantity, lmt, now))  # fmt: skip
         if existing is not None:
-            if inst.sec_type == "STK" and quantity > existing.filled:
+            if not req.transmit:
+                raise OrderRejected(201, f"order {req.order_id} is working; modify it with transmit=True")
+            if inst.sec_type == "STK" and quantity > existing.filled and not existing.parent_perm:
                 self._check_margin(req.action, inst, quantity - existing.filled, lmt, now)
             return self._modify(existing, order_type, tif, quantity, lmt, aux, now)
+        if req.parent_id or not req.transmit or held is not None:
+            order = self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux)
+            return self._attach(client_id, Held(req, inst, order), now, reject)
         if inst.sec_type == "STK":
             self._check_margin(req.action, inst, quantity, lmt, now)
         if reject is not None and reject():
             raise OrderRejected(201, "Simulated rejection (fault reject_next)")
         order = self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux)
+        self._register(order)
+        self._start(order, inst, now)
+        return PlaceOutcome(order)
+
+    def _register(self, order: OrderRecord) -> None:
         self._perm_seq += 1
         order.perm_id = self._perm_seq
         self.orders[order.perm_id] = order
         self._live[order.perm_id] = order
-        self._by_client[(client_id, req.order_id)] = order.perm_id
+        self._by_client[(order.client_id, order.order_id)] = order.perm_id
+        self._max_order_id[order.client_id] = max(self._max_order_id.get(order.client_id, 0), order.order_id)
+
+    def _attach(self, client_id: int, mine: Held, now: float, reject: Callable[[], bool] | None) -> PlaceOutcome:
+        """Hold an untransmitted order, or transmit a chain: its held parent and held children, parent first
+        (rules in :mod:`sdk.gateway.brackets`)."""
+        req, order = mine.request, mine.order
+        parent = self.order_of(client_id, req.parent_id) if req.parent_id else None
+        problem = brackets.parent_problem(mine, parent, self.held.get(client_id, req.parent_id))
+        if problem is not None:
+            raise OrderRejected(201, problem)
+        order.parent_id = req.parent_id
         self._max_order_id[client_id] = max(self._max_order_id.get(client_id, 0), req.order_id)
-        self._start(order, inst, now)
+        if not req.transmit:
+            self.held.hold(client_id, mine)
+            return PlaceOutcome(order, held=True)
+        chain = self.held.chain(client_id, mine)
+        root = chain[0] if not chain[0].request.parent_id else None
+        others = tuple(h.request.order_id for h in chain if h is not mine)
+        try:
+            if root is not None and root.inst.sec_type == "STK":
+                self._check_margin(root.order.action, root.inst, root.order.total_quantity, root.order.lmt_price, now)
+            if reject is not None and reject():
+                raise OrderRejected(201, "Simulated rejection (fault reject_next)")
+        except OrderRejected as exc:
+            self.held.release(client_id, chain)
+            raise OrderRejected(exc.code, exc.detail, others) from None
+        self.held.release(client_id, chain)
+        for h in chain:
+            h.order.updated = now
+            self._register(h.order)
+        head = root.order if root is not None else parent
+        assert head is not None
+        kids = [h.order for h in chain if h.request.parent_id]
+        for kid in kids:
+            kid.parent_perm, kid.status = head.perm_id, "PreSubmitted"
+            self._set_expiry(kid, mine.inst, now)
+        if root is not None:
+            self._start(root.order, root.inst, now, arrive=False)
+        for kid in kids:
+            if kid.active:
+                self.listener.order_changed(kid)
+        if root is not None and root.order.status == "Submitted":
+            self._arrive(root.order, now)
+        self.save()
         return PlaceOutcome(order)
 
     @staticmethod
@@ -243,8 +307,9 @@ class Broker:
             raise OrderRejected(321, f"account {mask_account(req.account)} is not managed by this gateway")
         if req.has_conditions or req.algo_strategy:
             raise OrderRejected(201, "order conditions and algorithms are not simulated by the offline gateway")
-        if req.parent_id or not req.transmit:
-            raise OrderRejected(201, "attached (parentId) and untransmitted orders are not simulated")
+        problem = brackets.oca_problem(req)
+        if problem is not None:
+            raise OrderRejected(201, problem)
         lmt = req.lmt_price if order_type in ("LMT", "STP LMT") else None
         aux = req.aux_price if order_type in ("STP", "STP LMT") else None
         if order_type in ("LMT", "STP LMT") and lmt is None:
@@ -279,23 +344,31 @@ class Broker:
             outside_rth=req.outside_rth,
             updated=now,
             exchange=req.contract.exchange or inst.exchange,
+            oca_group=req.oca_group,
+            oca_type=brackets.CANCEL_OTHERS if req.oca_group else 0,
         )
 
-    def _start(self, order: OrderRecord, inst: GatewayInstrument, now: float) -> None:
+    def _start(self, order: OrderRecord, inst: GatewayInstrument, now: float, *, arrive: bool = True) -> None:
+        in_session = self._set_expiry(order, inst, now)
+        order.status = "Submitted" if in_session else "PreSubmitted"
+        self.listener.order_changed(order)
+        if not in_session:
+            if order.tif == "IOC":
+                self._cancel(order, now, "IOC order outside market hours")
+        elif arrive:
+            self._arrive(order, now)
+        self._dirty = True
+        self.flush()
+
+    @staticmethod
+    def _set_expiry(order: OrderRecord, inst: GatewayInstrument, now: float) -> bool:
+        """Set a DAY order's expiry (the close of the session it is in, or of the next); whether ``now`` is in one."""
         calendar = get_calendar(inst.market)
         when = datetime.fromtimestamp(now, UTC)
         session = calendar.session_at(when)
         if order.tif == "DAY":
             order.expires = (session or calendar.next_session(when)).close.timestamp()
-        order.status = "Submitted" if session is not None else "PreSubmitted"
-        self.listener.order_changed(order)
-        if session is None:
-            if order.tif == "IOC":
-                self._cancel(order, now, "IOC order outside market hours")
-        else:
-            self._arrive(order, now)
-        self._dirty = True
-        self.flush()
+        return session is not None
 
     def _modify(
         self, order: OrderRecord, order_type: str, tif: str, quantity: Decimal, lmt: Decimal | None,
@@ -345,17 +418,39 @@ class Broker:
         """Cancel every live order of every client (IB's reqGlobalCancel)."""
         cancelled = [o for o in self._live.values() if o.active]
         for order in cancelled:
-            self._cancel(order, now, "global cancel")
+            if order.active:  # not already cancelled with its parent or OCA group
+                self._cancel(order, now, "global cancel")
         self.flush()
         return cancelled
 
-    def _cancel(self, order: OrderRecord, now: float, reason: str) -> None:
+    def _cancel(self, order: OrderRecord, now: float, reason: str, *, oca: bool = True) -> None:
+        """Cancel ``order``, the children of an unfilled parent, and (``oca``) its one-cancels-all group."""
         order.status = "Cancelled"
         order.completed_time = order.updated = now
         order.completed_status = "Cancelled"
         self._dirty = True
         self.listener.order_changed(order)
         self.listener.order_cancelled(order, reason)
+        live = list(self._live.values())
+        for kid in brackets.shrink_children(order, live) if order.filled else []:
+            if kid.remaining <= 0:
+                kid.status, kid.completed_time, kid.completed_status = "Filled", now, "Filled"
+            self.listener.order_changed(kid)
+        doomed = [] if order.filled else brackets.children(order, live)
+        doomed += [p for p in brackets.oca_peers(order, live) if oca and p not in doomed]
+        for other in doomed:
+            if other.active:
+                what = "parent" if other.parent_perm == order.perm_id else "OCA group"
+                self._cancel(other, now, f"{what} order {order.order_id} cancelled", oca=False)
+
+    def _after_fill(self, order: OrderRecord, first: bool, until: float, now: float) -> None:
+        """A fill: the children start working after ``until`` (at the first), the one-cancels-all group ends."""
+        live = list(self._live.values())
+        if first:
+            for kid in brackets.children(order, live):
+                kid.updated = max(kid.updated, until)
+        for peer in brackets.oca_peers(order, live):
+            self._cancel(peer, now, f"OCA group: order {order.order_id} filled", oca=False)
 
     # --- replay --------------------------------------------------------------------------------
     def process(self, t0: float, t1: float) -> None:
@@ -373,6 +468,8 @@ class Broker:
                     if order.expires is not None and segment.start >= order.expires:
                         self._cancel(order, order.expires, "DAY order expired at the session close")
                         continue
+                    if brackets.dormant(order, self.orders):
+                        continue  # a child waits for its parent's first fill
                     if order.status == "PreSubmitted":
                         order.status, order.arrival = "Submitted", True
                         self.listener.order_changed(order)
@@ -395,10 +492,13 @@ class Broker:
         budget = None
         if segment.bar_volume is not None:
             budget = segment.bar_volume * self.participation - self._consumed.get(segment.bar_key, Decimal(0))
+        quantity = brackets.workable(order, self.orders)
+        if quantity <= 0:
+            return
         spec = OrderSpec(
             side=order.action,
             order_type=order.order_type,  # type: ignore[arg-type]
-            quantity=order.remaining,
+            quantity=quantity,
             limit_price=order.lmt_price,
             stop_price=order.aux_price,
             triggered=order.triggered,
@@ -409,10 +509,13 @@ class Broker:
         )  # fmt: skip
         order.arrival = False
         order.triggered = decision.triggered
+        first = order.filled == 0
         for fill in decision.fills:
             if segment.bar_volume is not None:
                 self._consumed[segment.bar_key] = self._consumed.get(segment.bar_key, Decimal(0)) + fill.quantity
             self._execute(order, inst, fill, now)
+        if decision.fills:
+            self._after_fill(order, first, segment.end, now)
 
     def _forget_old_bars(self, now: float) -> None:
         if len(self._consumed) > 10_000:

@@ -59,6 +59,11 @@ def _contract(inst: GatewayInstrument) -> list[Any]:
     ]  # fmt: skip
 
 
+def _oca_type(order: OrderRecord) -> int:
+    """The order's ocaType; 3 (TWS's answer for an order in no OCA group) outside a group."""
+    return order.oca_type if order.oca_group else 3
+
+
 def _price(value: Decimal | None) -> Any:
     return value if value is not None else Decimal("0.0")
 
@@ -68,7 +73,7 @@ def open_order(order: OrderRecord, inst: GatewayInstrument, version: int, what_i
     f: list[Any] = [Out.OPEN_ORDER, order.order_id, *_contract(inst)]
     f += [
         order.action, order.total_quantity, order.order_type, _price(order.lmt_price), _price(order.aux_price),
-        order.tif, "", order.account, "", 0, order.order_ref, order.client_id, order.perm_id,
+        order.tif, order.oca_group, order.account, "", 0, order.order_ref, order.client_id, order.perm_id,
         order.outside_rth, False, 0, "",
         f"{order.perm_id}.0/{order.account}/{order.total_quantity}", "", "", "",
     ]  # fmt: skip
@@ -76,8 +81,8 @@ def open_order(order: OrderRecord, inst: GatewayInstrument, version: int, what_i
         f.append("")  # faProfile
     f += [
         "", "", "", "", "", 0, "", -1, 0, "", "", "", "", "",  # modelCode .. stockRangeUpper
-        UNSET_INTEGER, False, False, False, "", 3, False, False, "",  # displaySize .. nbboPriceCap
-        0, 0, "", 0, "None", "",  # parentId, triggerMethod, volatility, volatilityType, dnOrderType, dnAuxPrice
+        UNSET_INTEGER, False, False, False, "", _oca_type(order), False, False, "",  # displaySize .. nbboPriceCap
+        order.parent_id, 0, "", 0, "None", "",  # parentId, triggerMethod, volatility, volatilityType, dnOrderType, ..
         0, "", "", "", "?", 0, 0, "",  # delta-neutral block (follows the text "None")
         0, 0, "", "", "", "", "",  # continuousUpdate .. comboLegsDescrip
         0, 0, 0,  # combo legs, order combo legs, smart combo routing params
@@ -115,14 +120,14 @@ def completed_order(order: OrderRecord, inst: GatewayInstrument, version: int) -
     f: list[Any] = [Out.COMPLETED_ORDER, *_contract(inst)]
     f += [
         order.action, order.total_quantity, order.order_type, _price(order.lmt_price), _price(order.aux_price),
-        order.tif, "", order.account, "", 0, order.order_ref, order.perm_id, order.outside_rth, False, 0, "",
-        "", "", "",
+        order.tif, order.oca_group, order.account, "", 0, order.order_ref, order.perm_id, order.outside_rth, False,
+        0, "", "", "", "",
     ]  # fmt: skip
     if version < 177:
         f.append("")  # faProfile
     f += [
         "", "", "", "", "", 0, "", -1, "", "", "", "", "",  # modelCode .. stockRangeUpper
-        UNSET_INTEGER, False, False, "", 3, 0, "", 0, "None", "",  # displaySize .. dnAuxPrice
+        UNSET_INTEGER, False, False, "", _oca_type(order), 0, "", 0, "None", "",  # displaySize .. dnAuxPrice
         0, 0, 0, "",  # delta-neutral block: conId, shortSale, shortSaleSlot, designatedLocation
         0, 0, "", "", "",  # continuousUpdate, referencePriceType, trailStopPrice, trailingPercent, comboLegsDescrip
         0, 0, 0,  # combo legs
@@ -142,7 +147,7 @@ def order_status(order: OrderRecord) -> list[Any]:
     """``orderStatus`` (3): status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId."""
     return [
         Out.ORDER_STATUS, order.order_id, order.status, order.filled, order.remaining, order.avg_fill_price,
-        order.perm_id, 0, order.last_fill_price, order.client_id, order.why_held, U,
+        order.perm_id, order.parent_id, order.last_fill_price, order.client_id, order.why_held, U,
     ]  # fmt: skip
 
 

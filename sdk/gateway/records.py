@@ -58,6 +58,10 @@ class OrderRecord:
     why_held: str = ""
     expires: float | None = None
     exchange: str = ""
+    parent_id: int = 0  # the parent's orderId (same client) of an attached order, 0 for none
+    parent_perm: int = 0  # the parent's permId
+    oca_group: str = ""
+    oca_type: int = 0
 
     @property
     def remaining(self) -> Decimal:

@@ -318,6 +318,8 @@ class PlaceOrderRequest:
     order_ref: str
     transmit: bool
     parent_id: int
+    oca_group: str
+    oca_type: int
     outside_rth: bool
     what_if: bool
     has_conditions: bool
@@ -333,7 +335,7 @@ def read_place_order(fields: Fields, version: int) -> PlaceOrderRequest:
     action, quantity, order_type = fields.text("action"), fields.decimal("totalQuantity"), fields.text("orderType")
     lmt, aux = fields.decimal("lmtPrice"), fields.decimal("auxPrice")
     tif = fields.text("tif")
-    fields.text("ocaGroup")
+    oca_group = fields.text("ocaGroup")
     account = fields.text("account")
     fields.skip(2, "openClose, origin")
     order_ref = fields.text("orderRef")
@@ -349,7 +351,9 @@ def read_place_order(fields: Fields, version: int) -> PlaceOrderRequest:
     fields.skip(7, "shares allocation .. faPercentage")
     if version < 177:
         fields.text("faProfile")
-    fields.skip(22, "modelCode .. volatilityType")
+    fields.skip(4, "modelCode .. exemptCode")
+    oca_type = fields.integer("ocaType")
+    fields.skip(17, "rule80A .. volatilityType")
     delta_neutral_type = fields.text("deltaNeutralOrderType")
     fields.text("deltaNeutralAuxPrice")
     if delta_neutral_type:
@@ -403,6 +407,8 @@ def read_place_order(fields: Fields, version: int) -> PlaceOrderRequest:
         order_ref=order_ref,
         transmit=transmit,
         parent_id=parent_id,
+        oca_group=oca_group,
+        oca_type=oca_type,
         outside_rth=outside_rth,
         what_if=what_if,
         has_conditions=bool(conditions),

@@ -421,6 +421,7 @@ class OfflineGateway:
                 "orderType": o.order_type, "lmtPrice": float(o.lmt_price) if o.lmt_price is not None else None,
                 "auxPrice": float(o.aux_price) if o.aux_price is not None else None, "tif": o.tif,
                 "status": o.status, "filled": float(o.filled), "avgFillPrice": float(o.avg_fill_price),
+                "parentId": o.parent_id, "ocaGroup": o.oca_group,
             }
             for o in broker.orders.values()
         ]  # fmt: skip

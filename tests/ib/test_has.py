@@ -127,9 +127,14 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
             "createStopLimitOrder": lambda: trader.create_stop_limit_order(
                 "BHP/AUD", "buy", 100, round(high * 1.01, 2), high
             ),
+            "createOrderWithTakeProfitAndStopLoss": lambda: trader.create_order_with_take_profit_and_stop_loss(
+                "BHP/AUD", "limit", "buy", 100, low, takeProfit=high, stopLoss=round(low * 0.95, 2)
+            ),
         }[kind]
         order = await made()
         check_order(ccxt, {}, kind, order, order["symbol"], now_ms(gw))
+        for child in order["info"].get("attached", []):  # a bracket's exits are orders of their own
+            check_order(ccxt, {}, "fetchOrder", await trader.fetch_order(child), order["symbol"], now_ms(gw))
 
     async def cancel() -> None:
         order = await _resting(trader)

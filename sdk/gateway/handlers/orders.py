@@ -4,7 +4,9 @@ reqOpenOrders, reqAllOpenOrders, reqCompletedOrders and reqExecutions (with IB's
 Rejections carry IB's codes (:mod:`sdk.gateway.broker`): 103/104 duplicate or filled id, 105 a
 modification changing the action or contract, 110 price off the ladder, 201 rejected (also the
 ``reject_next`` fault, which counts only orders that would otherwise be accepted), 321 invalid
-request (a warning to ib_async, as from TWS), 200 unknown contract. The ``lose_next`` fault closes the
+request (a warning to ib_async, as from TWS), 200 unknown contract. An untransmitted order
+(``transmit=False``) is held without an answer until its chain is transmitted; a chain refused at
+transmission gets the error on each of its orders (:mod:`sdk.gateway.brackets`). The ``lose_next`` fault closes the
 connection of a new order instead of placing it (IB never got it). reqExecutions answers every
 execution of the account that passes the filter (client id 0 and empty fields match all), each
 followed by its commission report when it has been charged.
@@ -53,6 +55,8 @@ def place_order(session: ClientSession, fields: Fields) -> Awaitable[None] | Non
         log.info("order %d of client %d rejected: %d %s", request.order_id, session.client_id, exc.code, exc.detail)
         exact = exc.code in (10147, 10148)
         session.error(request.order_id, exc.code, exc.detail, exact=exact)
+        for other in exc.others:  # the untransmitted orders of a refused bracket go with it
+            session.error(other, exc.code, exc.detail, exact=exact)
         return None
     if outcome.what_if is not None:
         outcome.order.status = "PreSubmitted"

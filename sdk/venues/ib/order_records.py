@@ -17,7 +17,7 @@ from typing import Any
 from ccxt.base.types import Order
 
 from sdk.venues.ib.executions import COMMISSION_PENDING, FillRecord, iso8601
-from sdk.venues.ib.parsing import to_ccxt_status, to_ccxt_time_in_force
+from sdk.venues.ib.parsing import BRACKET_SUFFIXES, to_ccxt_status, to_ccxt_time_in_force
 
 __all__ = ["LOST", "TERMINAL", "OrderRecord", "order_structure"]
 
@@ -57,6 +57,9 @@ class OrderRecord:
     lost: bool = False  # proven never received by IB (both order lists read in full without it)
     unknown: bool = False  # sent, unacknowledged, and the last reconcile could not read both lists
     unconfirmed_after_resync: bool = False
+    parent: str | None = None  # a bracket child's parent (client order id)
+    stop_loss_price: float | None = None  # a bracket's stop-loss: on the parent and on its stop-loss child
+    take_profit_price: float | None = None  # a bracket's take-profit: on the parent and on its take-profit child
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
@@ -116,6 +119,11 @@ def order_structure(record: OrderRecord, fills: list[FillRecord]) -> Order:
         # sent, unacknowledged, and IB's order lists could not both be read: its fate is not known
         "unknown": record.unknown,
     }
+    if record.parent is not None:
+        info["parentOrderRef"] = record.parent  # a bracket child: its entry's client order id
+    elif record.stop_loss_price is not None or record.take_profit_price is not None:
+        legs = (("stopLoss", record.stop_loss_price), ("takeProfit", record.take_profit_price))
+        info["attached"] = [record.client_order_id + BRACKET_SUFFIXES[leg] for leg, price in legs if price is not None]
     if record.unknown:
         info["reconcile"] = (
             "unknown: sent but not acknowledged, and IB's open and completed orders could not both be read "
@@ -140,6 +148,8 @@ def order_structure(record: OrderRecord, fills: list[FillRecord]) -> Order:
         "price": record.price,
         "stopPrice": record.stop_price,
         "triggerPrice": record.stop_price,
+        "stopLossPrice": record.stop_loss_price,
+        "takeProfitPrice": record.take_profit_price,
         "amount": record.amount,
         "cost": filled * average if average is not None else (0.0 if not filled else None),
         "average": average,

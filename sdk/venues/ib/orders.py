@@ -12,6 +12,8 @@
   (``reqCompletedOrders``), read in that reconcile; when either does not arrive the order stays
   *unknown* (ccxt ``open``, ``info["reconcile"]`` says so), a retry of ``create_order`` with its
   id sends nothing, and the reconcile is retried (the connection's retry of a failed resync step).
+* ``stopLossPrice``/``takeProfitPrice`` attach exits as IB's bracket (:mod:`sdk.venues.ib.brackets`): the
+  children are orders of their own (``<id>-sl``, ``<id>-tp``), registered and reconciled like any other.
 * Statuses map through :data:`sdk.venues.ib.parsing.ORDER_STATUS`; IB's raw status stays in
   ``info["status"]``. ``timeInForce`` is ccxt's (GTC, IOC, FOK); IB's DAY, OPG and GTD have no
   ccxt value, so it is None for them and IB's tif is ``info["tif"]``. ``id`` is IB's ``permId``
@@ -37,7 +39,6 @@ import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 from ccxt.base.types import Order
@@ -49,7 +50,6 @@ from sdk.errors import (
     BadRequest,
     InvalidOrder,
     NetworkError,
-    NotSupported,
     OrderNotFound,
     PermissionDenied,
     RequestTimeout,
@@ -57,18 +57,22 @@ from sdk.errors import (
 from sdk.instruments import InstrumentSpec
 from sdk.settings import Settings
 from sdk.ticks import safe_direction
+from sdk.venues.ib.brackets import Bracket, attach, check_bracket, child_records, parse_bracket
 from sdk.venues.ib.connection import IBConnection, ResyncReason
 from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import ExecutionStore, FillRecord
+from sdk.venues.ib.order_checks import check_params, check_size, same_request
 from sdk.venues.ib.order_records import LOST, OrderRecord, order_structure
 from sdk.venues.ib.parsing import (
-    ORDER_PARAMS,
+    BRACKET_SUFFIXES,
+    MAX_AMOUNT,
+    MAX_PRICE,
     ORDER_REJECTION_CODES,
     ORDER_TYPES,
-    REFUSED_ORDER_PARAMS,
     TIME_IN_FORCE,
     clean_number,
     error_for,
+    sane_price,
 )
 
 __all__ = ["LOST", "OrderRecord", "OrderService", "new_client_order_id"]
@@ -76,9 +80,6 @@ __all__ = ["LOST", "OrderRecord", "OrderService", "new_client_order_id"]
 log = logging.getLogger(__name__)
 
 _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
-#: Bounds far beyond any real order; they keep absurd input (1e308) out of decimal arithmetic.
-MAX_AMOUNT = 1e12
-MAX_PRICE = 1e9
 #: Finished orders kept for lookups (``fetch_order``, a duplicate ``create_order``) before they are dropped.
 RETAIN_FINISHED = 256
 #: Client order ids of dropped orders remembered (a few dozen bytes each) so a reuse is refused, never sent.
@@ -92,6 +93,8 @@ def new_client_order_id(prefix: str) -> str:
 
 PositionLookup = Callable[[str], Awaitable[float]]
 InstrumentLookup = Callable[[str], Awaitable[InstrumentSpec]]
+#: ``symbol -> (bid, ask)`` in the quote currency, None where there is no quote.
+QuoteLookup = Callable[[str], Awaitable[tuple[float | None, float | None]]]
 
 
 class OrderService:
@@ -105,6 +108,7 @@ class OrderService:
         clock: timestamps of orders (the venue's clock in tests on the offline gateway).
         instrument: ``symbol -> InstrumentSpec`` (price ladder and size step checks).
         position: ``symbol -> signed position`` in base units (ccxt's ``reduceOnly`` check).
+        quote: ``symbol -> (bid, ask)``: the entry of a market order with a bracket (its exits' side check).
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class OrderService:
         clock: Clock,
         instrument: InstrumentLookup,
         position: PositionLookup,
+        quote: QuoteLookup | None = None,
         ack_timeout: float | None = None,
         reconcile_timeout: float | None = None,
     ) -> None:
@@ -128,6 +133,7 @@ class OrderService:
         self.clock = clock
         self._instrument = instrument
         self._position = position
+        self._quote = quote
         self.ack_timeout = ack_timeout or settings.ib_connect_timeout
         #: seconds reconcile waits for each of IB's order lists before the order states stay unknown
         self.reconcile_timeout = reconcile_timeout or min(self.ack_timeout, 5.0)
@@ -207,8 +213,9 @@ class OrderService:
     ) -> Order:
         """Validate, send once, and return the acknowledged order (see :meth:`IBTrader.create_order`)."""
         params = dict(params or {})
-        _check_params(params)
+        check_params(params)
         client_order_id = self._client_order_id(params.get("clientOrderId"))
+        bracket = parse_bracket(params, client_order_id)
         lock = self._id_locks.setdefault(client_order_id, asyncio.Lock())
         async with lock:
             if client_order_id in self._dropped:
@@ -218,15 +225,23 @@ class OrderService:
                 )
             existing = self._orders.get(client_order_id)
             if existing is not None and not existing.lost:
-                _same_request(existing, symbol, type, side, amount)
+                same_request(existing, symbol, type, side, amount, bracket)
                 log.info(
                     "duplicate create_order: returning the order already sent",
                     extra={"orderRef": client_order_id, "permId": existing.perm_id},
                 )
                 return await self._await_ack(existing)
-            record = await self._prepare(client_order_id, symbol, type, side, amount, price, params)
+            record = await self._prepare(client_order_id, symbol, type, side, amount, price, params, bracket)
+            children = child_records(record, bracket) if bracket is not None else []
+            for child in children:
+                held = self._orders.get(child.client_order_id)
+                if child.client_order_id in self._dropped or (held is not None and not held.lost):
+                    raise InvalidOrder(
+                        f"clientOrderId {child.client_order_id}, which this bracket's child would take, is already "
+                        f"used; use another clientOrderId than {client_order_id} (nothing was sent)"
+                    )
             await self.conn.ensure_ready()
-            self._send(record, params)
+            self._send([record, *children], params)
             return await self._await_ack(record)
 
     def _client_order_id(self, given: Any) -> str:
@@ -253,6 +268,7 @@ class OrderService:
         amount: float,
         price: float | None,
         params: dict[str, Any],
+        bracket: Bracket | None = None,
     ) -> OrderRecord:
         if type not in ORDER_TYPES:
             raise InvalidOrder(f"order type {type!r} is not supported on IB; use one of {', '.join(ORDER_TYPES)}")
@@ -267,17 +283,17 @@ class OrderService:
         if tif not in TIME_IN_FORCE:
             raise InvalidOrder(f"timeInForce {tif!r} is not supported on IB; use one of {', '.join(TIME_IN_FORCE)}")
         stop_price = params.get("stopPrice", params.get("triggerPrice"))
-        if type in ("limit", "stop_limit") and not _sane_price(price):
+        if type in ("limit", "stop_limit") and not sane_price(price):
             raise InvalidOrder(
                 f"a {type} order needs a positive price in the quote currency (at most {MAX_PRICE:g}), got {price!r}"
             )
-        if type in ("stop", "stop_limit") and not _sane_price(stop_price):
+        if type in ("stop", "stop_limit") and not sane_price(stop_price):
             raise InvalidOrder(
                 f"a {type} order needs params={{'stopPrice': <trigger price>}}, positive and at most {MAX_PRICE:g} "
                 f"in the quote currency, got {stop_price!r}"
             )
         spec = await self._instrument(symbol)  # BadSymbol for unknown symbols
-        _check_size(spec, amount)
+        check_size(spec, amount)
         for label, value in (("price", price if type in ("limit", "stop_limit") else None), ("stopPrice", stop_price)):
             if value is not None and not spec.ladder.is_on_ladder(value):
                 good = spec.ladder.round(value, safe_direction(side))  # type: ignore[arg-type]
@@ -291,6 +307,9 @@ class OrderService:
                 f"market orders are not used on {spec.symbol} ({spec.market}): send a marketable limit order "
                 "instead (a limit through the opposite touch; the RiskManager's preview builds one)"
             )
+        if bracket is not None:
+            entry = price if type in ("limit", "stop_limit") else stop_price if type == "stop" else None
+            check_bracket(bracket, side, entry or await self._touch(symbol, side), spec, reduce_only)
         if reduce_only:
             await self._check_reduce_only(spec, side, amount)
         resolved = await self.resolver.resolve(symbol)
@@ -307,7 +326,20 @@ class OrderService:
             timestamp=int(self.clock.now() * 1000),
             con_id=resolved.con_id,
             exchange=resolved.contract.exchange or resolved.contract.primaryExchange,
+            stop_loss_price=bracket.stop_loss if bracket is not None else None,
+            take_profit_price=bracket.take_profit if bracket is not None else None,
         )
+
+    async def _touch(self, symbol: str, side: str) -> float:
+        """The price a market order of ``side`` would take now: the ask for a buy, the bid for a sell."""
+        bid, ask = await self._quote(symbol) if self._quote is not None else (None, None)
+        touch = ask if side == "buy" else bid
+        if touch is None or not sane_price(touch):
+            raise InvalidOrder(
+                f"no {'ask' if side == 'buy' else 'bid'} for {symbol} to check the stop-loss and take-profit of a "
+                "market order against; send a limit order with them instead (nothing was sent)"
+            )
+        return float(touch)
 
     async def _check_reduce_only(self, spec: InstrumentSpec, side: str, amount: float) -> None:
         """ccxt's ``reduceOnly`` for any order type: IB has no such flag for stocks and FX, so the order is
@@ -320,21 +352,26 @@ class OrderService:
                 f"of {held} {spec.base} in {spec.symbol}; use at most {abs(held)} on the closing side"
             )
 
-    def _send(self, record: OrderRecord, params: dict[str, Any]) -> None:
-        resolved = self.resolver.cached(record.symbol)
+    def _send(self, records: list[OrderRecord], params: dict[str, Any]) -> None:
+        """Place ``records`` (an order, or a bracket's parent then its children) in one go, without awaiting."""
+        resolved = self.resolver.cached(records[0].symbol)
         assert resolved is not None  # resolved in _prepare
-        order = self._ib_order(record, params)
-        self._index(record)
+        orders = [self._ib_order(record, params) for record in records]
+        for record in records:
+            self._index(record)
         try:
-            trade = self.conn.ib.placeOrder(resolved.contract, order)
+            for record, order in zip(records, orders, strict=True):
+                if record.parent is not None:
+                    attach(order, orders[0], record.parent)  # the parent is placed: its orderId is known
+                order.transmit = order is orders[-1]  # IB transmits a bracket with its last child
+                trade = self.conn.ib.placeOrder(resolved.contract, order)
+                record.order_id, record.client_id, record.lost = trade.order.orderId, trade.order.clientId, False
+                self._index(record)
+                _log_order("order sent", record, resolved)
         except ConnectionError as exc:
-            del self._orders[record.client_order_id]
-            raise NetworkError(f"IB connection lost before order {record.client_order_id} was sent: {exc}") from exc
-        record.order_id = trade.order.orderId
-        record.client_id = trade.order.clientId
-        record.lost = False
-        self._index(record)
-        _log_order("order sent", record, resolved)
+            for record in records:
+                self._orders.pop(record.client_order_id, None)
+            raise NetworkError(f"IB connection lost before order {records[0].client_order_id} was sent: {exc}") from exc
 
     def _ib_order(self, record: OrderRecord, params: dict[str, Any]) -> IBOrder:
         order = IBOrder(
@@ -714,32 +751,15 @@ class OrderService:
             exchange=trade.contract.exchange,
             acknowledged=True,
         )
+        for leg, suffix in BRACKET_SUFFIXES.items():  # a bracket's child: linked to its entry by its orderRef
+            if record.client_order_id.endswith(suffix) and record.type == ("stop" if leg == "stopLoss" else "limit"):
+                record.parent = record.client_order_id.removesuffix(suffix)
+                exit_price = record.stop_price if leg == "stopLoss" else record.price
+                for linked in (record, self._orders.get(record.parent)):
+                    if linked is not None:
+                        setattr(linked, "stop_loss_price" if leg == "stopLoss" else "take_profit_price", exit_price)
         self._index(record)
         return record
-
-
-def _sane_price(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value) and 0 < value <= MAX_PRICE
-
-
-def _same_request(record: OrderRecord, symbol: str, type: str, side: str, amount: float) -> None:
-    if (record.symbol, record.type, record.side, record.amount) != (symbol, type, side, float(amount)):
-        raise InvalidOrder(
-            f"clientOrderId {record.client_order_id} was already used for {record.side} {record.amount} "
-            f"{record.symbol} ({record.type}); use a new clientOrderId for a different order"
-        )
-
-
-def _check_size(spec: InstrumentSpec, amount: float) -> None:
-    size = Decimal(repr(float(amount)))
-    step = spec.size_increment
-    if step > 0 and size % step != 0:
-        raise InvalidOrder(
-            f"amount {amount} is not a multiple of {spec.symbol}'s size increment {step} {spec.base}; "
-            f"e.g. {(size // step) * step}"
-        )
-    if size < spec.min_size:
-        raise InvalidOrder(f"amount {amount} is below {spec.symbol}'s minimum size {spec.min_size} {spec.base}")
 
 
 def _log_order(message: str, record: OrderRecord, resolved: ResolvedContract) -> None:
@@ -759,15 +779,3 @@ def _log_order(message: str, record: OrderRecord, resolved: ResolvedContract) ->
             "commissionSource": "pending (IB commission report after each fill)",
         },
     )
-
-
-def _check_params(params: dict[str, Any]) -> None:
-    """Refuse, before anything is sent, every param IBTrader would not honour (``NotSupported`` naming it)."""
-    for name in sorted(params):
-        if name in REFUSED_ORDER_PARAMS:
-            raise NotSupported(f"IB create_order does not honour params['{name}']: {REFUSED_ORDER_PARAMS[name]}")
-    unknown = sorted(set(params) - ORDER_PARAMS)
-    if unknown:
-        raise NotSupported(
-            f"IB create_order does not know params {unknown}; it honours {sorted(ORDER_PARAMS)} (nothing was sent)"
-        )

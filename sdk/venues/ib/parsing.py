@@ -31,6 +31,7 @@ from ccxt.base.errors import (
 )
 
 __all__ = [
+    "BRACKET_SUFFIXES",
     "CCXT_ORDER_STATUSES",
     "CCXT_TIME_IN_FORCE",
     "CONNECTIVITY_LOST",
@@ -40,6 +41,8 @@ __all__ = [
     "FARM_DOWN",
     "FARM_OK",
     "INFORMATIONAL_CODES",
+    "MAX_AMOUNT",
+    "MAX_PRICE",
     "ORDER_STATUS",
     "ORDER_TYPES",
     "TIME_IN_FORCE",
@@ -52,6 +55,7 @@ __all__ = [
     "is_informational",
     "is_no_data",
     "is_pacing_violation",
+    "sane_price",
     "taker_or_maker",
     "to_ccxt_status",
     "to_ccxt_time_in_force",
@@ -133,22 +137,34 @@ CONNECTIVITY_RESTORED_DATA_KEPT: frozenset[int] = frozenset({1102})
 #: ccxt order type -> IB orderType (IB "Order Types": LMT, MKT, STP, STP LMT).
 ORDER_TYPES: Mapping[str, str] = {"limit": "LMT", "market": "MKT", "stop": "STP", "stop_limit": "STP LMT"}
 
+#: Bounds far beyond any real order; they keep absurd input (1e308) out of decimal arithmetic.
+MAX_AMOUNT = 1e12
+MAX_PRICE = 1e9
+
 #: ``create_order`` params IBTrader honours: ccxt's unified ``clientOrderId`` (IB ``orderRef``), ``timeInForce``,
-#: ``stopPrice``/``triggerPrice`` (IB ``auxPrice``), ``reduceOnly`` (checked against the position), and IB's own
-#: ``outsideRth``.
+#: ``stopPrice``/``triggerPrice`` (IB ``auxPrice``), ``reduceOnly`` (checked against the position), the attached
+#: exits ``stopLossPrice``/``takeProfitPrice`` (or ccxt's ``stopLoss``/``takeProfit`` dicts; sent as IB's bracket,
+#: :mod:`sdk.venues.ib.brackets`), and IB's own ``outsideRth``.
 ORDER_PARAMS: frozenset[str] = frozenset(
-    {"clientOrderId", "timeInForce", "stopPrice", "triggerPrice", "reduceOnly", "outsideRth"}
+    {
+        "clientOrderId",
+        "timeInForce",
+        "stopPrice",
+        "triggerPrice",
+        "reduceOnly",
+        "outsideRth",
+        "stopLossPrice",
+        "takeProfitPrice",
+        "stopLoss",
+        "takeProfit",
+    }
 )
+#: A bracket child's client order id is its parent's plus this suffix (IB ``orderRef``; found again by it).
+BRACKET_SUFFIXES: Mapping[str, str] = {"stopLoss": "-sl", "takeProfit": "-tp"}
 #: ccxt unified ``create_order`` params IBTrader does not honour, and what to do instead (refused with
 #: ``NotSupported``: never silently dropped, so a stop-loss the caller asked for is never missing unnoticed).
 REFUSED_ORDER_PARAMS: Mapping[str, str] = {
     "postOnly": "IB has no post-only flag for stocks and FX; send a limit order that does not cross the spread",
-    "stopLossPrice": "attached stop-loss orders are not sent yet; place the stop with create_stop_order after the "
-    "entry fills, or use a plan (the MCP create_plan tool or a strategy's PlanProposal) with a stop",
-    "takeProfitPrice": "attached take-profit orders are not sent yet; place a limit order after the entry fills, "
-    "or use a plan with a target",
-    "stopLoss": "attached stop-loss orders are not sent yet; use a plan with a stop",
-    "takeProfit": "attached take-profit orders are not sent yet; use a plan with a target",
     "trailingAmount": "trailing stops are not sent yet; use a stop order and move it",
     "trailingPercent": "trailing stops are not sent yet; use a stop order and move it",
     "trailingTriggerPrice": "trailing stops are not sent yet; use a stop order and move it",
@@ -175,6 +191,16 @@ def clean_number(value: float | int | Decimal | None) -> float | None:
     if math.isnan(number) or math.isinf(number) or abs(number) >= UNSET_DOUBLE / 2 or number == UNSET_INTEGER:
         return None
     return number
+
+
+def sane_price(value: object) -> bool:
+    """A positive, finite price of at most :data:`MAX_PRICE` (a bool is not a price)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value <= MAX_PRICE
+    )
 
 
 def commission_or_pending(commission: float | None, currency: str | None, exec_id: str | None) -> float | None:

@@ -34,7 +34,7 @@ from ib_async import Contract, ContractDetails, RequestError
 from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import market_for
 from sdk.clock import Clock, VenueClock
-from sdk.errors import NetworkError, OrderNotFound, RequestTimeout
+from sdk.errors import ArgumentsRequired, NetworkError, OrderNotFound, RequestTimeout
 from sdk.instruments import InstrumentSpec
 from sdk.registry import register_venue
 from sdk.settings import Settings
@@ -132,6 +132,9 @@ class IBTrader(BaseTrader):
         "createLimitSellOrder": True,
         "createMarketBuyOrder": True,
         "createMarketSellOrder": True,
+        "createOrderWithTakeProfitAndStopLoss": True,
+        "createStopLossOrder": False,
+        "createTakeProfitOrder": False,
         "cancelOrder": True,
         "cancelAllOrders": True,
         "fetchOrderTrades": True,
@@ -194,6 +197,7 @@ class IBTrader(BaseTrader):
             self.clock,
             instrument=self.fetch_instrument,
             position=lambda symbol: self.account.position_of(symbol),
+            quote=self._touch,
             ack_timeout=ack_timeout,
         )
         self.account = AccountService(
@@ -502,21 +506,53 @@ class IBTrader(BaseTrader):
             price: limit price in the quote currency, on the instrument's price ladder.
             params: ``clientOrderId`` (``CLIENT_ORDER_PREFIX`` + suffix; a retry with the same id never
                 sends a second order), ``timeInForce`` (GTC default, DAY, IOC, FOK, OPG, GTD),
-                ``stopPrice`` (stop and stop-limit), ``reduceOnly``, ``outsideRth``.
+                ``stopPrice`` (stop and stop-limit), ``reduceOnly``, ``outsideRth``, and the attached exits
+                ``stopLossPrice``/``takeProfitPrice`` (quote currency; or ccxt's ``stopLoss``/``takeProfit``
+                ``{"triggerPrice": p}``): IB's bracket, children ``<clientOrderId>-sl`` (STP) and ``-tp`` (LMT),
+                GTC, one cancels the other (:mod:`sdk.venues.ib.brackets`).
 
         Returns:
             ccxt order; ``id`` is IB's permId, ``info["status"]`` IB's raw status, ``fee`` None until
-            every fill's commission report has arrived.
+            every fill's commission report has arrived. With a bracket it is the entry, carrying
+            ``stopLossPrice``/``takeProfitPrice`` and its children's client order ids in ``info["attached"]``
+            (each child is an order of its own: ``fetch_order("<clientOrderId>-sl")``).
 
         Raises:
             InvalidOrder: bad type/side/amount/price (off the ladder: the message names the nearest
-                safe price), a market order that would not only reduce, or IB's rejection (201, 110).
+                safe price), a stop-loss or take-profit on the wrong side of the entry or off the ladder,
+                a market order that would not only reduce, or IB's rejection (201, 110).
+            NotSupported: a param IB does not honour (named), or a bracket with ``reduceOnly``.
             InsufficientFunds: IB rejected it for funds or margin.
             BadSymbol: unknown symbol. BadRequest: a malformed clientOrderId.
             RequestTimeout: sent but not acknowledged in time (retry with the same clientOrderId).
             NetworkError: not connected, or the order was lost with the connection before IB saw it.
         """
         return await self.orders.create_order(symbol, type, side, amount, price, params)
+
+    @_translated
+    async def create_order_with_take_profit_and_stop_loss(
+        self, symbol: str, type: str, side: OrderSide, amount: float, price: float | None = None,
+        takeProfit: float | None = None, stopLoss: float | None = None, params: dict[str, Any] | None = None,
+    ) -> Order:  # fmt: skip
+        """ccxt's ``create_order_with_take_profit_and_stop_loss``: :meth:`create_order` with the exits attached as
+        IB's bracket (``takeProfit``/``stopLoss`` in the quote currency; see ``stopLossPrice`` there).
+
+        Raises:
+            ArgumentsRequired: neither exit given. The errors of :meth:`create_order`.
+        """
+        if takeProfit is None and stopLoss is None:
+            raise ArgumentsRequired(
+                "create_order_with_take_profit_and_stop_loss needs takeProfit or stopLoss (quote currency); "
+                "without exits use create_order"
+            )
+        exits = {"takeProfitPrice": takeProfit, "stopLossPrice": stopLoss}
+        extra = {k: v for k, v in exits.items() if v is not None}
+        return await self.create_order(symbol, type, side, amount, price, {**(params or {}), **extra})
+
+    async def _touch(self, symbol: str) -> tuple[float | None, float | None]:
+        """``(bid, ask)`` of ``symbol`` now, quote currency (a bracket's market entry is checked against it)."""
+        ticker = await self.fetch_ticker(symbol)
+        return ticker.get("bid"), ticker.get("ask")
 
     @_translated
     async def order_never_received(self, client_order_id: str) -> bool | None:
