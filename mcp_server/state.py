@@ -98,8 +98,8 @@ def default_trader(settings: Settings, clock: Clock) -> BaseTrader:
     from sdk.registry import create_trader
 
     if settings.active_exchange == "IB":
-        return create_trader("IB", settings, client_id=settings.mcp_ib_client_id, clock=clock)
-    return create_trader(settings.active_exchange, settings)
+        return create_trader("IB", settings, raw=True, client_id=settings.mcp_ib_client_id, clock=clock)
+    return create_trader(settings.active_exchange, settings, raw=True)
 
 
 async def _default_services(

@@ -49,7 +49,7 @@ async def run_until_done(
             return int(await venue_time())
 
         clock = VenueClock(fetch_time)
-        trader = create_trader(venue, settings, **({"clock": clock} if venue == "IB" else {}))
+        trader = create_trader(venue, settings, raw=True, **({"clock": clock} if venue == "IB" else {}))
         if getattr(trader, "fetch_time", None) is None:
             raise ValueError(f"--clock venue: {trader.id} has no fetch_time here; use --clock wall")
         holder.append(trader)

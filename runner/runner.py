@@ -167,7 +167,7 @@ class StrategyRunner:
     def _create_trader(self) -> BaseTrader:
         venue = self.settings.active_exchange
         options: dict[str, Any] = {"clock": self.clock} if venue == "IB" else {}
-        return create_trader(venue, self.settings, **options)
+        return create_trader(venue, self.settings, raw=True, **options)  # the runner builds its own services
 
     async def run(self) -> RunResult:
         """Run until ``config.until`` on the venue's clock or :meth:`request_stop`; see the module docstring.
