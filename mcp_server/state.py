@@ -98,7 +98,7 @@ def default_trader(settings: Settings, clock: Clock) -> BaseTrader:
     from sdk.registry import create_trader
 
     own_id = {"ib_client_id": settings.mcp_ib_client_id, "ib_client_id_max": settings.mcp_ib_client_id}
-    return create_trader(settings.active_exchange, settings.model_copy(update=own_id), clock=clock)
+    return create_trader(settings.active_exchange, settings.model_copy(update=own_id), raw=True, clock=clock)
 
 
 async def _default_services(

@@ -140,7 +140,7 @@ async def run_demo(settings: Settings, options: DemoOptions, out: Print) -> Demo
         await gw.start()
         demo_settings = demo_settings.model_copy(update={"ib_port": gw.port})
         venue_clock = SimulatedClock(gw.clock)
-        trader = create_trader("IB", demo_settings, clock=venue_clock)
+        trader = create_trader("IB", demo_settings, raw=True, clock=venue_clock)
         out(f"offline IB gateway on 127.0.0.1:{gw.port}, replaying {options.sessions} sessions "
             f"{start.date()} .. {end.date()} at x{options.speed:,.0f} (closed hours x"
             f"{options.speed * options.idle_factor:,.0f})")  # fmt: skip

@@ -48,7 +48,7 @@ async def run_until_done(
             return int(await holder[0].fetch_time())
 
         clock = VenueClock(fetch_time)
-        trader = create_trader(venue, settings, clock=clock)
+        trader = create_trader(venue, settings, raw=True, clock=clock)
         if not trader.has.get("fetchTime"):
             raise ValueError(f"--clock venue: {trader.id} does not report its time (no fetchTime); use --clock wall")
         holder.append(trader)

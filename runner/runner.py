@@ -165,7 +165,8 @@ class StrategyRunner:
 
     # --- set-up -----------------------------------------------------------------------------------
     def _create_trader(self) -> BaseTrader:
-        return create_trader(self.settings.active_exchange, self.settings, clock=self.clock)
+        # raw: the runner builds its own services over the venue (sdk.services); a guarded trader would check twice
+        return create_trader(self.settings.active_exchange, self.settings, raw=True, clock=self.clock)
 
     async def run(self) -> RunResult:
         """Run until ``config.until`` on the venue's clock or :meth:`request_stop`; see the module docstring.

@@ -10,6 +10,10 @@ Venues register themselves when their module is imported::
 
 The built-in venue modules are imported on first use; third-party venues add themselves through the
 ``trader_sdk.venues`` entry-point group (the entry point's module registers on import).
+
+``create_trader(name)`` wraps the venue in the guarded trader (:mod:`sdk.services.guarded`: ``ALLOWED_SYMBOLS``,
+the RiskManager and ``EXECUTE_ORDERS`` between every order and the venue); ``create_trader(name, raw=True)`` is
+the documented opt-out that returns the venue itself.
 """
 
 from __future__ import annotations
@@ -81,13 +85,24 @@ def registered_venues() -> list[str]:
     return sorted(_venues)
 
 
-def create_trader(name: str | None = None, settings: Settings | None = None, **options: Any) -> BaseTrader:
-    """Build the trader for ``name`` (``"IB"`` or a ccxt exchange id such as ``"gemini"``).
+def create_trader(
+    name: str | None = None, settings: Settings | None = None, *, raw: bool = False, **options: Any
+) -> BaseTrader:
+    """Build the trader for ``name`` (``"IB"`` or a ccxt exchange id such as ``"gemini"``), safe by default.
+
+    The trader returned reads from the venue, and its order methods (``create_order`` and every ccxt
+    convenience on it, ``cancel_order``, ``fetch_order`` ...) go through the guards the runner uses: a symbol
+    outside ``ALLOWED_SYMBOLS`` raises ``BadSymbol``, a RiskManager limit ``InvalidOrder``, and with
+    ``EXECUTE_ORDERS=false`` (the default) orders are filled in shadow against the venue's live quote and nothing
+    is sent (:class:`sdk.services.guarded.GuardedTrader`, which also says which ledger it records in).
 
     Args:
         name: the venue; ``None`` means ``ACTIVE_EXCHANGE``.
         settings: the settings to use; ``None`` reads the environment and then ``./.env`` when present (the
             environment wins), exactly as every ``trader`` command does (:func:`sdk.settings.load_settings`).
+        raw: the explicit opt-out: return the venue itself, whose ``create_order`` sends what it is given, checked
+            only by the venue (no ``ALLOWED_SYMBOLS``, no RiskManager, ``EXECUTE_ORDERS`` ignored). For programs
+            that build their own services over the venue (the runner, the MCP server, the benchmarks).
         options: keyword arguments for the venue class (``IBTrader(settings, clock=..., client_id=...)``).
 
     Returns:
@@ -102,6 +117,15 @@ def create_trader(name: str | None = None, settings: Settings | None = None, **o
 
         dotenv = Path(".env")  # read now, at the call: never at import time
         settings = load_settings(dotenv if dotenv.is_file() else None)
+    venue = _build_venue(name, settings, options)
+    if raw:
+        return venue
+    from sdk.services.guarded import GuardedTrader  # the service layer, imported only when a guarded trader is built
+
+    return GuardedTrader(venue)
+
+
+def _build_venue(name: str | None, settings: Settings, options: dict[str, Any]) -> BaseTrader:
     venue = (name or settings.active_exchange).lower()
     _load_builtin_venues()
     cls = _venues.get(venue)

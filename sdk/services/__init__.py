@@ -13,7 +13,8 @@ lifespan)::
 
 Modules: :mod:`.execution` (:class:`ExecutionService`, :class:`ExecutionResult`), :mod:`.plans`
 (:class:`PlanService`, :class:`PlanRequest`, :class:`Plan`), :mod:`.portfolio` (:class:`PortfolioTracker`),
-:mod:`.shadow` (the shadow account and simulated venue), :mod:`.records` (ledger rows <-> ccxt).
+:mod:`.shadow` (the shadow account and simulated venue), :mod:`.records` (ledger rows <-> ccxt),
+:mod:`.guarded` (the trader ``create_trader()`` returns: a venue whose orders go through these services).
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import get_calendar
 from sdk.costs import CostTracker
 from sdk.costs.fx import FxRate, FxTable, to_decimal
-from sdk.costs.model import FeeRates
 from sdk.errors import FxRateUnavailable, InvalidOrder, NotSupported, OrderNotFound
 from sdk.instruments import InstrumentSpec
+from sdk.services.forwarding import VenueForwarder
 from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, match, quote_for
 from sdk.symbols import parse_symbol
 
@@ -235,7 +235,7 @@ class ShadowBook:
         return totals
 
 
-class ShadowVenue(BaseTrader):
+class ShadowVenue(VenueForwarder):
     """A real venue with simulated orders and a simulated account (see the module docstring).
 
     Args:
@@ -253,12 +253,10 @@ class ShadowVenue(BaseTrader):
         *,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(venue.settings, clock=venue.clock)
-        self.venue = venue
+        super().__init__(venue)
         self.book = book
         self.costs = costs
         self._now: Callable[[], float] = clock or venue.clock.now
-        self.id = venue.id  # type: ignore[misc]
         self.has = {  # type: ignore[misc]
             **venue.has,
             "createOrder": True,
@@ -278,38 +276,6 @@ class ShadowVenue(BaseTrader):
 
     def _now_ms(self) -> int:
         return int(self._now() * 1000)
-
-    # --- the real venue's capabilities ------------------------------------------------------
-    @property
-    def account_id(self) -> str | None:
-        return self.venue.account_id
-
-    @property
-    def client_id(self) -> int | None:
-        return self.venue.client_id
-
-    async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
-        return await self.venue.fetch_time(params)
-
-    def mode_facts(self) -> dict[str, Any]:
-        return self.venue.mode_facts()
-
-    async def fetch_fee_rates(self, symbol: str) -> FeeRates:
-        return await self.venue.fetch_fee_rates(symbol)
-
-    async def fetch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None
-    ) -> list[Trade]:
-        return await self.venue.fetch_trades(symbol, since, limit, params)
-
-    def add_connectivity_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
-        return self.venue.add_connectivity_listener(listener)
-
-    async def maybe_reconnect(self) -> bool:
-        return await self.venue.maybe_reconnect()
-
-    def ohlcv_request_span(self, timeframe: str) -> int | None:
-        return self.venue.ohlcv_request_span(timeframe)
 
     # --- market data: the real venue's ------------------------------------------------------
     async def load_markets(self, reload: bool = False) -> dict[str, Market]:

@@ -20,7 +20,7 @@ from sdk.venues.ccxt.markets import fee_rates_from_market, market_orders_allowed
 async def test_create_trader_builds_gemini_by_default_and_any_ccxt_id() -> None:
     settings = load_settings()
     for name, expected in ((None, "gemini"), ("kraken", "kraken")):
-        trader = create_trader(name, settings.model_copy(update={"active_exchange": "gemini"}))
+        trader = create_trader(name, settings.model_copy(update={"active_exchange": "gemini"}), raw=True)
         try:
             assert isinstance(trader, CcxtTrader) and trader.id == expected
             assert trader.exchange.enableRateLimit is True

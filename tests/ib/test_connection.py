@@ -15,7 +15,7 @@ from sdk.venues.mode import ModeConflict
 
 
 def test_create_trader_builds_the_ib_venue() -> None:
-    trader = create_trader("IB", load_settings())
+    trader = create_trader("IB", load_settings(), raw=True)
     assert isinstance(trader, IBTrader) and trader.id == "IB" and trader.has["fetchOHLCV"]
     assert trader.health is Health.DISCONNECTED and trader.client_id is None, "nothing connects on construction"
 

@@ -133,7 +133,7 @@ class MemoryVenue(BaseTrader):
 
 @pytest.fixture
 def venue() -> MemoryVenue:
-    trader = create_trader("MEMORY-TEST", load_settings())
+    trader = create_trader("MEMORY-TEST", load_settings(), raw=True)
     assert isinstance(trader, MemoryVenue)
     return trader
 
@@ -195,7 +195,7 @@ async def test_missing_fx_quote_is_an_error_never_one(venue: MemoryVenue) -> Non
 
 
 async def test_fx_fallback_venue_is_asked_last(venue: MemoryVenue) -> None:
-    other = create_trader("memory-test", load_settings())
+    other = create_trader("memory-test", load_settings(), raw=True)
     assert isinstance(other, MemoryVenue)
     other.quotes["AUD/JPY"] = {"bid": 100.0, "ask": 100.0}
     venue.fx_fallback = other
@@ -223,7 +223,7 @@ def test_create_trader_reads_dotenv_like_the_commands_and_the_environment_wins(
     (tmp_path / ".env").write_text("IB_BASE_CURRENCY=USD\nMAX_ORDER_VALUE=1234\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MAX_ORDER_VALUE", "999")
-    trader = create_trader("memory-test")
+    trader = create_trader("memory-test", raw=True)
     assert isinstance(trader, MemoryVenue) and trader.settings.base_currency == "USD"
     assert trader.settings.max_order_value == 999, "the environment wins over ./.env"
     monkeypatch.delenv("MAX_ORDER_VALUE")

@@ -1,0 +1,68 @@
+"""A trader over another venue that answers :class:`~sdk.base.BaseTrader`'s optional capabilities as that venue.
+
+The shadow venue (:mod:`sdk.services.shadow`) and the guarded trader (:mod:`sdk.services.guarded`) wrap a real
+venue: they decide orders themselves but must report the venue's clock, account, client id, mode, fee rates,
+connectivity and request limits. ``BaseTrader`` defines each capability with a default, so an attribute
+lookup never falls through to a wrapper's ``__getattr__``: without these forwards a wrapper would answer the
+defaults (no account, the wall clock) instead of the venue's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ccxt.base.types import Trade
+
+from sdk.base import BaseTrader
+from sdk.costs.model import FeeRates
+
+__all__ = ["VenueForwarder"]
+
+
+class VenueForwarder(BaseTrader):
+    """Base of a trader wrapping ``venue``: its id, ``has``, clock and every optional capability are the venue's.
+
+    Subclasses implement the ccxt primitives (orders their own way, market data usually from ``venue``).
+    """
+
+    def __init__(self, venue: BaseTrader) -> None:
+        super().__init__(venue.settings, clock=venue.clock)
+        self.venue = venue
+        self.id = venue.id  # type: ignore[misc]
+        self.has = dict(venue.has)  # type: ignore[misc]
+        self.fx_bridge_currencies = venue.fx_bridge_currencies  # type: ignore[misc]
+
+    @property
+    def account_id(self) -> str | None:
+        return self.venue.account_id
+
+    @property
+    def client_id(self) -> int | None:
+        return self.venue.client_id
+
+    async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
+        return await self.venue.fetch_time(params)
+
+    def mode_facts(self) -> dict[str, Any]:
+        return self.venue.mode_facts()
+
+    async def fetch_fee_rates(self, symbol: str) -> FeeRates:
+        return await self.venue.fetch_fee_rates(symbol)
+
+    async def fetch_trades(
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None
+    ) -> list[Trade]:
+        return await self.venue.fetch_trades(symbol, since, limit, params)
+
+    def add_connectivity_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        return self.venue.add_connectivity_listener(listener)
+
+    async def maybe_reconnect(self) -> bool:
+        return await self.venue.maybe_reconnect()
+
+    def ohlcv_request_span(self, timeframe: str) -> int | None:
+        return self.venue.ohlcv_request_span(timeframe)
+
+    async def order_never_received(self, client_order_id: str) -> bool | None:
+        return await self.venue.order_never_received(client_order_id)
