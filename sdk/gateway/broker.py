@@ -9,7 +9,8 @@ IB's rules kept here (``../shared/docs/ib-reference.md``; IB "Order Types", "Tim
   is cancelled); a price off the instrument's ladder is error 110 and the order is not accepted;
 * outside its market's session an order rests ``PreSubmitted`` and turns ``Submitted`` at the open;
   it only fills inside sessions (:mod:`sdk.calendars`), by the fill model of :mod:`sdk.sim.fills`,
-  at most ``participation`` of each real bar's volume across all orders;
+  at most ``participation`` of each real bar's volume across all orders; a ``MKT`` order is protected as
+  IB protects one: it never fills beyond a cap set at its arrival (:func:`sdk.sim.fills.protection_cap`);
 * a fill moves cash in the instrument's currency (for FX both legs), the position, and realised PnL
   (average-cost method); its commission comes from IB's published schedules
   (:func:`sdk.costs.schedules.ib_commission`, fixed or tiered with month-to-date volume) and is
@@ -44,7 +45,7 @@ from sdk.gateway.order_answers import WhatIf
 from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, from_json, to_json
 from sdk.gateway.requests import PlaceOrderRequest
 from sdk.redaction import mask_account
-from sdk.sim.fills import Fill, OrderSpec, match
+from sdk.sim.fills import Fill, OrderSpec, match, protection_cap
 
 __all__ = ["Broker", "BrokerListener", "OrderRejected", "PlaceOutcome"]
 
@@ -304,7 +305,7 @@ class Broker:
         if quantity < order.filled:
             raise OrderRejected(201, f"new quantity {quantity} is below the {order.filled} already filled")
         order.order_type, order.tif, order.total_quantity = order_type, tif, quantity
-        order.lmt_price, order.aux_price = lmt, aux
+        order.lmt_price, order.aux_price, order.protection = lmt, aux, None
         order.arrival, order.updated = True, now
         if quantity == order.filled:
             order.status = "Filled"
@@ -395,11 +396,13 @@ class Broker:
         budget = None
         if segment.bar_volume is not None:
             budget = segment.bar_volume * self.participation - self._consumed.get(segment.bar_key, Decimal(0))
+        if order.order_type == "MKT" and order.protection is None:  # IB's protection: a cap set at arrival
+            order.protection = protection_cap(order.action, segment.slice, inst.ladder)
         spec = OrderSpec(
             side=order.action,
             order_type=order.order_type,  # type: ignore[arg-type]
             quantity=order.remaining,
-            limit_price=order.lmt_price,
+            limit_price=order.protection if order.order_type == "MKT" else order.lmt_price,
             stop_price=order.aux_price,
             triggered=order.triggered,
         )

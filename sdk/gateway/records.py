@@ -58,6 +58,8 @@ class OrderRecord:
     why_held: str = ""
     expires: float | None = None
     exchange: str = ""
+    #: a MKT order's protection cap (quote currency), set when it first meets the market; None before
+    protection: Decimal | None = None
 
     @property
     def remaining(self) -> Decimal:

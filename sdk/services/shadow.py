@@ -6,7 +6,10 @@ the venue's live quote with the offline gateway's own fill model (:func:`sdk.sim
 imported, not copied), so a shadow fill is what the offline gateway would have given a paper order:
 
 * a market order, or a limit that reaches the far touch, fills at once at the touch (taker), while the
-  instrument's market is open (:mod:`sdk.calendars`; nothing fills while it is shut, as on the gateway);
+  instrument's market is open (:mod:`sdk.calendars`; nothing fills while it is shut, as on the gateway); a
+  market order is protected by the gateway's cap (:func:`sdk.sim.fills.protection_cap`), and one where the
+  SDK's market-order rule says no (ASX, ``MARKET_ORDERS_AS_LIMITS``) is refused as the IB venue refuses it
+  (:func:`sdk.instruments.refuse_market_order`);
 * a resting limit or stop is worked against each later quote (:meth:`ShadowVenue.fetch_order`
   polls it): a limit fills when the quote trades through it (maker), a stop triggers and fills as
   the fill model says; ``IOC`` leaves are cancelled on arrival; ``DAY`` orders expire at the close
@@ -36,8 +39,8 @@ from sdk.calendars import get_calendar
 from sdk.costs import CostTracker
 from sdk.costs.fx import FxRate, FxTable, to_decimal
 from sdk.errors import FxRateUnavailable, InvalidOrder, OrderNotFound
-from sdk.instruments import InstrumentSpec
-from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, match, quote_for
+from sdk.instruments import InstrumentSpec, refuse_market_order
+from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, Side, match, protection_cap, quote_for
 from sdk.symbols import parse_symbol
 
 __all__ = ["Holding", "ShadowBook", "ShadowOrder", "ShadowVenue", "shadow_order_id"]
@@ -112,6 +115,7 @@ class ShadowOrder:
     filled: Decimal = Decimal(0)
     cost: Decimal = Decimal(0)
     triggered: bool = False
+    cap: Decimal | None = None  # a market order's protection cap, set when it first meets the market
     expires_at: int | None = None
     last_update: int | None = None
     reason: str = ""
@@ -444,6 +448,7 @@ class ShadowVenue(BaseTrader):
             last_update=now,
         )
         instrument = await self.venue.fetch_instrument(symbol)
+        refuse_market_order(instrument, type)  # as the IB venue: nothing is simulated
         if tif == "DAY":
             order.expires_at = self._session_close_ms(instrument, now)
         self.book.orders[cid] = order
@@ -479,11 +484,14 @@ class ShadowVenue(BaseTrader):
             if arrival and order.type == "market":
                 order.status, order.reason = "rejected", "no live quote to simulate a market fill against"
             return
+        side: Side = "BUY" if order.side == "buy" else "SELL"
+        if order.type == "market" and order.cap is None:  # the gateway's protection, set at arrival
+            order.cap = protection_cap(side, market, instrument.ladder)
         spec = OrderSpec(
-            side="BUY" if order.side == "buy" else "SELL",
+            side=side,
             order_type=_FILL_TYPES[order.type],
             quantity=order.remaining,
-            limit_price=order.price,
+            limit_price=order.cap if order.type == "market" else order.price,
             stop_price=order.stop_price,
             triggered=order.triggered,
         )

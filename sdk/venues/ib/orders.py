@@ -54,7 +54,7 @@ from sdk.errors import (
     PermissionDenied,
     RequestTimeout,
 )
-from sdk.instruments import InstrumentSpec
+from sdk.instruments import InstrumentSpec, refuse_market_order
 from sdk.settings import Settings
 from sdk.ticks import safe_direction
 from sdk.venues.ib.connection import IBConnection, ResyncReason
@@ -286,11 +286,7 @@ class OrderService:
                     f"{spec.quote}; IB error 110 otherwise); the nearest safe price is {good}"
                 )
         reduce_only = bool(params.get("reduceOnly", False))
-        if type == "market" and not spec.market_orders_allowed:
-            raise InvalidOrder(
-                f"market orders are not used on {spec.symbol} ({spec.market}): send a marketable limit order "
-                "instead (a limit through the opposite touch; the RiskManager's preview builds one)"
-            )
+        refuse_market_order(spec, type)  # the SDK's one market-order rule (ASX, MARKET_ORDERS_AS_LIMITS)
         if reduce_only:
             await self._check_reduce_only(spec, side, amount)
         resolved = await self.resolver.resolve(symbol)
