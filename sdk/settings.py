@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     min_top_of_book_notional: Decimal = Field(Decimal("1000"), ge=0, examples=["1000"])
     max_spread_pct: Decimal = Field(Decimal("1.0"), gt=0, examples=["1.0"])
     market_order_buffer_pct: Decimal = Field(Decimal("0.5"), ge=0, examples=["0.5"])
+    #: Send every market order as a marketable limit (far touch plus MARKET_ORDER_BUFFER_PCT, IOC), also
+    #: where the venue takes market orders (``sdk.instruments.market_orders_taken``).
+    market_orders_as_limits: bool = Field(False, examples=["false"])
     max_price_off_market_pct: Decimal = Field(Decimal("10"), gt=0, examples=["10"])
     fx_spread_buffer_pct: Decimal = Field(Decimal("0.2"), ge=0, examples=["0.2"])
     daily_loss_limit: Decimal = Field(Decimal("5000"), gt=0, examples=["5000"])

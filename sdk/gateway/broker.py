@@ -6,10 +6,12 @@ IB's rules kept here (``../shared/docs/ib-reference.md``; IB "Order Types", "Tim
   modification (``placeOrder`` again), an id of a finished order is error 103 (104 once filled);
 * ``MKT``, ``LMT``, ``STP``, ``STP LMT``; ``DAY`` (expires at the close of the session it was working
   in, or the next one when placed outside hours), ``GTC``, ``IOC`` (whatever does not fill on arrival
-  is cancelled); a price off the instrument's ladder is error 110 and the order is not accepted;
+  is cancelled), ``FOK`` (fills whole on arrival, or is cancelled with nothing filled); a price off the
+  instrument's ladder is error 110 and the order is not accepted;
 * outside its market's session an order rests ``PreSubmitted`` and turns ``Submitted`` at the open;
   it only fills inside sessions (:mod:`sdk.calendars`), by the fill model of :mod:`sdk.sim.fills`,
-  at most ``participation`` of each real bar's volume across all orders;
+  at most ``participation`` of each real bar's volume across all orders; a ``MKT`` order is protected as
+  IB protects one: it never fills beyond a cap set at its arrival (:func:`sdk.sim.fills.protection_cap`);
 * a fill moves cash in the instrument's currency (for FX both legs), the position, and realised PnL
   (average-cost method); its commission comes from IB's published schedules
   (:func:`sdk.costs.schedules.ib_commission`, fixed or tiered with month-to-date volume) and is
@@ -48,14 +50,16 @@ from sdk.gateway.order_answers import WhatIf
 from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, from_json, to_json
 from sdk.gateway.requests import PlaceOrderRequest
 from sdk.redaction import mask_account
-from sdk.sim.fills import Fill, OrderSpec, match
+from sdk.sim.fills import Fill, OrderSpec, match, protection_cap
 
 __all__ = ["Broker", "BrokerListener", "OrderRejected", "PlaceOutcome"]
 
 log = logging.getLogger(__name__)
 
 ORDER_TYPES = ("MKT", "LMT", "STP", "STP LMT")
-TIFS = ("DAY", "GTC", "IOC")
+TIFS = ("DAY", "GTC", "IOC", "FOK")
+#: Times in force whose order lives only on its arrival (FOK: all of it then, or nothing).
+_IMMEDIATE = ("IOC", "FOK")
 INITIAL_MARGIN_RATE = Decimal("0.25")
 STATE_VERSION = 1
 #: The keys every state file holds (``monthly``, ``pending_commissions`` and ``clock`` may be absent).
@@ -302,7 +306,7 @@ class Broker:
             raise OrderRejected(201, f"order type {req.order_type!r} is not simulated; use MKT, LMT, STP or STP LMT")
         tif = (req.tif or "DAY").upper()
         if tif not in TIFS:
-            raise OrderRejected(201, f"time in force {req.tif!r} is not simulated; use DAY, GTC or IOC")
+            raise OrderRejected(201, f"time in force {req.tif!r} is not simulated; use DAY, GTC, IOC or FOK")
         if req.account and req.account != self.account:
             raise OrderRejected(321, f"account {mask_account(req.account)} is not managed by this gateway")
         if req.has_conditions or req.algo_strategy:
@@ -353,8 +357,8 @@ class Broker:
         order.status = "Submitted" if in_session else "PreSubmitted"
         self.listener.order_changed(order)
         if not in_session:
-            if order.tif == "IOC":
-                self._cancel(order, now, "IOC order outside market hours")
+            if order.tif in _IMMEDIATE:
+                self._cancel(order, now, f"{order.tif} order outside market hours")
         elif arrive:
             self._arrive(order, now)
         self._dirty = True
@@ -377,7 +381,7 @@ class Broker:
         if quantity < order.filled:
             raise OrderRejected(201, f"new quantity {quantity} is below the {order.filled} already filled")
         order.order_type, order.tif, order.total_quantity = order_type, tif, quantity
-        order.lmt_price, order.aux_price = lmt, aux
+        order.lmt_price, order.aux_price, order.protection = lmt, aux, None
         order.arrival, order.updated = True, now
         if quantity == order.filled:
             order.status = "Filled"
@@ -393,8 +397,8 @@ class Broker:
         segment = self.market.point(order.symbol, now)
         if segment is not None:
             self._match(order, segment, now)
-        if order.tif == "IOC" and order.active:
-            self._cancel(order, now, "IOC order not filled on arrival")
+        if order.tif in _IMMEDIATE and order.active:
+            self._cancel(order, now, f"{order.tif} order not filled on arrival")
 
     # --- cancelling -----------------------------------------------------------------------------
     def cancel(self, client_id: int, order_id: int, now: float) -> OrderRecord:
@@ -474,8 +478,8 @@ class Broker:
                         order.status, order.arrival = "Submitted", True
                         self.listener.order_changed(order)
                     self._match(order, segment, segment.start)
-                    if order.tif == "IOC" and order.active:
-                        self._cancel(order, segment.start, "IOC order not filled on arrival")
+                    if order.tif in _IMMEDIATE and order.active:
+                        self._cancel(order, segment.start, f"{order.tif} order not filled on arrival")
                     order.updated = max(order.updated, segment.end)
             for order in orders:
                 if order.active and order.expires is not None and order.expires <= t1:
@@ -495,11 +499,13 @@ class Broker:
         quantity = brackets.workable(order, self.orders)
         if quantity <= 0:
             return
+        if order.order_type == "MKT" and order.protection is None:  # IB's protection: a cap set at arrival
+            order.protection = protection_cap(order.action, segment.slice, inst.ladder)
         spec = OrderSpec(
             side=order.action,
             order_type=order.order_type,  # type: ignore[arg-type]
             quantity=quantity,
-            limit_price=order.lmt_price,
+            limit_price=order.protection if order.order_type == "MKT" else order.lmt_price,
             stop_price=order.aux_price,
             triggered=order.triggered,
         )
@@ -509,6 +515,8 @@ class Broker:
         )  # fmt: skip
         order.arrival = False
         order.triggered = decision.triggered
+        if order.tif == "FOK" and decision.filled < order.remaining:
+            return  # fill or kill: not all of it at once, so none of it (the caller cancels it)
         first = order.filled == 0
         for fill in decision.fills:
             if segment.bar_volume is not None:

@@ -62,6 +62,8 @@ class OrderRecord:
     parent_perm: int = 0  # the parent's permId
     oca_group: str = ""
     oca_type: int = 0
+    #: a MKT order's protection cap (quote currency), set when it first meets the market; None before
+    protection: Decimal | None = None
 
     @property
     def remaining(self) -> Decimal:

@@ -5,10 +5,12 @@
   price is never sent raw (IB error 110, ASX price steps).
 * A market order is priced from the far side of the book (the ask for a buy, the bid for a sell),
   else from the last trade, plus ``MARKET_ORDER_BUFFER_PCT``; with neither it is refused, never sent
-  unpriced. Where the venue takes no market orders (Gemini; ``InstrumentSpec.market_orders_allowed``)
-  it becomes a marketable limit at that price, immediate-or-cancel, which is what Gemini's API
+  unpriced. Where the SDK's one market-order rule says no (``InstrumentSpec.market_orders_allowed``, from
+  :func:`sdk.instruments.market_orders_taken`: ASX, venues without market orders such as Gemini,
+  ``MARKET_ORDERS_AS_LIMITS``) it becomes a marketable limit at that price
+  (:func:`sdk.instruments.market_order_cap`), immediate-or-cancel, which is what Gemini's API
   documentation prescribes instead ("use the immediate-or-cancel order execution option, coupled
-  with an aggressive limit price").
+  with an aggressive limit price"). The normalised order is what is sent: a preview's order is placed as is.
 * A stop price is moved onto the ladder the same way (a sell stop triggers no later, a buy stop no later).
 * An amount is cut down to the size step (never more than asked).
 
@@ -38,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from sdk.instruments import InstrumentSpec
+from sdk.instruments import InstrumentSpec, market_order_cap, why_no_market_orders
 from sdk.risk.context import Quote
 from sdk.risk.intent import OrderIntent, OrderType, Side, TimeInForce
 from sdk.ticks import PriceLadder, safe_direction
@@ -175,10 +177,10 @@ def price_order(
         if instrument.market_orders_allowed:
             reference = buy_value if side == "buy" else _sell_value([stop], market)
             return PricedOrder("stop", None, stop, intent.tif, reference, False, tuple(warnings), market)
-        limit, _ = _on_ladder(ladder, trigger, side, "stop limit", symbol)
+        limit = market_order_cap(side, stop, ladder, buffer_pct)
         warnings.append(
-            f"{instrument.venue} takes no market orders for {symbol}: the stop becomes a stop-limit at {limit} "
-            f"(stop {stop} {'+' if side == 'buy' else '-'} {buffer_pct}%)"
+            f"no market orders for {symbol} ({why_no_market_orders(instrument)}): the stop becomes a stop-limit "
+            f"at {limit} (stop {stop} {'+' if side == 'buy' else '-'} {buffer_pct}%)"
         )
         reference = limit if side == "buy" else _sell_value([limit, stop], market)
         return PricedOrder("stop_limit", limit, stop, intent.tif, reference, False, tuple(warnings), market)
@@ -199,10 +201,10 @@ def price_order(
     if instrument.market_orders_allowed:
         reference = buffered if side == "buy" else _sell_value([far], market)
         return PricedOrder("market", None, None, intent.tif, reference, True, tuple(warnings), market)
-    limit, _ = _on_ladder(ladder, buffered, side, "marketable limit", symbol)
+    limit = market_order_cap(side, far, ladder, buffer_pct)
     tif: TimeInForce = intent.tif or "IOC"
     warnings.append(
-        f"{instrument.venue} takes no market orders for {symbol}: sent as a marketable limit at {limit} "
+        f"no market orders for {symbol} ({why_no_market_orders(instrument)}): sent as a marketable limit at {limit} "
         f"({touch_name} {far} {'+' if side == 'buy' else '-'} {buffer_pct}%), {tif}"
     )
     reference = limit if side == "buy" else _sell_value([far, limit], market)

@@ -6,11 +6,16 @@ the venue's live quote with the offline gateway's own fill model (:func:`sdk.sim
 imported, not copied), so a shadow fill is what the offline gateway would have given a paper order:
 
 * a market order, or a limit that reaches the far touch, fills at once at the touch (taker), while the
-  instrument's market is open (:mod:`sdk.calendars`; nothing fills while it is shut, as on the gateway);
-* a resting limit or stop is worked against each later quote (:meth:`ShadowVenue.fetch_order`
-  polls it): a limit fills when the quote trades through it (maker), a stop triggers and fills as
-  the fill model says; ``IOC`` leaves are cancelled on arrival; ``DAY`` orders expire at the close
-  of their session (:mod:`sdk.calendars`).
+  instrument's market is open (:mod:`sdk.calendars`; nothing fills while it is shut, as on the gateway); a
+  market order is protected by the gateway's cap (:func:`sdk.sim.fills.protection_cap`), and one where the
+  SDK's market-order rule says no (ASX, ``MARKET_ORDERS_AS_LIMITS``) is refused as the IB venue refuses it
+  (:func:`sdk.instruments.refuse_market_order`);
+* a resting limit or stop is worked, whenever :meth:`ShadowVenue.fetch_order` looks at it, against every
+  whole minute that traded since (the venue's 1-minute bars) and then the live quote: a limit fills
+  where a minute trades through it (maker), a stop triggers and fills as the fill model says, as the
+  offline gateway works an order against the replayed market between two moves of its clock; ``IOC``
+  leaves are cancelled on arrival; ``DAY`` orders expire at the close of their session
+  (:mod:`sdk.calendars`), after the minutes before it were worked.
 
 The account (:class:`ShadowBook`) starts from the real account's cash and positions and moves with
 every shadow fill; commissions are the :class:`~sdk.costs.CostTracker`'s estimates (source
@@ -34,10 +39,10 @@ from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import get_calendar
 from sdk.costs import CostTracker
 from sdk.costs.fx import FxRate, FxTable, to_decimal
-from sdk.errors import FxRateUnavailable, InvalidOrder, NotSupported, OrderNotFound
-from sdk.instruments import InstrumentSpec
+from sdk.errors import ExchangeError, FxRateUnavailable, InvalidOrder, NetworkError, NotSupported, OrderNotFound
+from sdk.instruments import InstrumentSpec, refuse_market_order
 from sdk.services.forwarding import VenueForwarder
-from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, match, quote_for
+from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, Side, match, protection_cap, quote_for
 from sdk.symbols import parse_symbol
 
 __all__ = ["Holding", "ShadowBook", "ShadowOrder", "ShadowVenue", "shadow_order_id"]
@@ -45,6 +50,9 @@ __all__ = ["Holding", "ShadowBook", "ShadowOrder", "ShadowVenue", "shadow_order_
 log = logging.getLogger(__name__)
 
 _FILL_TYPES: dict[str, OrderType] = {"market": "MKT", "limit": "LMT", "stop": "STP", "stop_limit": "STP LMT"}
+#: The bars a resting shadow order is worked against between two looks (:meth:`ShadowVenue._work_range`).
+RANGE_TIMEFRAME = "1m"
+_MINUTE_MS = 60_000
 _DONE = frozenset({"closed", "canceled", "expired", "rejected"})
 COMMISSION_SOURCE = "estimate"
 
@@ -112,6 +120,8 @@ class ShadowOrder:
     filled: Decimal = Decimal(0)
     cost: Decimal = Decimal(0)
     triggered: bool = False
+    cap: Decimal | None = None  # a market order's protection cap, set when it first meets the market
+    worked_until: int | None = None  # ms: the end of the last minute of bars the order was worked against
     expires_at: int | None = None
     last_update: int | None = None
     reason: str = ""
@@ -312,8 +322,16 @@ class ShadowVenue(VenueForwarder):
         """The real venue belongs to whoever created it; closing the shadow view leaves it open."""
 
     # --- account: the book's ----------------------------------------------------------------
+    async def _catch_up(self) -> None:
+        """Work every open shadow order up to now before the account is read, as a real venue's account already
+        holds what its resting orders filled meanwhile (:meth:`_work`)."""
+        for order in [o for o in self.book.orders.values() if not o.is_done]:
+            await self._work(order, await self.venue.fetch_instrument(order.symbol), arrival=False)
+
     async def fetch_balance(self, params: dict[str, Any] | None = None) -> Balances:
-        """Shadow cash per currency (``used``: what open shadow buy orders reserve at their limit)."""
+        """Shadow cash per currency (``used``: what open shadow buy orders reserve at their limit), after every open
+        shadow order was worked up to now."""
+        await self._catch_up()
         used: dict[str, Decimal] = {}
         for order in self.book.orders.values():
             if not order.is_done and order.side == "buy" and order.price is not None:
@@ -331,7 +349,9 @@ class ShadowVenue(VenueForwarder):
     async def fetch_positions(
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
     ) -> list[Position]:
-        """Shadow positions in ccxt's shape, marked at the venue's last (else mid) price."""
+        """Shadow positions in ccxt's shape, marked at the venue's last (else mid) price, after every open shadow
+        order was worked up to now."""
+        await self._catch_up()
         positions: list[Position] = []
         for symbol, holding in sorted(self.book.holdings.items()):
             if holding.amount == 0 or (symbols is not None and symbol not in symbols):
@@ -442,6 +462,7 @@ class ShadowVenue(VenueForwarder):
             last_update=now,
         )
         instrument = await self.venue.fetch_instrument(symbol)
+        refuse_market_order(instrument, type)  # as the IB venue: nothing is simulated
         if tif == "DAY":
             order.expires_at = self._session_close_ms(instrument, now)
         self.book.orders[cid] = order
@@ -463,10 +484,16 @@ class ShadowVenue(VenueForwarder):
         return int(session.close.timestamp() * 1000)
 
     async def _work(self, order: ShadowOrder, instrument: InstrumentSpec, *, arrival: bool) -> None:
-        """Match the open part of ``order`` against the live quote (one slice) and book what fills."""
+        """Match the open part of ``order`` against what traded since it last met the market (a resting order:
+        the venue's 1-minute bars, :meth:`_work_range`), then against the live quote (one slice), and book what
+        fills."""
         if order.is_done:
             return
         now = self._now_ms()
+        if not arrival:
+            await self._work_range(order, instrument, now if order.expires_at is None else min(now, order.expires_at))
+            if order.is_done:
+                return
         if order.expires_at is not None and now >= order.expires_at:
             order.status, order.reason, order.last_update = "expired", "DAY order: its session closed", now
             return
@@ -477,11 +504,21 @@ class ShadowVenue(VenueForwarder):
             if arrival and order.type == "market":
                 order.status, order.reason = "rejected", "no live quote to simulate a market fill against"
             return
+        await self._match(order, instrument, market, arrival=arrival, at=now)
+        order.last_update = now
+
+    async def _match(
+        self, order: ShadowOrder, instrument: InstrumentSpec, market: MarketSlice, *, arrival: bool, at: int
+    ) -> None:
+        """One slice of the fill model (the gateway's own), fills booked at ``at`` (ms)."""
+        side: Side = "BUY" if order.side == "buy" else "SELL"
+        if order.type == "market" and order.cap is None:  # the gateway's protection, set at arrival
+            order.cap = protection_cap(side, market, instrument.ladder)
         spec = OrderSpec(
-            side="BUY" if order.side == "buy" else "SELL",
+            side=side,
             order_type=_FILL_TYPES[order.type],
             quantity=order.remaining,
-            limit_price=order.price,
+            limit_price=order.cap if order.type == "market" else order.price,
             stop_price=order.stop_price,
             triggered=order.triggered,
         )
@@ -492,10 +529,41 @@ class ShadowVenue(VenueForwarder):
         )  # fmt: skip
         order.triggered = decision.triggered
         for fill in decision.fills:
-            await self._book_fill(order, instrument, fill, now)
-        order.last_update = now
+            await self._book_fill(order, instrument, fill, at)
         if order.remaining <= 0:
             order.status = "closed"
+
+    async def _work_range(self, order: ShadowOrder, instrument: InstrumentSpec, until: int) -> None:
+        """Work a resting order against every whole minute that traded since it last met the market.
+
+        The venue's 1-minute bars (``fetch_ohlcv(symbol, "1m")``) from the first whole minute after the order was
+        placed (or after the minutes already worked) to ``until`` (ms: now, or the order's DAY expiry) are matched
+        in order, each as one slice (the quote one step around its open, its open, high, low and close), as the
+        offline gateway works an order against the replayed market between two moves of its clock: a resting
+        limit fills where a bar trades through it, a stop triggers where a bar reaches it. A minute is worked once
+        (``ShadowOrder.worked_until``). Without bars (a venue without history, a failed request) the order is
+        worked against the live quote alone, as before; nothing is guessed.
+        """
+        start = -(-(order.worked_until or order.timestamp) // _MINUTE_MS) * _MINUTE_MS
+        end = until // _MINUTE_MS * _MINUTE_MS
+        if end - start < _MINUTE_MS:
+            return
+        try:
+            bars = await self.venue.fetch_ohlcv(order.symbol, RANGE_TIMEFRAME, since=start)
+        except (ExchangeError, NetworkError) as exc:  # NotSupported too; the live quote still works the order
+            extra = {"orderRef": order.client_order_id, "symbol": order.symbol, "error": repr(exc)}
+            log.warning("no bars to work a resting shadow order against", extra=extra)
+            return
+        for ts, o, h, low, c, _ in bars:
+            if ts < start or ts + _MINUTE_MS > end or order.is_done:
+                continue
+            quote = quote_for(to_decimal(o), instrument.ladder)
+            market = MarketSlice(
+                bid=quote.bid, ask=quote.ask, open=to_decimal(o), high=to_decimal(h), low=to_decimal(low),
+                close=to_decimal(c), volume=None,
+            )  # fmt: skip
+            await self._match(order, instrument, market, arrival=False, at=int(ts))
+        order.worked_until = end
 
     async def _slice(self, symbol: str, instrument: InstrumentSpec) -> MarketSlice | None:
         ticker = await self.venue.fetch_ticker(symbol)
@@ -594,6 +662,7 @@ class ShadowVenue(VenueForwarder):
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[Order]:
+        await self._catch_up()
         found = [
             o.to_order()
             for o in self.book.orders.values()
@@ -608,6 +677,7 @@ class ShadowVenue(VenueForwarder):
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[Trade]:
+        await self._catch_up()
         found = [
             t
             for t in self.book.fills

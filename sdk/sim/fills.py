@@ -10,6 +10,15 @@ The market over one interval is a :class:`MarketSlice`: the quote at the start o
 * **Arrival** (the first slice after the order is accepted or modified): a ``MKT`` order, and a
   ``LMT`` order whose limit reaches the far touch, fill at the touch (buy at ``ask``, sell at
   ``bid``) as the taker.
+* **Protected ``MKT``**: a market order carries a price cap (``OrderSpec.limit_price``), set at its
+  arrival at :data:`MARKET_PROTECTION_PCT` beyond the touch (:func:`sdk.instruments.market_order_cap`),
+  as IB simulates market orders with marketable limits capped "percentage points beyond the inside
+  bid/ask" (IB, "Handling of market orders"; "Market Order Handling using Simulated Market Orders",
+  https://www.interactivebrokers.com/en/index.php?f=2827). It takes the touch of each slice while the
+  touch is within the cap; once the market has run past the cap, its rest fills only where the slice's
+  traded range reaches the cap (at the cap, or at the open when the slice opens inside it), like a
+  resting limit: never beyond the cap, never more than the volume left. A ``MKT`` without a cap takes
+  the touch, whatever it is.
 * **Resting ``LMT``**: a buy fills at its limit when the slice trades at or below it (a sell at or
   above), at the slice's ``open`` instead when the interval opens through the limit (a gap gives the
   better price); liquidity is ``maker``.
@@ -34,14 +43,33 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal
 
+from sdk.instruments import market_order_cap
 from sdk.ticks import PriceLadder
 
-__all__ = ["Fill", "FillDecision", "MarketSlice", "OrderSpec", "Quote", "match", "quote_for"]
+__all__ = [
+    "MARKET_PROTECTION_PCT",
+    "Fill",
+    "FillDecision",
+    "MarketSlice",
+    "OrderSpec",
+    "Quote",
+    "match",
+    "protection_cap",
+    "quote_for",
+]
 
 Side = Literal["BUY", "SELL"]
 OrderType = Literal["MKT", "LMT", "STP", "STP LMT"]
 Liquidity = Literal["maker", "taker"]
 ORDER_TYPES: tuple[str, ...] = ("MKT", "LMT", "STP", "STP LMT")
+#: How far beyond the touch at its arrival a market order may fill, in percent (its protection cap). IB
+#: does not publish the cap of its simulated stock and FX market orders ("an execution cap percentage
+#: points beyond the inside bid/ask", IB "Handling of market orders"); the one figure it publishes is for
+#: simulated futures market orders, "submitted at .3% better than the best bid or offer" (TWS help, "Cap to
+#: NBBO range", https://www.interactivebrokers.com.hk/php/webhelp/options3.htm), used here. It is below the
+#: RiskManager's default ``MARKET_ORDER_BUFFER_PCT`` (0.5), so a protected market order never fills beyond
+#: the price the RiskManager checked it at.
+MARKET_PROTECTION_PCT = Decimal("0.3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +110,11 @@ class MarketSlice:
 
 @dataclass(frozen=True, slots=True)
 class OrderSpec:
-    """What the fill model needs of an order: ``quantity`` is what is still open, in base units."""
+    """What the fill model needs of an order: ``quantity`` is what is still open, in base units.
+
+    ``limit_price``: a ``LMT``'s or ``STP LMT``'s limit; a ``MKT``'s protection cap (:func:`protection_cap`),
+    or None for an unprotected one.
+    """
 
     side: Side
     order_type: OrderType
@@ -111,6 +143,15 @@ class FillDecision:
     @property
     def filled(self) -> Decimal:
         return sum((f.quantity for f in self.fills), Decimal(0))
+
+
+def protection_cap(
+    side: Side, market: MarketSlice, ladder: PriceLadder, pct: Decimal = MARKET_PROTECTION_PCT
+) -> Decimal:
+    """The protection cap of a market order arriving in ``market``: its touch (the ask for a buy, the bid for a
+    sell) ``pct`` percent against the order, on ``ladder`` (:func:`sdk.instruments.market_order_cap`)."""
+    touch = market.ask if side == "BUY" else market.bid
+    return market_order_cap("buy" if side == "BUY" else "sell", touch, ladder, pct)
 
 
 def _size(order: OrderSpec, volume_left: Decimal | None, increment: Decimal | None) -> Decimal:
@@ -191,7 +232,10 @@ def match(
     touch = market.ask if order.side == "BUY" else market.bid
 
     if order.order_type == "MKT":
-        return _decide(touch, "taker", order, volume_left, False, size_increment)
+        cap = order.limit_price
+        if cap is None or (touch <= cap if order.side == "BUY" else touch >= cap):
+            return _decide(touch, "taker", order, volume_left, False, size_increment)
+        return _limit_rests(order, market, volume_left, False, size_increment)  # past its cap: a limit at it
 
     if order.order_type == "LMT":
         limit = order.limit_price

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from sdk.sim.fills import MarketSlice, OrderSpec, match, quote_for
+from sdk.sim.fills import MARKET_PROTECTION_PCT, MarketSlice, OrderSpec, match, protection_cap, quote_for
 from sdk.ticks import ASX_EQUITY, US_EQUITY
 
 
@@ -30,6 +30,29 @@ def test_a_market_order_takes_the_touch_up_to_the_volume_left() -> None:
     sell = match(OrderSpec("SELL", "MKT", D(500)), market, volume_left=None, arrival=False)
     assert [(f.price, f.quantity) for f in sell.fills] == [(D("45.12"), D(500))]
     assert match(OrderSpec("BUY", "MKT", D(500)), market, volume_left=D(0), arrival=True).fills == ()
+
+
+def test_a_protected_market_order_never_fills_beyond_its_cap() -> None:
+    arrival = _slice("45.12", "45.13", "45.12", "45.12", "45.12", "45.12")
+    cap = protection_cap("BUY", arrival, ASX_EQUITY)
+    assert MARKET_PROTECTION_PCT == D("0.3") and cap == D("45.26")  # 45.13 x 1.003 = 45.265, rounded down
+    assert protection_cap("SELL", arrival, ASX_EQUITY) == D("44.99")  # 45.12 x 0.997 = 44.985, rounded up
+    order = OrderSpec("BUY", "MKT", D(500), limit_price=cap)
+    within = _slice("45.20", "45.21", "45.20", "45.25", "45.18", "45.22")
+    assert [(f.price, f.quantity) for f in match(order, within, volume_left=D(300), arrival=False).fills] == [
+        (D("45.21"), D(300))
+    ]
+    # the market ran past the cap: only where the slice trades back down to it, at the cap, as a resting limit
+    past = _slice("45.40", "45.41", "45.40", "45.45", "45.25", "45.30")
+    fill = match(order, past, volume_left=D(200), arrival=False).fills[0]
+    assert (fill.price, fill.quantity, fill.liquidity) == (D("45.26"), D(200), "maker")
+    away = _slice("45.40", "45.41", "45.40", "45.50", "45.30", "45.45")
+    assert match(order, away, volume_left=None, arrival=False).fills == ()
+    unprotected = OrderSpec("BUY", "MKT", D(500))  # no cap: the touch, whatever it is
+    assert match(unprotected, away, volume_left=None, arrival=False).fills[0].price == D("45.41")
+    sell = OrderSpec("SELL", "MKT", D(100), limit_price=D("44.99"))
+    fallen = _slice("44.90", "44.91", "44.92", "45.00", "44.85", "44.95")
+    assert match(sell, fallen, volume_left=None, arrival=False).fills[0].price == D("44.99")
 
 
 def test_a_marketable_limit_fills_at_the_touch_on_arrival_only() -> None:

@@ -169,6 +169,22 @@ async def test_partial_fills_are_bounded_by_each_minute_bars_volume(
     assert all(f.commissionReport.currency == "USD" for f in trade.fills)
 
 
+async def test_fill_or_kill_fills_whole_on_arrival_or_is_cancelled_with_nothing_filled(
+    make_gateway: Any, connect: Any, catalog: Any
+) -> None:
+    gw = await make_gateway(start=SPY_MINUTES_2024, participation=0.0001)  # a few shares of the minute's volume
+    ib = await connect(gw)
+    [spy] = await ib.qualifyContractsAsync(Stock("SPY", "SMART", "USD"))
+    minutes = catalog.bars("SPY/USD", "1 min", SPY_MINUTES_2024, SPY_MINUTES_2024 + timedelta(minutes=1))
+    budget = int(minutes["volume"].iloc[0] * 0.0001)
+    killed = ib.placeOrder(spy, MarketOrder("BUY", budget + 1, tif="FOK"))
+    await eventually(lambda: killed.orderStatus.status == "Cancelled", what="the FOK larger than the volume killed")
+    assert killed.fills == [] and gw.state()["executions"] == []
+    whole = ib.placeOrder(spy, MarketOrder("BUY", budget, tif="FOK"))
+    await eventually(lambda: whole.orderStatus.status == "Filled", what="the FOK within the volume filled")
+    assert sum(f.execution.shares for f in whole.fills) == budget
+
+
 async def test_a_delayed_commission_report_is_pending_until_it_arrives(gateway: OfflineGateway, connect: Any) -> None:
     gateway.set_faults("commission_delay_ms=300")
     ib = await connect(gateway)

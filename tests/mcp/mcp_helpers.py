@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,3 +179,43 @@ def gateway_orders(gw: Any) -> list[dict[str, Any]]:
     """Every order the gateway's paper broker has received."""
     orders: list[dict[str, Any]] = gw.state()["orders"]
     return orders
+
+
+class ThreadedServer:
+    """A gateway (``start_gateway`` with ``gateway`` overrides), a trading-enabled paper server on it and its in-memory
+    client, on an event loop in a thread of their own: a synchronous test (hypothesis) drives it with :meth:`run`."""
+
+    def __init__(self, catalog: Any, template: Path, directory: Path, **gateway: Any) -> None:
+        self.catalog, self.template, self.directory, self.gateway = catalog, template, directory, gateway
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="mcp-fuzz", daemon=True)
+        self.tools: dict[str, Any] = {}
+        self.calls = 0  # tool calls made through check(): each one must be audited
+
+    def run(self, coroutine: Any, timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    async def _start(self) -> None:
+        self.gw = await start_gateway(self.catalog, self.directory / "gateway.json", **self.gateway)
+        self.ledger_url = copy_ledger(self.template, self.directory / "ledger")
+        settings_ = server_settings(self.gw, self.ledger_url, self.directory, mcp_trading_enabled=True,
+                                    execute_orders=True)  # fmt: skip
+        self.harness = await Harness(build_test_server(self.gw, settings_, FakeTime())).start()
+        self.tools = await self.harness.tools()
+
+    async def _stop(self) -> None:
+        await self.harness.stop()
+        await self.gw.stop()
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        self.run(self._start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.run(self._stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()

@@ -13,8 +13,6 @@ by design, so only malformed plans belong to "never places an order".
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -24,16 +22,7 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mcp_helpers import (
-    FakeTime,
-    Harness,
-    build_test_server,
-    copy_ledger,
-    gateway_orders,
-    server_settings,
-    start_gateway,
-    text_of,
-)
+from mcp_helpers import ThreadedServer, gateway_orders, text_of
 
 from mcp_server import READ_TOOLS, WRITE_TOOLS
 from sdk.ledger import open_ledger
@@ -119,45 +108,6 @@ PREVIEWS = typed(
      "tif": st.sampled_from([None, "DAY", "IOC"]), "reduce_only": st.booleans()},
 )  # fmt: skip
 TYPED_CALLS = st.sampled_from(sorted(TYPED)).flatmap(lambda name: st.tuples(st.just(name), TYPED[name]))
-
-
-class ThreadedServer:
-    """A gateway, a server and its in-memory client on an event loop in a thread of their own."""
-
-    def __init__(self, catalog: Any, template: Path, directory: Path) -> None:
-        self.catalog, self.template, self.directory = catalog, template, directory
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="mcp-fuzz", daemon=True)
-        self.tools: dict[str, Any] = {}
-        self.calls = 0  # tool calls made through check(): each one must be audited
-
-    def run(self, coroutine: Any, timeout: float = 60.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    async def _start(self) -> None:
-        self.gw = await start_gateway(self.catalog, self.directory / "gateway.json")
-        self.ledger_url = copy_ledger(self.template, self.directory / "ledger")
-        settings_ = server_settings(self.gw, self.ledger_url, self.directory, mcp_trading_enabled=True,
-                                    execute_orders=True)  # fmt: skip
-        self.harness = await Harness(build_test_server(self.gw, settings_, FakeTime())).start()
-        self.tools = await self.harness.tools()
-
-    async def _stop(self) -> None:
-        await self.harness.stop()
-        await self.gw.stop()
-
-    def __enter__(self) -> ThreadedServer:
-        self.thread.start()
-        self.run(self._start())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self.run(self._stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ real orders reach it once per client order id, across service instances (process
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -161,6 +162,39 @@ async def test_shadow_day_limit_rests_and_expires_at_the_session_close(
         assert order["status"] == "expired" and order["filled"] == 0.0
         assert q.orders_by_client_prefix(ledger, "trd-day-1")[0]["status"] == "expired"
         assert services.execution.open_client_order_ids == frozenset()
+
+
+async def test_a_resting_shadow_limit_fills_where_the_market_traded_through_it_as_the_gateway_fills_it(
+    make_gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    """A DAY buy limit under the market; both clocks jump past the session's close in one move. The gateway works
+    its order through every replayed second it jumped over; the shadow venue, looking only afterwards, works its
+    order through the minutes that traded meanwhile (the venue's 1-minute bars) before the DAY expiry: both fill,
+    at the limit, as the maker, and the shadow position is there before anything refreshed the order."""
+    shadow_gw, paper_gw = await make_gateway(), await make_gateway()
+    now = shadow_gw.clock.timestamp()
+    close = shadow_gw.market.session_at("BHP/AUD", now).close.timestamp()
+    low = min(s.slice.low for s in shadow_gw.market.segments("BHP/AUD", now, close))
+    bid = Decimal(str(shadow_gw.market.quote("BHP/AUD", now).bid))
+    limit = ((low + bid) / 2).quantize(Decimal("0.01"))  # on ASX's 0.01 step: traded through later, not now
+    assert low < limit < bid, (low, limit, bid)
+    results = {}
+    with open_ledger(sqlite_url) as ledger:
+        for mode, gw in (("shadow", shadow_gw), ("paper", paper_gw)):
+            trader = await make_trader(gw, execute_orders=mode == "paper")
+            services = await build_services(trader.settings, trader, ledger, session_id=mode, shadow=mode == "shadow")
+            intent = OrderIntent(symbol="BHP/AUD", side="buy", type="limit", amount=100, price=limit, tif="DAY",
+                                 client_order_id=f"trd-rest-{mode}", origin="strategy:test")  # fmt: skip
+            placed = await services.execution.submit(intent)
+            assert placed.order is not None and placed.order["status"] == "open" and placed.fills == ()
+            gw.clock.jump(datetime.fromtimestamp(close + 60, UTC))
+            results[mode] = services
+        (position,) = await results["shadow"].venue.fetch_positions()  # before any refresh of the order
+        assert (position["contracts"], position["entryPrice"]) == (100.0, float(limit))
+        for mode, services in results.items():
+            (order,) = await services.execution.refresh_open_orders()
+            assert (order["status"], order["filled"], order["average"]) == ("closed", 100.0, float(limit)), mode
+            assert [t["takerOrMaker"] for t in order["trades"]] == ["maker"], mode
 
 
 @pytest.mark.parametrize("shadow", [True, False], ids=["shadow", "paper"])

@@ -17,7 +17,7 @@ from ccxt.base.decimal_to_precision import DECIMAL_PLACES, SIGNIFICANT_DIGITS, T
 
 from sdk.costs.model import FeeRates, FeeSide
 from sdk.errors import NotSupported
-from sdk.instruments import InstrumentSpec
+from sdk.instruments import InstrumentSpec, market_orders_taken
 from sdk.symbols import InstrumentType, is_fiat
 from sdk.ticks import PriceLadder
 
@@ -89,9 +89,13 @@ def market_orders_allowed(has: Mapping[str, Any]) -> bool:
 
 
 def instrument_from_market(
-    market: Mapping[str, Any], *, venue: str, precision_mode: int, has: Mapping[str, Any]
+    market: Mapping[str, Any], *, venue: str, precision_mode: int, has: Mapping[str, Any], as_limits: bool = False
 ) -> InstrumentSpec:
     """The :class:`InstrumentSpec` of a ccxt spot market (crypto trades 24/7: ``market`` is None).
+
+    ``market_orders_allowed`` follows the SDK's one market-order rule (:func:`sdk.instruments.market_orders_taken`)
+    with what ccxt says the venue takes (:func:`market_orders_allowed`) and ``as_limits``
+    (``MARKET_ORDERS_AS_LIMITS``).
 
     Raises:
         NotSupported: the market lacks the precision the risk layer needs.
@@ -109,7 +113,9 @@ def instrument_from_market(
         size_increment=step,
         min_size=Decimal(str(minimum)) if minimum is not None else step,
         market=None,
-        market_orders_allowed=market_orders_allowed(has),
+        market_orders_allowed=market_orders_taken(
+            None, venue_takes_them=market_orders_allowed(has), as_limits=as_limits
+        ),
         venue=venue,
         exchange=venue,
         long_name=str(market.get("id") or market["symbol"]),

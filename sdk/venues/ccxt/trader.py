@@ -172,15 +172,19 @@ class CcxtTrader(BaseTrader):
         return [unique[ts] for ts in sorted(unique)]
 
     async def fetch_instrument(self, symbol: str) -> InstrumentSpec:
-        """Tick (``precision.price`` in ccxt's precision mode), size step, minimum amount, and whether the
-        venue takes market orders (``has["createMarketOrder"]``; Gemini does not).
+        """Tick (``precision.price`` in ccxt's precision mode), size step, minimum amount, and whether market
+        orders are sent as such (``has["createMarketOrder"]``, Gemini's is False, and ``MARKET_ORDERS_AS_LIMITS``).
 
         Raises:
             BadSymbol: not canonical, or the venue lists no spot market ``symbol``.
             NotSupported: the market lacks the precision the risk layer needs.
         """
         return instrument_from_market(
-            await self._market(symbol), venue=self.id, precision_mode=self.exchange.precisionMode, has=self.exchange.has
+            await self._market(symbol),
+            venue=self.id,
+            precision_mode=self.exchange.precisionMode,
+            has=self.exchange.has,
+            as_limits=self.settings.market_orders_as_limits,
         )
 
     async def fetch_fee_rates(self, symbol: str) -> FeeRates:

@@ -54,7 +54,7 @@ from sdk.errors import (
     PermissionDenied,
     RequestTimeout,
 )
-from sdk.instruments import InstrumentSpec
+from sdk.instruments import InstrumentSpec, refuse_market_order
 from sdk.settings import Settings
 from sdk.ticks import safe_direction
 from sdk.venues.ib.brackets import Bracket, attach, check_bracket, child_records, parse_bracket
@@ -302,11 +302,7 @@ class OrderService:
                     f"{spec.quote}; IB error 110 otherwise); the nearest safe price is {good}"
                 )
         reduce_only = bool(params.get("reduceOnly", False))
-        if type == "market" and not spec.market_orders_allowed:
-            raise InvalidOrder(
-                f"market orders are not used on {spec.symbol} ({spec.market}): send a marketable limit order "
-                "instead (a limit through the opposite touch; the RiskManager's preview builds one)"
-            )
+        refuse_market_order(spec, type)  # the SDK's one market-order rule (ASX, MARKET_ORDERS_AS_LIMITS)
         if bracket is not None:
             entry = price if type in ("limit", "stop_limit") else stop_price if type == "stop" else None
             check_bracket(bracket, side, entry or await self._touch(symbol, side), spec, reduce_only)

@@ -35,7 +35,7 @@ from sdk.base import OHLCV, BaseTrader, OrderSide
 from sdk.calendars import market_for
 from sdk.clock import Clock, VenueClock
 from sdk.errors import ArgumentsRequired, NetworkError, OrderNotFound, RequestTimeout
-from sdk.instruments import InstrumentSpec
+from sdk.instruments import InstrumentSpec, market_orders_taken
 from sdk.registry import register_venue
 from sdk.settings import Settings
 from sdk.ticks import MARKET_RULES, PriceLadder, ladder_for
@@ -350,8 +350,9 @@ class IBTrader(BaseTrader):
         """Tick ladder (IB market rule via ``reqMarketRule``, else :func:`sdk.ticks.ladder_for`), size
         step, market hours (:func:`sdk.calendars.market_for`) and the market-order rule of ``symbol``.
 
-        ``market_orders_allowed`` is False on ASX: exits there are marketable limits (ASX Trade turns
-        market orders into market-to-limit; IB may also cap them), True for US stocks and IDEALPRO FX.
+        ``market_orders_allowed`` (:func:`sdk.instruments.market_orders_taken`, the SDK's one market-order rule)
+        is False on ASX, where exits are marketable limits, and with ``MARKET_ORDERS_AS_LIMITS=true``; True
+        for US stocks and IDEALPRO FX.
 
         Raises:
             BadSymbol: IB does not list ``symbol`` (error 200) or it is not canonical.
@@ -380,7 +381,7 @@ class IBTrader(BaseTrader):
             size_increment=step,
             min_size=min_size,
             market=market,
-            market_orders_allowed=market != "ASX",
+            market_orders_allowed=market_orders_taken(market, as_limits=self.settings.market_orders_as_limits),
             venue=self.id,
             con_id=resolved.con_id,
             exchange=primary,
