@@ -1,4 +1,9 @@
-"""The kill switch: while ``KILL_SWITCH_FILE`` exists, every write tool refuses (reads keep working).
+"""The kill switch file: while ``KILL_SWITCH_FILE`` exists, every write tool refuses (reads keep working).
+
+The ledger's kill switch (``trader killswitch on``, :mod:`sdk.services.killswitch`) is the one every process
+shares: while it is engaged the execution service rejects every opening order (code ``kill_switch``) of this
+server, the runner and guarded traders alike, and exits still go. The file is the older, stricter freeze of
+this server alone, described below.
 
 A person (or a monitoring script) creates the file to freeze all writes at once, without restarting
 the server; deleting it lifts the freeze. The file is checked on every write call, so the switch acts

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mcp_server.tokens import TokenStore
+from mcp_server.tokens import LedgerTokenStore, TokenStore
 from sdk.calendars import market_status
 from sdk.ledger import git_sha, open_ledger, session_fields
 from sdk.logs import new_run_id, set_run_id
@@ -77,7 +77,7 @@ class AppState:
     writer: LedgerWriter
     run_id: str
     clock: Clock
-    tokens: TokenStore
+    tokens: TokenStore | LedgerTokenStore
     ohlcv: OhlcvCache
     data: DataFetchCoordinator
     services: Any = None
@@ -215,7 +215,7 @@ def make_lifespan(
                 writer=writer,
                 run_id=run_id,
                 clock=venue_clock,
-                tokens=TokenStore(token_clock),
+                tokens=TokenStore(token_clock) if token_clock is not None else LedgerTokenStore(ledger),
                 ohlcv=OhlcvCache(),
                 data=DataFetchCoordinator(trader, venue_clock.now),
                 mode=str(fields["mode"]),

@@ -14,22 +14,29 @@ agent never sends the order again, so what is placed is what was previewed. A to
   the ledger or the venue (a new preview would mint a new id, hence a second order). Such a token is
   also kept when other tokens are forgotten.
 
-Tokens live in this process's memory: a restarted server knows none of them (preview again).
+The server keeps its tokens in the ledger (:class:`LedgerTokenStore`, :mod:`sdk.ledger.tokens`): a token
+expires on the database's clock and is redeemed once across every MCP server process on that ledger (a second
+``place_order`` with it fails even from another process), and a restarted server still knows it.
+:class:`TokenStore` keeps them in memory (tests that move a fake clock to expire them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sdk.ledger import Ledger
+from sdk.ledger import tokens as rows
 from sdk.risk import Approved, OrderIntent
 
-__all__ = ["TOKEN_TTL_SECONDS", "Confirmation", "TokenRefused", "TokenState", "TokenStore"]
+__all__ = ["TOKEN_TTL_SECONDS", "Confirmation", "LedgerTokenStore", "TokenRefused", "TokenState", "TokenStore"]
 
 #: Seconds a confirmation token stays valid after ``preview_order`` issued it.
 TOKEN_TTL_SECONDS = 60.0
@@ -55,7 +62,7 @@ class Confirmation:
     Attributes:
         token: the opaque token given to the agent.
         intent: the order to submit, exactly the RiskManager's normalised order with its client order id.
-        decision: the preview's :class:`~sdk.risk.Approved` decision (for the audit trail).
+        decision: the preview's :class:`~sdk.risk.Approved` decision (None when another process issued it).
         client_order_id: the id the order is sent with (``CLIENT_ORDER_PREFIX`` + suffix).
         expires_at: the store clock's time (seconds) after which the token is refused, unless submitted.
         state: issued, placing or placed.
@@ -66,12 +73,13 @@ class Confirmation:
 
     token: str
     intent: OrderIntent
-    decision: Approved
+    decision: Approved | None
     client_order_id: str
     expires_at: float
     state: TokenState = TokenState.ISSUED
     submitted: bool = False
     result: dict[str, Any] | None = field(default=None)
+    warnings: tuple[str, ...] = ()
 
 
 class TokenStore:
@@ -100,6 +108,7 @@ class TokenStore:
             decision=decision,
             client_order_id=intent.client_order_id,
             expires_at=self._now() + self.ttl,
+            warnings=tuple(decision.warnings),
         )
         self._records[token] = record
         return record
@@ -169,6 +178,92 @@ class TokenStore:
             # forget the oldest token whose outcome is settled (or never submitted) before any unresolved one
             oldest = min(self._records.values(), key=lambda r: (_unresolved(r), r.expires_at))
             del self._records[oldest.token]
+
+
+def _unknown() -> TokenRefused:
+    return TokenRefused(
+        "this confirmation token is unknown (mistyped, or never issued on this ledger); "
+        "call preview_order again and pass the new token to place_order"
+    )
+
+
+class LedgerTokenStore:
+    """:class:`TokenStore`'s contract with the tokens in the ledger, shared by every server process on it.
+
+    Expiry is on the database's clock; claiming is one conditional update, so one token places one order
+    across processes. Raises :class:`TokenRefused` also when the ledger cannot be reached (nothing is placed).
+    """
+
+    def __init__(self, ledger: Ledger, ttl: float = TOKEN_TTL_SECONDS) -> None:
+        self.ledger = ledger
+        self.ttl = ttl
+        self._issuer = f"{socket.gethostname()[:100]}:{os.getpid()}"
+
+    def issue(self, intent: OrderIntent, decision: Approved) -> Confirmation:
+        """A fresh token bound to ``intent`` (with its client order id), stored in the ledger."""
+        if intent.client_order_id is None:
+            raise ValueError("a confirmed order needs its client order id before a token is issued")
+        token = secrets.token_urlsafe(24)
+        expires = rows.issue(
+            self.ledger, token, client_order_id=intent.client_order_id, intent=intent.model_dump(mode="json"),
+            warnings=list(decision.warnings), ttl_ms=int(self.ttl * 1000), issued_by=self._issuer,
+        )  # fmt: skip
+        return Confirmation(
+            token=token, intent=intent, decision=decision, client_order_id=intent.client_order_id,
+            expires_at=expires / 1000, warnings=tuple(decision.warnings),
+        )  # fmt: skip
+
+    def expires_in(self, record: Confirmation) -> float:
+        """Seconds left before ``record`` expires on the database's clock (0 when it has)."""
+        return max(0.0, record.expires_at - rows.now_ms(self.ledger) / 1000)
+
+    async def begin(self, token: str) -> Confirmation:
+        """Claim ``token`` for placing; exactly one caller in any process wins (see :meth:`TokenStore.begin`)."""
+        if not isinstance(token, str):
+            raise _unknown()
+        try:
+            won, row = await asyncio.to_thread(rows.claim, self.ledger, token)
+        except rows.TokenRowError as exc:
+            raise TokenRefused(str(exc)) from None
+        if row is None:
+            raise _unknown()
+        cid = str(row["client_order_id"])
+        if not won:
+            if row["state"] == TokenState.PLACED:
+                raise TokenRefused(
+                    f"this confirmation token was already used: order {cid} was placed with it; "
+                    "check it with get_open_orders or get_trades, and call preview_order again for a new order"
+                )
+            if row["state"] == TokenState.PLACING:
+                raise TokenRefused(
+                    f"order {cid} is being placed with this token by another call right now; "
+                    "wait for it and check get_open_orders instead of retrying"
+                )
+            raise TokenRefused(
+                f"this confirmation token expired (tokens are valid {self.ttl:g} s); "
+                "call preview_order again to re-check the order at current prices, then place_order"
+            )
+        return Confirmation(
+            token=token, intent=OrderIntent.model_validate(row["intent"]), decision=None, client_order_id=cid,
+            expires_at=int(row["expires_at"]) / 1000, state=TokenState.PLACING, submitted=True,
+            warnings=tuple(row["warnings"] or ()),
+        )  # fmt: skip
+
+    def finish(self, record: Confirmation, result: dict[str, Any]) -> None:
+        """Mark ``record`` placed: its token is spent in every process."""
+        record.state, record.result = TokenState.PLACED, result
+        rows.set_state(self.ledger, record.token, TokenState.PLACED, result=result)
+
+    def release(self, record: Confirmation) -> None:
+        """The attempt failed before the outcome was final (retryable): the token may be redeemed again."""
+        if record.state is TokenState.PLACING:
+            record.state = TokenState.ISSUED
+            rows.set_state(self.ledger, record.token, TokenState.ISSUED, submitted=record.submitted)
+
+    def spend(self, record: Confirmation) -> None:
+        """The attempt failed for good: the token may not be used again."""
+        record.state = TokenState.PLACED
+        rows.set_state(self.ledger, record.token, TokenState.PLACED)
 
 
 def _unresolved(record: Confirmation) -> bool:

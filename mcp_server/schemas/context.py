@@ -58,7 +58,10 @@ class TradingContextOut(BaseModel):
         description="live mode only: the live checklist items still missing; order tools refuse until it is empty",
     )
     trading_enabled: bool = Field(description="write tools are registered (MCP_TRADING_ENABLED=true)")
-    kill_switch_engaged: bool = Field(description="every write tool refuses while True")
+    kill_switch_engaged: bool = Field(
+        description="while True no position is opened (KILL_SWITCH_FILE: every write tool refuses; the ledger's "
+        "switch, trader killswitch on: opening orders are rejected with code kill_switch, exits still go)"
+    )
     now_utc: str = Field(description="the server's time (the venue's clock), ISO 8601 UTC")
     allowed_symbols: list[str] = Field(description="canonical BASE/QUOTE symbols that may be traded")
     all_symbols_allowed: bool = Field(description="ALLOWED_SYMBOLS=*: any symbol of an allowed type")

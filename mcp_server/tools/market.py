@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from mcp_server.killswitch import kill_switch_engaged
 from mcp_server.ohlcv import DEFAULT_OHLCV_LIMIT, MAX_OHLCV_LIMIT, columnar, timeframe_ms
 from mcp_server.schemas import (
     CostEstimateOut,
@@ -36,6 +35,7 @@ from sdk.costs import CostTracker
 from sdk.errors import InvalidOrder
 from sdk.redaction import mask_account
 from sdk.risk import build_risk_context
+from sdk.services.killswitch import kill_switch_reason
 from sdk.services.live_gate import is_live, live_checklist
 from sdk.symbols import InstrumentType
 from sdk.venues.mode import venue_mode
@@ -108,6 +108,7 @@ async def get_trading_context(state: AppState) -> TradingContextOut:
     )
     mode = venue_mode(state.trader, settings)
     shadow = getattr(state.services, "shadow", not settings.execute_orders)
+    switch = await asyncio.to_thread(kill_switch_reason, state.ledger, settings.kill_switch_file)
     missing: list[str] = []
     if is_live(mode, execute=not shadow):
         checks = await asyncio.to_thread(live_checklist, settings, state.ledger, {}, mode=mode, program="mcp")
@@ -121,7 +122,7 @@ async def get_trading_context(state: AppState) -> TradingContextOut:
         simulated_venue=mode.simulated,
         live_gate_missing=missing,
         trading_enabled=settings.mcp_trading_enabled,
-        kill_switch_engaged=kill_switch_engaged(settings.kill_switch_file),
+        kill_switch_engaged=switch is not None,
         now_utc=_iso(now) or "",
         allowed_symbols=[s for s in settings.allowed_symbols if s != "*"],
         all_symbols_allowed=settings.all_symbols_allowed,

@@ -288,7 +288,7 @@ async def place_order(
         raise ToolError(f"rejected by the RiskManager at placing: {reason}; call preview_order again")
     summary = result.to_dict()
     state.tokens.finish(record, summary)
-    warnings = list(record.decision.warnings)
+    warnings = list(record.warnings)
     if result.replayed:
         warnings.append(f"order {record.client_order_id} had already been submitted; nothing was sent again")
     order = result.order or {}

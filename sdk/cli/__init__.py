@@ -1,9 +1,9 @@
 """The ``trader`` command (typer). Each subcommand lives in its own module and registers itself here.
 
-The SDK's own subcommands (``gateway``, ``db``, ``data``) are modules of this package; the apps' (``run`` and
-``demo`` from the runner, ``mcp``, ``dashboard``) come from the ``trader.commands`` entry-point group in
-``pyproject.toml`` (``name = "package.module:register"``), so the library never imports an app (AGENTS.md,
-"Layers"). A third party adds a subcommand the same way.
+The SDK's own subcommands (``gateway``, ``db``, ``data``, ``killswitch``) are modules of this package; the
+apps' (``run`` and ``demo`` from the runner, ``mcp``, ``dashboard``) come from the ``trader.commands``
+entry-point group in ``pyproject.toml`` (``name = "package.module:register"``), so the library never imports
+an app (AGENTS.md, "Layers"). A third party adds a subcommand the same way.
 
 Subcommands import their heavy dependencies (ib_async, streamlit, mcp) inside the command
 function, so ``trader --help`` stays fast and importing this package does no work.
@@ -45,7 +45,7 @@ def build_app() -> typer.Typer:
     Built on first use (``sdk.cli.app``, :func:`main`), not at import: an app's command module imports
     ``sdk.cli.common``, which imports this package, so registering at import time would be circular.
     """
-    from sdk.cli import data, db, gateway
+    from sdk.cli import data, db, gateway, killswitch
 
     root = typer.Typer(
         name="trader",
@@ -60,6 +60,7 @@ def build_app() -> typer.Typer:
         entry.load()(root)
     db.register(root)
     data.register(root)
+    killswitch.register(root)
     return root
 
 

@@ -42,12 +42,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 __all__ = [
     "BalanceRow",
     "Base",
+    "ConfirmationTokenRow",
     "DecisionRow",
     "EquitySnapshotRow",
     "EventRow",
+    "KillSwitchRow",
     "LeaseRow",
     "MarketDataRow",
     "OrderRow",
+    "PacingLoginRow",
+    "PacingRequestRow",
     "PlanRow",
     "PositionRow",
     "SessionRow",
@@ -417,3 +421,71 @@ class LeaseRow(Base):
     expires_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
 
     __table_args__ = (Index(None, "holder"),)
+
+
+class KillSwitchRow(Base):
+    """The kill switch (one row per ``scope``; ``global`` freezes every process on this ledger).
+
+    While ``engaged`` no process opens a position (exits still go). ``changed_by`` says who (``user@host`` or
+    ``mcp:...``), ``changed_at`` when on the database's clock (ms UTC), ``reason`` why. Written only through
+    :mod:`sdk.ledger.killswitch`.
+    """
+
+    __tablename__ = "kill_switch"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    engaged: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ConfirmationTokenRow(Base):
+    """A confirmation token ``preview_order`` issued: the exact order it stands for, until when, and its state.
+
+    ``token_hash`` is the SHA-256 of the token (the token itself is never stored: a ledger reader cannot place
+    orders with it). ``issued_at``/``expires_at`` are on the database's clock (ms UTC), so every MCP server process
+    on this ledger agrees; ``state`` is ``issued``, ``placing`` or ``placed``. Written only through
+    :mod:`sdk.ledger.tokens`.
+    """
+
+    __tablename__ = "confirmation_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    intent: Mapped[dict[str, Any]] = mapped_column(doc="the OrderIntent to submit, as JSON")
+    warnings: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    state: Mapped[str] = mapped_column(String(16))
+    submitted: Mapped[bool] = mapped_column(Boolean)
+    issued_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
+    expires_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
+    issued_by: Mapped[str] = mapped_column(String(128), doc="host:pid:token of the issuing process")
+    result: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (Index(None, "client_order_id"), Index(None, "expires_at"))
+
+
+class PacingLoginRow(Base):
+    """One IB login (``ib:<host>:<port>``: one gateway is one login) whose historical-data pacing budget every
+    process shares: the row each admission locks (``SELECT ... FOR UPDATE``; SQLite: its single writer)."""
+
+    __tablename__ = "pacing_logins"
+
+    login: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class PacingRequestRow(Base):
+    """One historical-data request admitted for a login, at ``at`` (the venue's clock, ms UTC: IB paces on its
+    own time), its ``weight`` (BID_ASK 2) and hashes of what makes it identical and of its contract/tick type.
+    Rows older than IB's longest window (10 minutes) are deleted as new ones arrive."""
+
+    __tablename__ = "pacing_requests"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    login: Mapped[str] = mapped_column(String(128), ForeignKey("pacing_logins.login", ondelete="CASCADE"))
+    at: Mapped[int] = mapped_column(Ms, doc="venue clock, ms UTC")
+    weight: Mapped[int] = mapped_column(Integer)
+    identity: Mapped[str] = mapped_column(String(64))
+    series: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index(None, "login", "at"),)

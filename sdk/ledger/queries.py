@@ -34,6 +34,7 @@ from sdk.ledger.rows import OPEN_PLAN_STATUSES
 from sdk.ledger.values import to_ms
 
 __all__ = [
+    "day_open_equity",
     "day_range_ms",
     "equity_curve",
     "known_trade_ids",
@@ -147,6 +148,34 @@ def equity_curve(
         )
         query = select(EQUITY).where(EQUITY.c.id.in_(last_of_bucket))
     return _rows(ledger, query.order_by(EQUITY.c.timestamp, EQUITY.c.id))
+
+
+def day_open_equity(
+    ledger: Ledger, *, venue: str, account: str, currency: str, since: int, until: int, shadow: bool
+) -> Row | None:
+    """The first equity snapshot of ``venue``/``account`` in ``[since, until)`` (a trading day, ms UTC) recorded
+    in ``currency`` (the base currency) by any run (any process), or None when none is recorded yet.
+
+    ``shadow``: the shadow account's equity (a shadow run's) or the venue's own (paper and live runs); the two
+    are different accounts and never mix.
+    """
+    is_shadow = SESSIONS.c.mode == "shadow"
+    query = (
+        select(EQUITY)
+        .join(SESSIONS, SESSIONS.c.run_id == EQUITY.c.run_id)
+        .where(
+            EQUITY.c.venue == venue,
+            EQUITY.c.account == account,
+            EQUITY.c.currency == currency,
+            EQUITY.c.timestamp >= since,
+            EQUITY.c.timestamp < until,
+            is_shadow if shadow else ~is_shadow,
+        )
+        .order_by(EQUITY.c.timestamp, EQUITY.c.id)
+        .limit(1)
+    )
+    rows = _rows(ledger, query)
+    return rows[0] if rows else None
 
 
 def _latest_snapshot(table: Table, *, venue: str | None, account: str | None, nonzero: ColumnElement[bool]) -> Any:

@@ -39,6 +39,7 @@ class RejectCode(StrEnum):
     SPREAD_TOO_WIDE = "spread_too_wide"
     THIN_BOOK = "thin_book"
     COST_UNAVAILABLE = "cost_unavailable"
+    KILL_SWITCH = "kill_switch"  # the kill switch is engaged (or unreadable): no position is opened
 
 
 def _dec(value: Decimal | None) -> str | None:

@@ -63,7 +63,17 @@ from sdk.errors import (
 from sdk.ledger import EventKind, LedgerWriter
 from sdk.ledger import queries as q
 from sdk.ledger.leases import live_holders
-from sdk.risk import Approved, Decision, OrderIntent, Rejected, RiskContext, RiskManager, build_risk_context
+from sdk.risk import (
+    Approved,
+    Decision,
+    OrderIntent,
+    RejectCode,
+    Rejected,
+    RiskContext,
+    RiskManager,
+    build_risk_context,
+)
+from sdk.services.killswitch import kill_switch_reason
 from sdk.services.records import ledger_order, ledger_trades, order_from_row, origin_fields, trade_from_row
 from sdk.services.shadow import ShadowBook, ShadowVenue
 from sdk.settings import Settings
@@ -293,7 +303,12 @@ class ExecutionService:
     async def _decide(self, intent: OrderIntent) -> tuple[Decision, RiskContext]:
         venue = await self.venue()
         context = await build_risk_context(venue, intent.symbol, pnl_today=await self._pnl(), now=self.now())
-        return self.risk.validate(intent, context), context
+        decision = self.risk.validate(intent, context)
+        if isinstance(decision, Approved) and decision.opening:  # the kill switch stops openings; exits go
+            why = await asyncio.to_thread(kill_switch_reason, self.ledger, self.settings.kill_switch_file)
+            if why is not None:
+                decision = Rejected(RejectCode.KILL_SWITCH, why, None, None, None, intent)
+        return decision, context
 
     async def preview(self, intent: OrderIntent) -> Decision:
         """The RiskManager's decision on fresh facts; nothing is sent or recorded.

@@ -11,7 +11,10 @@ balances and an equity row carrying every rate used.
   is what its fills cost, in the base currency).
 * ``unrealized``: the open positions' PnL at mark, as the venue reports it.
 * :meth:`PortfolioTracker.pnl_today`: equity now minus equity at the first snapshot of the trading
-  day (``day_tz``, Sydney for an AUD account): what the RiskManager's daily-loss switch reads.
+  day (``day_tz``, Sydney for an AUD account): what the RiskManager's daily-loss switch reads. The day's
+  opening equity is the **ledger's** first equity snapshot of that day for the account (any run, any
+  process: :func:`sdk.ledger.queries.day_open_equity`), so a process restarted at noon still sees the
+  morning's loss; when the ledger has none yet, this tracker records the first one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ccxt.base.types import Position
 from sdk.base import BaseTrader
 from sdk.costs.fx import to_decimal
 from sdk.ledger import LedgerWriter
+from sdk.ledger import queries as q
 from sdk.services.shadow import Holding, ShadowVenue
 from sdk.symbols import parse_symbol
 
@@ -200,14 +204,39 @@ class PortfolioTracker:
             pending_fees=len(self._pending_fees),
             fx_rates=dict(rates),
         )
-        self._roll_day(snap)
+        await self._roll_day(snap)
         self.last = snap
         return snap
 
-    def _roll_day(self, snap: PortfolioSnapshot) -> None:
+    async def _roll_day(self, snap: PortfolioSnapshot) -> None:
         day = datetime.fromtimestamp(snap.timestamp / 1000, UTC).astimezone(self.day_tz).date()
         if day != self._day:
-            self._day, self._day_open_equity = day, snap.equity
+            self._day_open_equity = await asyncio.to_thread(self._ledger_day_open, day, snap)
+            self._day = day
+
+    def _ledger_day_open(self, day: date, snap: PortfolioSnapshot) -> Decimal:
+        """The day's opening equity from the ledger (any process's first snapshot today), else ``snap``'s,
+        recorded now so the next process reads it.
+
+        Raises:
+            LedgerError: the ledger cannot be read or written (the daily-loss check then refuses: never a guess).
+        """
+        context = self.writer.session(self.session_id)
+        if context is None:
+            raise ValueError(f"run {self.session_id} is not in the ledger; start its session first")
+        since, until = q.day_range_ms(day, str(self.day_tz))
+        row = q.day_open_equity(
+            self.writer.ledger, venue=context.venue, account=context.account, currency=self.base_currency,
+            since=since, until=until, shadow=context.mode == "shadow",
+        )  # fmt: skip
+        if row is not None and int(row["timestamp"]) <= snap.timestamp:
+            return Decimal(row["equity"]).quantize(_PLACES)
+        self.writer.record_equity(
+            snap.equity, timestamp=snap.timestamp, cash=snap.cash_base, positions_value=snap.positions_value,
+            realized_pnl=snap.realized, unrealized_pnl=snap.unrealized,
+            fx_rates={k: str(v) for k, v in snap.fx_rates.items()}, run_id=self.session_id,
+        )  # fmt: skip
+        return snap.equity
 
     async def record(self) -> PortfolioSnapshot:
         """Take a snapshot and write positions, balances and equity to the ledger (one timestamp)."""

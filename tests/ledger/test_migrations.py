@@ -172,3 +172,28 @@ def test_bad_urls_are_refused_with_an_example(given: str, problem: str) -> None:
 def test_mask_url_hides_passwords_even_in_broken_urls() -> None:
     assert mask_url("postgresql://me:topsecret@db/x") == "postgresql://me:***@db/x"
     assert "topsecret" not in mask_url("weird://me:topsecret@")
+
+
+SHARED_STATE_TABLES = {"kill_switch", "confirmation_tokens", "pacing_logins", "pacing_requests"}
+
+
+def test_0004_adds_and_removes_the_shared_state_tables(empty_url: str) -> None:
+    assert upgrade(empty_url, "0003") == "0003"
+    engine = create_ledger_engine(normalise_url(empty_url))
+    try:
+        with engine.connect() as conn:
+            assert not SHARED_STATE_TABLES & set(inspect(conn).get_table_names())
+        assert upgrade(empty_url, "0004") == "0004"
+        with engine.connect() as conn:
+            assert SHARED_STATE_TABLES <= set(inspect(conn).get_table_names())
+            assert {c["name"] for c in inspect(conn).get_columns("kill_switch")} == {
+                "scope", "engaged", "changed_by", "changed_at", "reason",
+            }  # fmt: skip
+        with engine.execution_options(**WRITE).begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")
+        with engine.connect() as conn:
+            assert not SHARED_STATE_TABLES & set(inspect(conn).get_table_names())
+            assert "decisions" in inspect(conn).get_table_names(), "0003's table stays"
+    finally:
+        engine.dispose()
+    assert upgrade(empty_url) == head_revision() == "0004"

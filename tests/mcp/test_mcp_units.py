@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ def intent(cid: str | None = "trd-00000000000000a1") -> OrderIntent:
     )  # fmt: skip
 
 
-APPROVED: Any = object()  # the store keeps the decision for the audit trail and never reads it
+APPROVED: Any = SimpleNamespace(warnings=("a warning",))  # the store keeps the decision and its warnings
 
 
 async def test_a_token_is_redeemed_once_and_names_its_order() -> None:
@@ -146,3 +147,36 @@ def test_audited_arguments_are_bounded() -> None:
     assert len(compact["symbol"]) < 1100 and compact["symbol"].endswith("(+4000 chars)")
     assert compact["nested"]["a"]["b"]["c"] == "<dict>"  # four levels kept, deeper ones summarised
     assert len(compact["list"]) == 50
+
+
+def _ledger_store(url: str) -> Any:
+    from mcp_server.tokens import LedgerTokenStore
+    from sdk.ledger import open_ledger
+
+    return LedgerTokenStore(open_ledger(url))
+
+
+async def test_a_ledger_token_is_redeemed_once_across_server_processes(tmp_path: Any) -> None:
+    from sdk.ledger import upgrade
+
+    url = f"sqlite:///{tmp_path}/trader.db"
+    upgrade(url)
+    first, second = _ledger_store(url), _ledger_store(url)  # two MCP server processes on one ledger
+    order, decision = intent(), APPROVED
+    record = first.issue(order, decision)
+    assert 0 < first.expires_in(record) <= TOKEN_TTL_SECONDS
+    claimed = await second.begin(record.token)  # the other process places it
+    assert claimed.intent == order and claimed.client_order_id == order.client_order_id
+    assert claimed.warnings == ("a warning",)
+    with pytest.raises(TokenRefused, match="being placed"):
+        await first.begin(record.token)
+    second.finish(claimed, {"ok": True})
+    with pytest.raises(TokenRefused, match="already used"):
+        await first.begin(record.token)
+    with pytest.raises(TokenRefused, match="unknown"):
+        await first.begin("never-issued")
+    expired = _ledger_store(url)
+    expired.ttl = 0.0
+    with pytest.raises(TokenRefused, match="expired"):
+        await first.begin(expired.issue(intent("trd-00000000000000a2"), decision).token)
+    first.ledger.close(), second.ledger.close(), expired.ledger.close()
