@@ -17,7 +17,15 @@ from ccxt.base.types import Trade
 from sdk.base import BaseTrader
 from sdk.costs.model import FeeRates
 
-__all__ = ["VenueForwarder"]
+__all__ = ["READ_EXTRAS", "VenueForwarder"]
+
+#: The venue's own extras (not on ``BaseTrader``) a wrapper passes through: reads only. Anything else, such as IB's
+#: ``orders`` service, its ``connection`` (whose ``ib`` places orders) or a ccxt ``exchange``, is refused: a
+#: wrapper that decides orders itself must not hand out a way around it.
+READ_EXTRAS = frozenset({
+    "health", "markets", "watch_ohlcv", "fetch_account_summary", "fetch_closed_orders", "fetch_order_trades",
+    "mode", "resolver",
+})  # fmt: skip
 
 
 class VenueForwarder(BaseTrader):
@@ -32,6 +40,15 @@ class VenueForwarder(BaseTrader):
         self.id = venue.id  # type: ignore[misc]
         self.has = dict(venue.has)  # type: ignore[misc]
         self.fx_bridge_currencies = venue.fx_bridge_currencies  # type: ignore[misc]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "venue" or name not in READ_EXTRAS:
+            raise AttributeError(
+                f"{type(self).__name__} has no {name!r}: only the venue's reads pass through it "
+                f"({', '.join(sorted(READ_EXTRAS))}); orders go through create_order, and the raw venue "
+                "(create_trader(..., raw=True)) is the documented way around the checks"
+            )
+        return getattr(self.venue, name)
 
     @property
     def account_id(self) -> str | None:

@@ -29,9 +29,11 @@ server, ``trader demo``, the benchmarks) take the raw venue, so nothing is check
 
 **The ledger.** The execution service needs one: idempotency by ``clientOrderId`` reads it before anything is
 sent, and the live gate reads earlier sessions from it. With ``DATABASE_URL`` set (environment, ``./.env`` or the
-settings given) the guarded trader records its session (program ``sdk``), orders and fills there, as the runner
-does, so the dashboard shows them and a retry in another process is still answered from it (the database must be
-migrated: ``trader db upgrade``). With ``DATABASE_URL`` unset it uses a private ledger: a SQLite file in a
+settings given), or unset while its default ledger (``./data/trader.db``) exists, the guarded trader records its
+session (program ``sdk``), orders and fills there, as the runner does, so the dashboard shows them, a retry in
+another process is still answered from it, and the kill switch (``trader killswitch on``) and the day's opening
+equity are the ones every other process sees (the database must be migrated: ``trader db upgrade``). With
+``DATABASE_URL`` unset and no default ledger it uses a private ledger: a SQLite file in a
 temporary directory, migrated on the first order and deleted at :meth:`GuardedTrader.close` — nothing is written
 in the working directory by a library call. (Not ``:memory:``: every pooled connection would see its own empty
 database, and the service writes from worker threads; not "no ledger": that would be a second order path.) A
@@ -71,6 +73,7 @@ from sdk.errors import (
 )
 from sdk.instruments import InstrumentSpec
 from sdk.ledger import Ledger, LedgerError, open_ledger, upgrade
+from sdk.ledger.urls import is_sqlite, normalise_url, sqlite_path
 from sdk.logs import new_run_id
 from sdk.risk import OrderIntent, RejectCode
 from sdk.services import Services, build_services
@@ -97,7 +100,16 @@ REFUSALS: dict[str, type[RiskRefusal]] = {
     RejectCode.FX_UNAVAILABLE: RiskFxUnavailable,
 }
 #: Venue methods that would place, change or cancel orders around the guards: never reached through the wrapper.
-_UNGUARDED_PREFIXES = ("create_", "edit_", "cancel_", "close_", "place_", "withdraw", "transfer")
+
+
+#: ``has`` entries the guarded trader says False for whatever the venue says: it refuses them (NotSupported).
+REFUSED_HAS = {"createOrderWithTakeProfitAndStopLoss": False}
+
+
+def _ledger_exists(url: str) -> bool:
+    """Whether the (default, SQLite) ledger at ``url`` was created: its file exists."""
+    path = sqlite_path(normalise_url(url)) if is_sqlite(normalise_url(url)) else None
+    return path is not None and path.is_file()
 
 
 def refusal_error(rejection: Mapping[str, Any]) -> RiskRefusal:
@@ -174,23 +186,14 @@ class GuardedTrader(VenueForwarder):
 
     def __init__(self, venue: BaseTrader, *, ledger: Ledger | None = None, shadow: bool | None = None) -> None:
         super().__init__(venue)
+        #: the venue's, less what the RiskManager cannot check (attached stop-loss/take-profit are refused)
+        self.has = {**self.has, **REFUSED_HAS}  # type: ignore[misc]
         self.shadow = (not venue.settings.execute_orders) if shadow is None else shadow
         self._given_ledger = ledger
         self._private_dir: Path | None = None
         self._services: Services | None = None
         self._building = asyncio.Lock()
         self._live_passed: set[str] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        # the venue's extras (fetch_time, watch_ohlcv, health, markets, connection ...), never an order writer
-        if name.startswith("_") or name == "venue":
-            raise AttributeError(name)
-        if name.startswith(_UNGUARDED_PREFIXES):
-            raise AttributeError(
-                f"{name} would reach {self.venue.id} around the RiskManager; the guarded trader does not offer it. "
-                f"Use create_order, or the raw venue (create_trader(..., raw=True)) to call {name} unchecked"
-            )
-        return getattr(self.venue, name)
 
     def __repr__(self) -> str:
         return f"GuardedTrader({self.venue!r}, shadow={self.shadow})"
@@ -220,8 +223,11 @@ class GuardedTrader(VenueForwarder):
             return self._services
 
     def _open_ledger(self) -> Ledger:
-        if "database_url" in self.settings.model_fields_set:
-            return open_ledger(self.settings.database_url, configured_url=True)
+        url = self.settings.database_url
+        if "database_url" in self.settings.model_fields_set or _ledger_exists(url):
+            # the configured ledger, or the default one once something made it: where the kill switch, the
+            # day's opening equity and earlier runs live (a private ledger would not see them)
+            return open_ledger(url, configured_url=True)
         self._private_dir = Path(tempfile.mkdtemp(prefix="trader-sdk-ledger-"))
         url = f"sqlite:///{self._private_dir / 'ledger.db'}"
         upgrade(url)

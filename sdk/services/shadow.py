@@ -278,12 +278,6 @@ class ShadowVenue(VenueForwarder):
             "fetchBalance": True,
         }
 
-    def __getattr__(self, name: str) -> Any:
-        # venue extras (fetch_fee_rates, maybe_reconnect, health, ...) come from the real venue
-        if name.startswith("_") or name in ("venue", "book"):
-            raise AttributeError(name)
-        return getattr(self.venue, name)
-
     def _now_ms(self) -> int:
         return int(self._now() * 1000)
 

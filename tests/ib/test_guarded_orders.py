@@ -28,10 +28,10 @@ from sdk.errors import (
     RiskRejected,
     SymbolNotAllowed,
 )
-from sdk.ledger import open_ledger, upgrade
+from sdk.ledger import killswitch, open_ledger, upgrade
 from sdk.ledger import queries as q
 from sdk.registry import create_trader
-from sdk.services.guarded import PROGRAM, GuardedTrader
+from sdk.services.guarded import PROGRAM, REFUSED_HAS, GuardedTrader
 from sdk.services.live_gate import REFUSED_EVENT
 from sdk.services.records import ledger_order
 from sdk.settings import load_settings
@@ -79,7 +79,8 @@ async def passive_bid(trader: BaseTrader, symbol: str, ticks_below: int = 20) ->
 
 async def nothing_sent(trader: Any, gw: Any) -> None:
     """After a barrier on the trader's connection: the gateway holds no order and no execution."""
-    await round_trip(trader.connection.ib)
+    venue = trader.venue if isinstance(trader, GuardedTrader) else trader  # the guarded trader hides connection
+    await round_trip(venue.connection.ib)
     state = gw.state()
     assert state["orders"] == [] and state["executions"] == [], "nothing reached the gateway"
 
@@ -151,7 +152,7 @@ async def test_executing_on_a_paper_account_sends_once_and_records_it(
     make_guarded: MakeTrader, gateway: Any, ccxt_for: Any
 ) -> None:
     trader = await make_guarded(gateway, execute_orders=True)
-    assert not trader.shadow and trader.has == IBTrader.has and trader.id == "IB"
+    assert not trader.shadow and trader.has == {**IBTrader.has, **REFUSED_HAS} and trader.id == "IB"
     price = await passive_bid(trader, "BHP/AUD")
     order = await trader.create_limit_buy_order("BHP/AUD", 100, price, {"clientOrderId": "trd-guarded-0001"})
     check_order(ccxt_for(trader), {}, "createOrder", order, "BHP/AUD", int(gateway.clock.timestamp() * 1000) + 1)
@@ -206,3 +207,34 @@ async def test_a_configured_ledger_records_the_session_and_a_private_one_is_dele
     assert database.is_file() and database.parent != Path.cwd()
     await private.close()
     assert not database.parent.exists(), "the private ledger is gone with the trader"
+
+
+async def test_the_default_ledger_once_made_carries_the_kill_switch(
+    make_guarded: MakeTrader, gateway: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DATABASE_URL unset, but the default ledger (./data/trader.db) exists and its kill switch is engaged, as
+    ``trader killswitch on`` would leave it: a guarded trader executing orders opens no position (a private
+    ledger would not see the switch)."""
+    monkeypatch.chdir(tmp_path)
+    url = load_settings().database_url
+    (tmp_path / "data").mkdir()
+    upgrade(url)
+    with open_ledger(url) as ledger:
+        killswitch.engage(ledger, by="test", reason="drill")
+    trader = await make_guarded(gateway, execute_orders=True)
+    with pytest.raises(RiskRejected, match="kill"):
+        await trader.create_limit_buy_order("BHP/AUD", 100, await passive_bid(trader, "BHP/AUD"))
+    await nothing_sent(trader, gateway)
+    assert Path(str((await trader.services()).ledger.url.database)).resolve() == tmp_path / "data" / "trader.db"
+
+
+async def test_no_way_around_the_checks_through_the_wrappers(make_guarded: MakeTrader, gateway: Any) -> None:
+    """The guarded trader and its shadow account pass the venue's reads through, never what places orders."""
+    trader = await make_guarded(gateway)
+    shadow_account = (await trader.services()).venue
+    for wrapper in (trader, shadow_account):
+        for name in ("orders", "connection", "create_order_with_take_profit_and_stop_loss", "exchange"):
+            with pytest.raises(AttributeError, match="only the venue's reads pass through"):
+                getattr(wrapper, name)
+        assert wrapper.health == trader.venue.health and wrapper.account_id == trader.venue.account_id
+    assert trader.has["createOrderWithTakeProfitAndStopLoss"] is False

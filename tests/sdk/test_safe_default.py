@@ -23,7 +23,7 @@ from sdk.errors import (
 )
 from sdk.registry import create_trader
 from sdk.risk import RejectCode
-from sdk.services.guarded import ORIGIN, GuardedTrader, order_intent, refusal_error
+from sdk.services.guarded import ORIGIN, REFUSED_HAS, GuardedTrader, order_intent, refusal_error
 from sdk.settings import load_settings
 from sdk.venues.ib.trader import IBTrader
 
@@ -33,9 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_create_trader_is_guarded_by_default_and_raw_on_request() -> None:
     trader = create_trader("IB", load_settings())
     assert isinstance(trader, GuardedTrader) and type(trader.venue) is IBTrader and trader.shadow
-    assert trader.id == "IB" and trader.has == IBTrader.has, "has is the venue's"
+    assert trader.id == "IB" and trader.has == {**IBTrader.has, **REFUSED_HAS}, "has is the venue's"
     assert trader.client_id is None, "the venue's extras are reachable"
-    with pytest.raises(AttributeError, match="around the RiskManager"):
+    with pytest.raises(AttributeError, match=r"only the venue's reads pass through"):
         trader.create_bracket_order  # noqa: B018 - a venue order method is never reached around the guards
     assert not create_trader("IB", load_settings(execute_orders=True)).shadow  # type: ignore[attr-defined]
     assert type(create_trader("IB", load_settings(), raw=True)) is IBTrader
