@@ -10,6 +10,29 @@ A bar size is a different concept from a ccxt timeframe (:mod:`sdk.timeframes`):
 gateway key their data by it. Each bar size names its ccxt timeframe (``5min`` <-> ``5m``, ``1D`` <-> ``1d``)
 and takes its length from the one timeframe table, so there is one length per concept (a month 30 days,
 for ordering and planning only).
+
+Each bar size also carries the longest span one ``reqHistoricalData`` may cover with it (IB "Historical Bar
+Data", valid duration and bar size settings,
+https://interactivebrokers.github.io/tws-api/historical_bars.html; ``../shared/docs/ib-reference.md``):
+
+=========  ==========================  ==========================
+duration   bar sizes it allows         so the longest span of
+=========  ==========================  ==========================
+1800 S     1 secs - 30 mins            1 secs
+3600 S     5 secs - 1 hour             5 secs
+14400 S    10 secs - 3 hours           10, 15 secs
+28800 S    30 secs - 8 hours           30 secs
+1 D        1 min - 1 day               1 min
+2 D        2 mins - 1 day              2 mins
+1 W        3 mins - 1 week             3 - 20 mins
+1 M        30 mins - 1 month           30 mins - 8 hours (30 days)
+1 Y        1 day - 1 month             1 day, 1 week, 1 month (365 days)
+=========  ==========================  ==========================
+
+It is the one table of these spans: the IB venue chunks its requests by it and the offline gateway refuses
+(162 "Time length exceed max.") what exceeds it. IB's "1 M" is a calendar month (28 to 31 days); it is
+counted as the timeframe table's month, 30 days, on both sides (the venue never asks for more than
+``30 D``, and the gateway counts a requested ``N M`` as N x 30 days).
 """
 
 from __future__ import annotations
@@ -28,13 +51,15 @@ __all__ = ["BAR_SIZES", "BarSize", "parse_bar_size"]
 class BarSize:
     """One bar size. ``seconds``: its length from :data:`sdk.timeframes.TIMEFRAME_SECONDS` (a week is 7
     days, a month 30 days, for ordering only); ``label``: the pandas-style name (``"5min"``); ``ib``: IB's
-    ``barSizeSetting`` (``"5 mins"``); ``timeframe``: the ccxt timeframe (``"5m"``).
+    ``barSizeSetting`` (``"5 mins"``); ``timeframe``: the ccxt timeframe (``"5m"``); ``max_request_seconds``:
+    the longest span one ``reqHistoricalData`` may cover with this bar size (module docstring).
     """
 
     seconds: int
     label: str
     ib: str
     timeframe: str
+    max_request_seconds: int
 
     @property
     def intraday(self) -> bool:
@@ -50,35 +75,40 @@ class BarSize:
         return self.label
 
 
-def _make(timeframe: str, label: str, ib: str) -> BarSize:
-    return BarSize(TIMEFRAME_SECONDS[timeframe], label, ib, timeframe)
+_DAY: Final = TIMEFRAME_SECONDS["1d"]
+_MONTH: Final = TIMEFRAME_SECONDS["1M"]
+_YEAR: Final = 365 * _DAY
+
+
+def _make(timeframe: str, label: str, ib: str, max_request_seconds: int) -> BarSize:
+    return BarSize(TIMEFRAME_SECONDS[timeframe], label, ib, timeframe, max_request_seconds)
 
 
 #: Every bar size IB serves, finest first, keyed by label.
 BAR_SIZES: Final[dict[str, BarSize]] = {
     b.label: b
     for b in (
-        _make("1s", "1s", "1 secs"),
-        _make("5s", "5s", "5 secs"),
-        _make("10s", "10s", "10 secs"),
-        _make("15s", "15s", "15 secs"),
-        _make("30s", "30s", "30 secs"),
-        _make("1m", "1min", "1 min"),
-        _make("2m", "2min", "2 mins"),
-        _make("3m", "3min", "3 mins"),
-        _make("5m", "5min", "5 mins"),
-        _make("10m", "10min", "10 mins"),
-        _make("15m", "15min", "15 mins"),
-        _make("20m", "20min", "20 mins"),
-        _make("30m", "30min", "30 mins"),
-        _make("1h", "1h", "1 hour"),
-        _make("2h", "2h", "2 hours"),
-        _make("3h", "3h", "3 hours"),
-        _make("4h", "4h", "4 hours"),
-        _make("8h", "8h", "8 hours"),
-        _make("1d", "1D", "1 day"),
-        _make("1w", "1W", "1 week"),
-        _make("1M", "1M", "1 month"),
+        _make("1s", "1s", "1 secs", 1800),
+        _make("5s", "5s", "5 secs", 3600),
+        _make("10s", "10s", "10 secs", 14_400),
+        _make("15s", "15s", "15 secs", 14_400),
+        _make("30s", "30s", "30 secs", 28_800),
+        _make("1m", "1min", "1 min", _DAY),
+        _make("2m", "2min", "2 mins", 2 * _DAY),
+        _make("3m", "3min", "3 mins", 7 * _DAY),
+        _make("5m", "5min", "5 mins", 7 * _DAY),
+        _make("10m", "10min", "10 mins", 7 * _DAY),
+        _make("15m", "15min", "15 mins", 7 * _DAY),
+        _make("20m", "20min", "20 mins", 7 * _DAY),
+        _make("30m", "30min", "30 mins", _MONTH),
+        _make("1h", "1h", "1 hour", _MONTH),
+        _make("2h", "2h", "2 hours", _MONTH),
+        _make("3h", "3h", "3 hours", _MONTH),
+        _make("4h", "4h", "4 hours", _MONTH),
+        _make("8h", "8h", "8 hours", _MONTH),
+        _make("1d", "1D", "1 day", _YEAR),
+        _make("1w", "1W", "1 week", _YEAR),
+        _make("1M", "1M", "1 month", _YEAR),
     )
 }
 

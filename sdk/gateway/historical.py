@@ -6,9 +6,10 @@ and ``../shared/docs/ib-reference.md``):
 * ``durationStr`` is ``N S|D|W|M|Y``; the window ends at ``endDateTime`` (empty: now) and is never
   later than the simulated now, so no bar from the future is ever served. ``N D`` covers the last
   N x 24 hours and at least the last N sessions (a Saturday's ``1 D`` is Friday's session).
-* Maximum duration per bar size (error 162 "Time length exceed max."): 1 secs 1800 S; 5 secs
-  3600 S; 10-15 secs 14400 S; 30 secs 28800 S; 1 min 1 D; 2 mins 2 D; 3-20 mins 1 W; 30 mins-8
-  hours 1 M; 1 day-1 month 1 Y (months count 31 days, years 365).
+* Maximum duration per bar size (error 162 "Time length exceed max."): each bar size's
+  ``max_request_seconds`` (:mod:`sdk.data.barsizes`, the table the IB venue chunks by): 1 secs 1800 S;
+  5 secs 3600 S; 10-15 secs 14400 S; 30 secs 28800 S; 1 min 1 D; 2 mins 2 D; 3-20 mins 1 W; 30 mins-8
+  hours 1 M; 1 day-1 month 1 Y (a requested month counts 30 days, a year 365).
 * Bars come from the catalog (:meth:`sdk.data.Catalog.bars`, IB's alignment); the bar in progress
   at now is rebuilt from the replayed path up to now. Prices are put on the instrument's price
   ladder. ``TRADES`` carries volume, WAP and trade count; ``MIDPOINT``, ``BID``, ``ASK`` are the
@@ -39,6 +40,7 @@ from sdk.gateway.hours import IB_TIME_ZONE_IDS
 from sdk.gateway.instruments import GatewayInstrument
 from sdk.gateway.market import MarketReplay, ladder_arrays
 from sdk.gateway.messages import Out
+from sdk.timeframes import TIMEFRAME_SECONDS
 
 __all__ = [
     "WHAT_TO_SHOW",
@@ -55,16 +57,9 @@ __all__ = [
 ]
 
 WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK")
-_DAY = 86_400
-_UNIT_SECONDS = {"S": 1, "D": _DAY, "W": 7 * _DAY, "M": 31 * _DAY, "Y": 365 * _DAY}
-#: bar size label -> the longest duration (seconds) one request may cover.
-MAX_DURATION: dict[str, int] = {
-    "1s": 1800, "5s": 3600, "10s": 14_400, "15s": 14_400, "30s": 28_800,
-    "1min": _DAY, "2min": 2 * _DAY,
-    "3min": 7 * _DAY, "5min": 7 * _DAY, "10min": 7 * _DAY, "15min": 7 * _DAY, "20min": 7 * _DAY,
-    "30min": 31 * _DAY, "1h": 31 * _DAY, "2h": 31 * _DAY, "3h": 31 * _DAY, "4h": 31 * _DAY, "8h": 31 * _DAY,
-    "1D": 365 * _DAY, "1W": 365 * _DAY, "1M": 365 * _DAY,
-}  # fmt: skip
+_DAY = TIMEFRAME_SECONDS["1d"]
+#: A ``durationStr`` unit -> its length counted against a bar size's ``max_request_seconds``.
+_UNIT_SECONDS = {"S": 1, "D": _DAY, "W": TIMEFRAME_SECONDS["1w"], "M": TIMEFRAME_SECONDS["1M"], "Y": 365 * _DAY}
 _DURATION = re.compile(r"^\s*(\d+)\s*([SDWMY])\s*$")
 _DAILY = BAR_SIZES["1D"]
 #: The prefix of TWS's error texts from the Historical Market Data Service (error 162).
@@ -98,7 +93,7 @@ def parse_duration(text: str) -> tuple[int, str]:
 
 def check_duration(size: BarSize, count: int, unit: str) -> None:
     """Raise 162 "Time length exceed max." when the duration is over IB's maximum for the bar size."""
-    if count * _UNIT_SECONDS[unit] > MAX_DURATION[size.label]:
+    if count * _UNIT_SECONDS[unit] > size.max_request_seconds:
         raise HistoricalError(162, "Historical Market Data Service error message:Time length exceed max.")
 
 
