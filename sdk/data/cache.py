@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from sdk.data.scan import SourceFile
+    from sdk.data.files import SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +147,12 @@ def _meta(info: dict[str, Any]) -> InstrumentMeta:
 
 
 def scan_parquet(path: Path, rel: str, *, use_origin: bool = False) -> SourceFile:
-    """Describe a cache Parquet file from its metadata only (a :class:`sdk.data.scan.SourceFile`).
+    """Describe a cache Parquet file from its metadata only (a :class:`sdk.data.files.SourceFile`).
 
     Raises:
         UnsupportedFile: no trader-sdk metadata, another cache version, or no rows.
     """
-    from sdk.data.scan import SourceFile, SymbolSpan
+    from sdk.data.files import SourceFile, SymbolSpan
 
     info = _read_info(path)
     if not info.get("rows"):

@@ -1,7 +1,7 @@
 """The market-data catalog: what instruments a data directory holds, their bars at any IB bar size,
 and intraday price paths inside those bars. The offline gateway and the demo replay through it.
 
-:func:`load_catalog` scans a directory (first and last lines of each file, :mod:`sdk.data.scan`) or
+:func:`load_catalog` scans a directory (first and last lines of each file, :mod:`sdk.data.files`) or
 a Parquet cache (:mod:`sdk.data.cache`); frames are read on first use, once per file, and kept in
 memory. With no directory, or one holding no market data, it builds the seeded synthetic universe
 (:mod:`sdk.data.synthetic`) and says so (:attr:`Catalog.synthetic`, :meth:`Catalog.summary`).
@@ -30,12 +30,12 @@ import pandas as pd
 
 from sdk.data.barsizes import BAR_SIZES, BarSize, parse_bar_size
 from sdk.data.cache import cache_path, file_stamps, read_manifest, scan_parquet, write_frame, write_manifest
+from sdk.data.files import SourceFile, SymbolSpan, candidate_files, load_source, scan_file
 from sdk.data.formats import UnsupportedFile
 from sdk.data.frames import REGULAR_HOURS, TIME_ZONES, session_dates
 from sdk.data.instruments import InstrumentInfo
 from sdk.data.path import generate_path, symbol_key
 from sdk.data.resample import aggregate, session_table
-from sdk.data.scan import SourceFile, SymbolSpan, candidate_files, load_source, scan_file
 from sdk.data.synthetic import UNIVERSE, default_span, meta_of, synthetic_minutes, synthetic_sessions
 from sdk.errors import BadSymbol
 from sdk.symbols import suggest_symbol

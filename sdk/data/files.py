@@ -1,4 +1,4 @@
-"""Scanning a data directory: what each file holds, read from its first and last lines only.
+"""Data files: finding them in a data directory and describing what each holds from its first and last lines.
 
 :func:`scan_file` sniffs a file (:func:`sdk.data.formats.sniff`, 64 KB from each end), recognises its
 format, and reads the head and tail samples through the same loader as a full load, so a file's
