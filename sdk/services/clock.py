@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sdk.clock import MAX_WAIT, Clock, ListenableTime, VenueClock, WaitableClock
@@ -64,11 +64,6 @@ class RunnerClock(Clock, Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-def as_datetime(ts: float) -> datetime:
-    """Epoch seconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(ts, UTC)
 
 
 class WallClock(_Base):
