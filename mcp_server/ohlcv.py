@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sdk.base import OHLCV
+from sdk.timeframes import TIMEFRAME_SECONDS
 
 __all__ = ["DEFAULT_OHLCV_LIMIT", "MAX_OHLCV_LIMIT", "OhlcvCache", "columnar", "timeframe_ms"]
 
@@ -23,19 +24,21 @@ DEFAULT_OHLCV_LIMIT = 100
 #: The most bars one call answers (a larger limit is lowered and says so).
 MAX_OHLCV_LIMIT = 1000
 
-_UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000, "M": 2_592_000_000}
-
 
 def timeframe_ms(timeframe: str) -> int:
-    """Length of a ccxt timeframe (``1m``, ``4h``, ``1d``, ``1w``, ``1M`` ≈ 30 days) in ms.
+    """Length of a ccxt timeframe (``1m``, ``4h``, ``1d``, ``1w``, ``1M`` = 30 days) in ms, from the one
+    timeframe table (:data:`sdk.timeframes.TIMEFRAME_SECONDS`).
 
     Raises:
-        ValueError: not ``<number><s|m|h|d|w|M>``.
+        ValueError: not a timeframe of that table (the message lists them).
     """
-    amount, unit = timeframe[:-1], timeframe[-1:]
-    if not amount.isdigit() or int(amount) <= 0 or unit not in _UNITS_MS:
-        raise ValueError(f"timeframe {timeframe!r} is not a ccxt timeframe; use e.g. 1m, 5m, 15m, 1h, 4h, 1d or 1w")
-    return int(amount) * _UNITS_MS[unit]
+    seconds = TIMEFRAME_SECONDS.get(timeframe)
+    if seconds is None:
+        raise ValueError(
+            f"timeframe {timeframe!r} is not a supported ccxt timeframe; use e.g. 1m, 5m, 15m, 1h, 4h, 1d or 1w "
+            f"(one of {', '.join(TIMEFRAME_SECONDS)})"
+        )
+    return seconds * 1000
 
 
 def _number(value: Any) -> float:

@@ -12,6 +12,10 @@ timestamp a venue's payloads carry (tickers, orders, books, balances, connectivi
 time an app shows for that venue come from the venue's clock, so a quote and a fill of the same moment
 agree. :class:`WaitableClock` is the base of these clocks and of the runner's (:mod:`sdk.services.clock`):
 ``sleep``/``sleep_until`` on ``now()`` and ``speed``, woken early when the clock jumps.
+
+One type of time: every clock's ``now()`` and every time source's ``timestamp()`` is epoch seconds UTC, a
+float. (The offline gateway's own ``SimClock.now()`` is a datetime for the gateway's internals; what the
+SDK reads of it is ``timestamp()``, through :class:`SteppableTime`.)
 """
 
 from __future__ import annotations
@@ -22,10 +26,18 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["MAX_WAIT", "Clock", "SimulatedClock", "SteppableTime", "SystemClock", "VenueClock", "WaitableClock"]
+__all__ = [
+    "MAX_WAIT",
+    "Clock",
+    "ListenableTime",
+    "SimulatedClock",
+    "SteppableTime",
+    "SystemClock",
+    "VenueClock",
+    "WaitableClock",
+]
 
 
 @runtime_checkable
@@ -52,18 +64,30 @@ class SystemClock:
 
 
 class SteppableTime(Protocol):
-    """A simulated time source (the offline gateway's ``SimClock``).
+    """A simulated time source (the offline gateway's ``SimClock``), not itself a :class:`Clock`.
 
-    ``now()`` gives epoch seconds or a timezone-aware datetime; ``advance(seconds)`` moves it forward;
-    ``speed`` is simulated seconds per wall second (0: only ``advance`` moves it).
+    ``timestamp()`` gives epoch seconds UTC; ``advance(seconds)`` moves it forward; ``speed`` is simulated
+    seconds per wall second (0: only ``advance`` moves it).
     """
 
-    def now(self) -> float | datetime: ...
+    def timestamp(self) -> float:
+        """Now, epoch seconds UTC."""
+        ...
 
     def advance(self, seconds: float) -> object: ...
 
     @property
     def speed(self) -> float: ...
+
+
+class ListenableTime(SteppableTime, Protocol):
+    """A :class:`SteppableTime` that reports its steps, jumps and speed changes (the gateway's ``SimClock``)."""
+
+    def add_listener(self, listener: Callable[[float, float], None]) -> None:
+        """Call ``listener(old, new)`` (epoch seconds) after every step, jump and speed change."""
+        ...
+
+    def remove_listener(self, listener: Callable[[float, float], None]) -> None: ...
 
 
 class SimulatedClock:
@@ -75,7 +99,7 @@ class SimulatedClock:
     wall time it takes the source to pass ``s``.
 
     Args:
-        source: the simulated time (``now()``, ``advance(seconds)``, ``speed``).
+        source: the simulated time (``timestamp()``, ``advance(seconds)``, ``speed``).
     """
 
     def __init__(self, source: SteppableTime) -> None:
@@ -83,15 +107,14 @@ class SimulatedClock:
         self.slept = 0.0  #: total simulated seconds slept through this clock
 
     def now(self) -> float:
-        value = self._source.now()
-        return value.timestamp() if isinstance(value, datetime) else float(value)
+        return float(self._source.timestamp())
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
         self.slept += seconds
-        speed = float(getattr(self._source, "speed", 0.0) or 0.0)
+        speed = float(self._source.speed)
         if speed <= 0:
             self._source.advance(seconds)
             await asyncio.sleep(0)

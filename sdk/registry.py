@@ -134,5 +134,5 @@ def _build_venue(name: str | None, settings: Settings, options: dict[str, Any]) 
     for matches, family_cls in _families:
         if matches(venue):
             return family_cls(settings, exchange_id=venue, **options)  # type: ignore[call-arg]
-    known = ", ".join(sorted(_venues)) or "none"
+    known = ", ".join(registered_venues()) or "none"
     raise NotSupported(f"no venue registered as {venue!r}; registered: {known}, or any ccxt exchange id")

@@ -96,5 +96,5 @@ def create_strategy(name: str, **params: Any) -> Strategy:
     _load()
     cls = _registry.get(name)
     if cls is None:
-        raise ValueError(f"no strategy {name!r}; available: {', '.join(sorted(_registry))}")
+        raise ValueError(f"no strategy {name!r}; available: {', '.join(available_strategies())}")
     return cls(**params)

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from sdk.data.barsizes import parse_bar_size
 from sdk.data.formats import UnsupportedFile
-from sdk.data.instruments import InstrumentMeta
+from sdk.data.instruments import TickerFacts
 from sdk.symbols import InstrumentType
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from sdk.data.scan import SourceFile
+    from sdk.data.files import SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def write_frame(
     path: Path,
     frame: pd.DataFrame,
     *,
-    meta: InstrumentMeta,
+    meta: TickerFacts,
     bar_label: str,
     sources: Iterable[str],
     adjusted_sources: Iterable[str] = (),
@@ -132,9 +132,9 @@ def _read_info(path: Path) -> dict[str, Any]:
     return info
 
 
-def _meta(info: dict[str, Any]) -> InstrumentMeta:
+def _meta(info: dict[str, Any]) -> TickerFacts:
     m = info["meta"]
-    return InstrumentMeta(
+    return TickerFacts(
         m["symbol"],
         InstrumentType(m["instrument_type"]),
         m["sec_type"],
@@ -147,12 +147,12 @@ def _meta(info: dict[str, Any]) -> InstrumentMeta:
 
 
 def scan_parquet(path: Path, rel: str, *, use_origin: bool = False) -> SourceFile:
-    """Describe a cache Parquet file from its metadata only (a :class:`sdk.data.scan.SourceFile`).
+    """Describe a cache Parquet file from its metadata only (a :class:`sdk.data.files.SourceFile`).
 
     Raises:
         UnsupportedFile: no trader-sdk metadata, another cache version, or no rows.
     """
-    from sdk.data.scan import SourceFile, SymbolSpan
+    from sdk.data.files import SourceFile, SymbolSpan
 
     info = _read_info(path)
     if not info.get("rows"):

@@ -1,7 +1,7 @@
 """The market-data catalog: what instruments a data directory holds, their bars at any IB bar size,
 and intraday price paths inside those bars. The offline gateway and the demo replay through it.
 
-:func:`load_catalog` scans a directory (first and last lines of each file, :mod:`sdk.data.scan`) or
+:func:`load_catalog` scans a directory (first and last lines of each file, :mod:`sdk.data.files`) or
 a Parquet cache (:mod:`sdk.data.cache`); frames are read on first use, once per file, and kept in
 memory. With no directory, or one holding no market data, it builds the seeded synthetic universe
 (:mod:`sdk.data.synthetic`) and says so (:attr:`Catalog.synthetic`, :meth:`Catalog.summary`).
@@ -30,12 +30,12 @@ import pandas as pd
 
 from sdk.data.barsizes import BAR_SIZES, BarSize, parse_bar_size
 from sdk.data.cache import cache_path, file_stamps, read_manifest, scan_parquet, write_frame, write_manifest
+from sdk.data.files import SourceFile, SymbolSpan, candidate_files, load_source, scan_file
 from sdk.data.formats import UnsupportedFile
 from sdk.data.frames import REGULAR_HOURS, TIME_ZONES, session_dates
-from sdk.data.instruments import InstrumentInfo
+from sdk.data.instruments import CatalogEntry
 from sdk.data.path import generate_path, symbol_key
 from sdk.data.resample import aggregate, session_table
-from sdk.data.scan import SourceFile, SymbolSpan, candidate_files, load_source, scan_file
 from sdk.data.synthetic import UNIVERSE, default_span, meta_of, synthetic_minutes, synthetic_sessions
 from sdk.errors import BadSymbol
 from sdk.symbols import suggest_symbol
@@ -66,7 +66,7 @@ class Catalog:
         data_dir: the directory read, or None for the synthetic universe.
         synthetic: True when the bars are the seeded synthetic universe, not real data.
         seed: the seed of the synthetic universe and of every intraday path.
-        instruments: canonical symbol -> :class:`InstrumentInfo`, sorted by symbol.
+        instruments: canonical symbol -> :class:`CatalogEntry`, sorted by symbol.
         cache_dir: the Parquet cache the frames are read from, or None when read from the files.
         skipped: files (relative paths) that were not loaded -> the reason.
 
@@ -96,7 +96,7 @@ class Catalog:
             for symbol in source.symbols:
                 self._by_symbol.setdefault(symbol, []).append(source)
         self.kept_apart: Mapping[str, str] = MappingProxyType(_keep_adjusted_apart(self._by_symbol))
-        self.instruments: Mapping[str, InstrumentInfo] = MappingProxyType(
+        self.instruments: Mapping[str, CatalogEntry] = MappingProxyType(
             {symbol: self._describe(symbol) for symbol in sorted(self._by_symbol)}
         )
         self._lock = threading.RLock()
@@ -109,14 +109,14 @@ class Catalog:
         return f"Catalog({where}, {len(self.instruments)} instruments, seed={self.seed})"
 
     # --- describing ------------------------------------------------------------------------
-    def _describe(self, symbol: str) -> InstrumentInfo:
+    def _describe(self, symbol: str) -> CatalogEntry:
         sources = self._by_symbol[symbol]
         spans: list[SymbolSpan] = [s.symbols[symbol] for s in sources]
         best = max(sources, key=lambda s: s.authority).symbols[symbol].meta
         sizes = sorted({s.bar_size for s in sources})
         listed = tuple(sorted({name for s in sources for name in s.listed}))
         adjusted = tuple(sorted({name for s in sources for name in s.listed_adjusted}))
-        return InstrumentInfo(
+        return CatalogEntry(
             symbol=symbol,
             instrument_type=best.instrument_type,
             sec_type=best.sec_type,
@@ -133,7 +133,7 @@ class Catalog:
             adjusted_sources=adjusted,
         )
 
-    def info(self, symbol: str) -> InstrumentInfo:
+    def info(self, symbol: str) -> CatalogEntry:
         """The instrument's facts.
 
         Raises:
@@ -461,7 +461,7 @@ def _keep_adjusted_apart(by_symbol: dict[str, list[SourceFile]]) -> dict[str, st
     A back-adjusted series (dividends or splits) and a raw one disagree on every bar before the last
     adjustment, so uniting them by time would mix two price scales in one series (a dividend-adjusted
     SPY 5-minute file beside raw SPY minutes). Where the spans are disjoint (older raw history, newer
-    adjusted history) the union stays and :attr:`InstrumentInfo.adjusted_sources` names the adjusted files.
+    adjusted history) the union stays and :attr:`CatalogEntry.adjusted_sources` names the adjusted files.
     """
     kept_apart: dict[str, str] = {}
     for symbol, sources in by_symbol.items():

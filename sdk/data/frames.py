@@ -29,7 +29,6 @@ __all__ = [
     "PRICE_COLUMNS",
     "REGULAR_HOURS",
     "TIME_ZONES",
-    "empty_frame",
     "normalise",
     "session_dates",
     "session_opens",
@@ -51,12 +50,6 @@ REGULAR_HOURS: Final[dict[str, tuple[time, time]]] = {
     "NYSE": (time(9, 30), time(16, 0)),
     "FX": (time(17, 0), time(17, 0)),
 }
-
-
-def empty_frame(*, optional: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A normalised frame with no rows (and the given optional columns)."""
-    index = pd.DatetimeIndex([], dtype="datetime64[ns, UTC]", name="time")
-    return pd.DataFrame({c: pd.Series([], dtype="float64", index=index) for c in (*PRICE_COLUMNS, *optional)})
 
 
 def normalise(frame: pd.DataFrame, *, source: str = "") -> pd.DataFrame:

@@ -24,12 +24,13 @@ from typing import Final
 
 from sdk.symbols import INDEXES, InstrumentType, is_fiat, parse_symbol, suggest_symbol
 
-__all__ = ["INDEXES", "US_ETFS", "US_PRIMARY_EXCHANGE", "InstrumentInfo", "InstrumentMeta", "describe_ticker"]
+__all__ = ["INDEXES", "US_ETFS", "US_PRIMARY_EXCHANGE", "CatalogEntry", "TickerFacts", "describe_ticker"]
 
 
 @dataclass(frozen=True, slots=True)
-class InstrumentMeta:
-    """The static facts of an instrument (no data span): see :class:`InstrumentInfo`."""
+class TickerFacts:
+    """What a vendor ticker says of an instrument (canonical symbol, IB contract terms, market hours):
+    :func:`describe_ticker`'s answer, before any data span is known (the rest of :class:`CatalogEntry`)."""
 
     symbol: str
     instrument_type: InstrumentType
@@ -42,8 +43,8 @@ class InstrumentMeta:
 
 
 @dataclass(frozen=True, slots=True)
-class InstrumentInfo:
-    """One instrument of a :class:`sdk.data.Catalog` and the data held for it.
+class CatalogEntry:
+    """One entry of a :class:`sdk.data.Catalog`: an instrument's facts and the data files held for it.
 
     Attributes:
         symbol: canonical, e.g. ``"BHP/AUD"``, ``"SPY/USD"``, ``"AUD/USD"``, ``"XJO/AUD"``, ``"VIX/USD"``.
@@ -129,13 +130,13 @@ _FOREIGN_YAHOO_SUFFIXES: Final = frozenset(
 )
 
 
-def _fx(base: str, quote: str) -> InstrumentMeta:
-    return InstrumentMeta(
+def _fx(base: str, quote: str) -> TickerFacts:
+    return TickerFacts(
         f"{base}/{quote}", InstrumentType.FX, "CASH", base, quote, "IDEALPRO", "FX", f"{base}/{quote} spot"
     )
 
 
-def describe_ticker(ticker: str) -> InstrumentMeta | None:
+def describe_ticker(ticker: str) -> TickerFacts | None:
     """The instrument a vendor's ticker names, or None when it names nothing this SDK trades.
 
     ``ticker``: as written in a file or file name (``BHP.AX``, ``^AXJO``, ``AUDUSD=X``, ``BRK B``,
@@ -146,7 +147,7 @@ def describe_ticker(ticker: str) -> InstrumentMeta | None:
     if raw in INDEXES:
         symbol, ib_symbol, exchange, name = INDEXES[raw]
         currency = symbol.partition("/")[2]
-        return InstrumentMeta(
+        return TickerFacts(
             symbol, InstrumentType.INDEX, "IND", ib_symbol, currency, exchange, _MARKET_BY_CURRENCY[currency], name
         )
     fx = re.fullmatch(r"([A-Z]{3})[./_-]?([A-Z]{3})(=X)?", raw)
@@ -173,12 +174,12 @@ def describe_ticker(ticker: str) -> InstrumentMeta | None:
     symbol = str(parsed)
     ib_symbol = parsed.base.replace(".", " ")
     if parsed.quote == "AUD":
-        return InstrumentMeta(
+        return TickerFacts(
             symbol, InstrumentType.STOCK, "STK", ib_symbol, "AUD", "ASX", "ASX", _LONG_NAMES.get(symbol, parsed.base)
         )
     if parsed.base in US_ETFS:
         exchange, name = US_ETFS[parsed.base]
-        return InstrumentMeta(symbol, InstrumentType.ETF, "STK", ib_symbol, "USD", exchange, "NYSE", name)
+        return TickerFacts(symbol, InstrumentType.ETF, "STK", ib_symbol, "USD", exchange, "NYSE", name)
     exchange = US_PRIMARY_EXCHANGE.get(parsed.base, "SMART")
     name = _LONG_NAMES.get(symbol, parsed.base)
-    return InstrumentMeta(symbol, InstrumentType.STOCK, "STK", ib_symbol, "USD", exchange, "NYSE", name)
+    return TickerFacts(symbol, InstrumentType.STOCK, "STK", ib_symbol, "USD", exchange, "NYSE", name)

@@ -29,7 +29,7 @@ from sdk.data.formats import (
     sniff,
 )
 from sdk.data.frames import normalise, session_opens
-from sdk.data.instruments import InstrumentMeta, describe_ticker
+from sdk.data.instruments import TickerFacts, describe_ticker
 
 __all__ = [
     "LoadedFile",
@@ -61,7 +61,7 @@ class LoadedFile:
     format: FileFormat
     bar_size: BarSize
     frames: dict[str, pd.DataFrame]
-    metas: dict[str, InstrumentMeta]
+    metas: dict[str, TickerFacts]
     timezone: str | None = None
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -127,7 +127,7 @@ def load_table(
     frame, frame_codes = frame.iloc[order], frame_codes[order]
     bounds = np.searchsorted(frame_codes, np.arange(len(unique) + 1))
     frames: dict[str, pd.DataFrame] = {}
-    metas: dict[str, InstrumentMeta] = {}
+    metas: dict[str, TickerFacts] = {}
     for code in known:
         meta = metas_by_code[code]
         assert meta is not None

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sdk.calendars import get_calendar
 from sdk.data.frames import normalise
-from sdk.data.instruments import InstrumentMeta, describe_ticker
+from sdk.data.instruments import TickerFacts, describe_ticker
 
 __all__ = ["UNIVERSE", "SyntheticSpec", "default_span", "synthetic_minutes", "synthetic_sessions"]
 
@@ -55,7 +55,7 @@ def default_span(today: date | None = None) -> tuple[date, date]:
     return end - timedelta(days=365), end
 
 
-def meta_of(spec: SyntheticSpec) -> InstrumentMeta:
+def meta_of(spec: SyntheticSpec) -> TickerFacts:
     """The instrument facts of a synthetic symbol (as a real file of its ticker would give)."""
     meta = describe_ticker(spec.ticker)
     assert meta is not None and meta.symbol == spec.symbol

@@ -13,7 +13,7 @@ from typing import Any
 
 from sdk.gateway import codes
 from sdk.gateway.hours import IB_TIME_ZONE_IDS
-from sdk.gateway.instruments import GatewayInstrument
+from sdk.gateway.instruments import GatewayContract
 from sdk.gateway.messages import Out
 from sdk.gateway.records import PositionRecord
 from sdk.ticks import PriceLadder
@@ -45,7 +45,7 @@ def error(req_id: int, code: int, detail: str = "", *, version: int, exact: bool
     return fields
 
 
-def contract_details(req_id: int, inst: GatewayInstrument, *, version: int, trading_hours: str) -> list[Any]:
+def contract_details(req_id: int, inst: GatewayContract, *, version: int, trading_hours: str) -> list[Any]:
     """``contractDetails`` (10) in the layout of server version 164 and later (no version field)."""
     f: list[Any] = [Out.CONTRACT_DATA]
     if version < 164:
@@ -97,7 +97,7 @@ def tick_string(req_id: int, tick_type: int, value: str) -> list[Any]:
     return [_TICK_STRING, 6, req_id, tick_type, value]
 
 
-def position(account: str, pos: PositionRecord, inst: GatewayInstrument) -> list[Any]:
+def position(account: str, pos: PositionRecord, inst: GatewayContract) -> list[Any]:
     """``position`` (61): account, contract, position (base units), average cost (quote currency)."""
     return [
         Out.POSITION_DATA, 3, account, inst.con_id, inst.ib_symbol, inst.sec_type, "", 0.0, "", "",
@@ -106,7 +106,7 @@ def position(account: str, pos: PositionRecord, inst: GatewayInstrument) -> list
 
 
 def portfolio_value(
-    account: str, pos: PositionRecord, inst: GatewayInstrument, market_price: Decimal, unrealized: Decimal
+    account: str, pos: PositionRecord, inst: GatewayContract, market_price: Decimal, unrealized: Decimal
 ) -> list[Any]:
     """``updatePortfolio`` (7): position, marketPrice, marketValue, averageCost, unrealized and realized PnL."""
     return [
@@ -131,7 +131,7 @@ def account_summary(req_id: int, account: str, tag: str, value: str, currency: s
     return [Out.ACCOUNT_SUMMARY, 1, req_id, account, tag, value, currency]
 
 
-def scanner_data(req_id: int, rows: Sequence[GatewayInstrument]) -> list[Any]:
+def scanner_data(req_id: int, rows: Sequence[GatewayContract]) -> list[Any]:
     """``scannerData`` (20) with rank 0.. for each instrument (distance, benchmark, projection empty)."""
     f: list[Any] = [Out.SCANNER_DATA, 3, req_id, len(rows)]
     for rank, inst in enumerate(rows):

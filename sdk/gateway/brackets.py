@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sdk.gateway.instruments import GatewayInstrument
+from sdk.gateway.instruments import GatewayContract
 from sdk.gateway.records import OrderRecord
 from sdk.gateway.requests import PlaceOrderRequest
 
@@ -61,7 +61,7 @@ class Held:
     """An untransmitted order: its request and the record it becomes when its chain is transmitted."""
 
     request: PlaceOrderRequest
-    inst: GatewayInstrument
+    inst: GatewayContract
     order: OrderRecord
 
 

@@ -44,7 +44,7 @@ from sdk.calendars import get_calendar
 from sdk.costs.schedules import ib_commission
 from sdk.gateway import brackets
 from sdk.gateway.brackets import Held, HeldOrders
-from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
+from sdk.gateway.instruments import GatewayContract, InstrumentTable
 from sdk.gateway.market import MarketReplay, Segment
 from sdk.gateway.order_answers import WhatIf
 from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, from_json, to_json
@@ -173,7 +173,7 @@ class Broker:
 
     # --- placing --------------------------------------------------------------------------------
     def place(
-        self, client_id: int, req: PlaceOrderRequest, inst: GatewayInstrument, now: float, *,
+        self, client_id: int, req: PlaceOrderRequest, inst: GatewayContract, now: float, *,
         reject: Callable[[], bool] | None = None,
     ) -> PlaceOutcome:  # fmt: skip
         """Accept, modify, hold (untransmitted) or what-if an order (rules in the module docstring).
@@ -275,7 +275,7 @@ class Broker:
         return PlaceOutcome(order)
 
     @staticmethod
-    def _check_same_order(existing: OrderRecord, req: PlaceOrderRequest, inst: GatewayInstrument) -> None:
+    def _check_same_order(existing: OrderRecord, req: PlaceOrderRequest, inst: GatewayContract) -> None:
         """A modification may change price, quantity, type and TIF, not the side or the contract (IB's 105)."""
         if req.action != existing.action or inst.symbol != existing.symbol:
             changed = "action" if req.action != existing.action else "contract"
@@ -286,7 +286,7 @@ class Broker:
             )
 
     def _validate(
-        self, req: PlaceOrderRequest, inst: GatewayInstrument
+        self, req: PlaceOrderRequest, inst: GatewayContract
     ) -> tuple[str, str, Decimal, Decimal | None, Decimal | None]:
         if not inst.tradable:
             raise OrderRejected(201, f"{inst.ib_symbol} is an index ({inst.sec_type}); indexes cannot be traded")
@@ -327,7 +327,7 @@ class Broker:
         return order_type, tif, quantity, lmt, aux
 
     def _preview(
-        self, client_id: int, req: PlaceOrderRequest, inst: GatewayInstrument, now: float, order_type: str, tif: str,
+        self, client_id: int, req: PlaceOrderRequest, inst: GatewayContract, now: float, order_type: str, tif: str,
         quantity: Decimal, lmt: Decimal | None, aux: Decimal | None,
     ) -> OrderRecord:  # fmt: skip
         return OrderRecord(
@@ -352,7 +352,7 @@ class Broker:
             oca_type=brackets.CANCEL_OTHERS if req.oca_group else 0,
         )
 
-    def _start(self, order: OrderRecord, inst: GatewayInstrument, now: float, *, arrive: bool = True) -> None:
+    def _start(self, order: OrderRecord, inst: GatewayContract, now: float, *, arrive: bool = True) -> None:
         in_session = self._set_expiry(order, inst, now)
         order.status = "Submitted" if in_session else "PreSubmitted"
         self.listener.order_changed(order)
@@ -365,7 +365,7 @@ class Broker:
         self.flush()
 
     @staticmethod
-    def _set_expiry(order: OrderRecord, inst: GatewayInstrument, now: float) -> bool:
+    def _set_expiry(order: OrderRecord, inst: GatewayContract, now: float) -> bool:
         """Set a DAY order's expiry (the close of the session it is in, or of the next); whether ``now`` is in one."""
         calendar = get_calendar(inst.market)
         when = datetime.fromtimestamp(now, UTC)
@@ -530,7 +530,7 @@ class Broker:
             self._consumed = {k: v for k, v in self._consumed.items() if k[1] > now - 2 * 86_400}
 
     # --- executions -----------------------------------------------------------------------------
-    def _execute(self, order: OrderRecord, inst: GatewayInstrument, fill: Fill, now: float) -> None:
+    def _execute(self, order: OrderRecord, inst: GatewayContract, fill: Fill, now: float) -> None:
         qty, price = fill.quantity, fill.price
         previous = order.filled
         order.filled += qty
@@ -566,7 +566,7 @@ class Broker:
         self.listener.executed(order, execution)
         self.listener.account_changed()
 
-    def _book(self, inst: GatewayInstrument, action: str, qty: Decimal, price: Decimal) -> Decimal | None:
+    def _book(self, inst: GatewayContract, action: str, qty: Decimal, price: Decimal) -> Decimal | None:
         """Move cash and the position; return the realised PnL (quote currency) of a closing trade."""
         signed = qty if action == "BUY" else -qty
         base, quote = (inst.ib_symbol, inst.currency) if inst.is_fx else (None, inst.currency)
@@ -592,7 +592,7 @@ class Broker:
         return realized
 
     def _commission(
-        self, inst: GatewayInstrument, action: str, qty: Decimal, price: Decimal, now: float
+        self, inst: GatewayContract, action: str, qty: Decimal, price: Decimal, now: float
     ) -> tuple[Decimal, str]:
         month = datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
         tally = self._monthly.setdefault(month, {})
@@ -670,7 +670,7 @@ class Broker:
                 total += pos.quantity * mark * self.market.fx_rate(inst.currency, self.base_currency, now)
         return total
 
-    def _order_price(self, action: str, inst: GatewayInstrument, lmt: Decimal | None, now: float) -> Decimal:
+    def _order_price(self, action: str, inst: GatewayContract, lmt: Decimal | None, now: float) -> Decimal:
         quote = self.market.quote(inst.symbol, now)
         if quote is None:
             if lmt is None:
@@ -679,9 +679,7 @@ class Broker:
         touch = Decimal(repr(quote.ask if action == "BUY" else quote.bid))
         return lmt if lmt is not None else touch
 
-    def _check_margin(
-        self, action: str, inst: GatewayInstrument, qty: Decimal, lmt: Decimal | None, now: float
-    ) -> None:
+    def _check_margin(self, action: str, inst: GatewayContract, qty: Decimal, lmt: Decimal | None, now: float) -> None:
         price = self._order_price(action, inst, lmt, now)
         signed = qty if action == "BUY" else -qty
         after = self.stock_value(now, [(inst.symbol, signed, price)]) * INITIAL_MARGIN_RATE
@@ -695,7 +693,7 @@ class Broker:
             )
 
     def _what_if(
-        self, req: PlaceOrderRequest, inst: GatewayInstrument, qty: Decimal, lmt: Decimal | None, now: float
+        self, req: PlaceOrderRequest, inst: GatewayContract, qty: Decimal, lmt: Decimal | None, now: float
     ) -> WhatIf:
         price = self._order_price(req.action, inst, lmt, now)
         signed = qty if req.action == "BUY" else -qty

@@ -6,9 +6,10 @@ and ``../shared/docs/ib-reference.md``):
 * ``durationStr`` is ``N S|D|W|M|Y``; the window ends at ``endDateTime`` (empty: now) and is never
   later than the simulated now, so no bar from the future is ever served. ``N D`` covers the last
   N x 24 hours and at least the last N sessions (a Saturday's ``1 D`` is Friday's session).
-* Maximum duration per bar size (error 162 "Time length exceed max."): 1 secs 1800 S; 5 secs
-  3600 S; 10-15 secs 14400 S; 30 secs 28800 S; 1 min 1 D; 2 mins 2 D; 3-20 mins 1 W; 30 mins-8
-  hours 1 M; 1 day-1 month 1 Y (months count 31 days, years 365).
+* Maximum duration per bar size (error 162 "Time length exceed max."): each bar size's
+  ``max_request_seconds`` (:mod:`sdk.data.barsizes`, the table the IB venue chunks by): 1 secs 1800 S;
+  5 secs 3600 S; 10-15 secs 14400 S; 30 secs 28800 S; 1 min 1 D; 2 mins 2 D; 3-20 mins 1 W; 30 mins-8
+  hours 1 M; 1 day-1 month 1 Y (a requested month counts 30 days, a year 365).
 * Bars come from the catalog (:meth:`sdk.data.Catalog.bars`, IB's alignment); the bar in progress
   at now is rebuilt from the replayed path up to now. Prices are put on the instrument's price
   ladder. ``TRADES`` carries volume, WAP and trade count; ``MIDPOINT``, ``BID``, ``ASK`` are the
@@ -36,9 +37,10 @@ import pandas as pd
 from sdk.calendars import get_calendar
 from sdk.data.barsizes import BAR_SIZES, BarSize
 from sdk.gateway.hours import IB_TIME_ZONE_IDS
-from sdk.gateway.instruments import GatewayInstrument
+from sdk.gateway.instruments import GatewayContract
 from sdk.gateway.market import MarketReplay, ladder_arrays
 from sdk.gateway.messages import Out
+from sdk.timeframes import TIMEFRAME_SECONDS
 
 __all__ = [
     "WHAT_TO_SHOW",
@@ -55,16 +57,9 @@ __all__ = [
 ]
 
 WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK")
-_DAY = 86_400
-_UNIT_SECONDS = {"S": 1, "D": _DAY, "W": 7 * _DAY, "M": 31 * _DAY, "Y": 365 * _DAY}
-#: bar size label -> the longest duration (seconds) one request may cover.
-MAX_DURATION: dict[str, int] = {
-    "1s": 1800, "5s": 3600, "10s": 14_400, "15s": 14_400, "30s": 28_800,
-    "1min": _DAY, "2min": 2 * _DAY,
-    "3min": 7 * _DAY, "5min": 7 * _DAY, "10min": 7 * _DAY, "15min": 7 * _DAY, "20min": 7 * _DAY,
-    "30min": 31 * _DAY, "1h": 31 * _DAY, "2h": 31 * _DAY, "3h": 31 * _DAY, "4h": 31 * _DAY, "8h": 31 * _DAY,
-    "1D": 365 * _DAY, "1W": 365 * _DAY, "1M": 365 * _DAY,
-}  # fmt: skip
+_DAY = TIMEFRAME_SECONDS["1d"]
+#: A ``durationStr`` unit -> its length counted against a bar size's ``max_request_seconds``.
+_UNIT_SECONDS = {"S": 1, "D": _DAY, "W": TIMEFRAME_SECONDS["1w"], "M": TIMEFRAME_SECONDS["1M"], "Y": 365 * _DAY}
 _DURATION = re.compile(r"^\s*(\d+)\s*([SDWMY])\s*$")
 _DAILY = BAR_SIZES["1D"]
 #: The prefix of TWS's error texts from the Historical Market Data Service (error 162).
@@ -98,7 +93,7 @@ def parse_duration(text: str) -> tuple[int, str]:
 
 def check_duration(size: BarSize, count: int, unit: str) -> None:
     """Raise 162 "Time length exceed max." when the duration is over IB's maximum for the bar size."""
-    if count * _UNIT_SECONDS[unit] > MAX_DURATION[size.label]:
+    if count * _UNIT_SECONDS[unit] > size.max_request_seconds:
         raise HistoricalError(162, "Historical Market Data Service error message:Time length exceed max.")
 
 
@@ -133,7 +128,7 @@ def parse_end(text: str, now: float) -> float:
     return min(when.timestamp(), now)
 
 
-def window_start(end: float, count: int, unit: str, inst: GatewayInstrument) -> float:
+def window_start(end: float, count: int, unit: str, inst: GatewayContract) -> float:
     """The start of a request's window (rules in the module docstring)."""
     end_dt = datetime.fromtimestamp(end, UTC)
     if unit == "S":
@@ -168,7 +163,7 @@ class Bars:
         return int(self.times.size)
 
 
-def _bar_end(label: float, size: BarSize, inst: GatewayInstrument) -> float:
+def _bar_end(label: float, size: BarSize, inst: GatewayContract) -> float:
     calendar = get_calendar(inst.market)
     session = calendar.session_at(datetime.fromtimestamp(label, UTC))
     close = session.close.timestamp() if session is not None else math.inf
@@ -180,14 +175,14 @@ def _bar_end(label: float, size: BarSize, inst: GatewayInstrument) -> float:
     return min(label - into + size.seconds, close)
 
 
-def bar_end(label: float, size: BarSize, inst: GatewayInstrument) -> float | None:
+def bar_end(label: float, size: BarSize, inst: GatewayContract) -> float | None:
     """When the bar labelled ``label`` ends (None for weekly and monthly bars)."""
     if size.label in ("1W", "1M"):
         return None
     return _bar_end(label, size, inst)
 
 
-def in_progress(market: MarketReplay, inst: GatewayInstrument, size: BarSize, label: float, now: float) -> pd.DataFrame:
+def in_progress(market: MarketReplay, inst: GatewayContract, size: BarSize, label: float, now: float) -> pd.DataFrame:
     """The one bar labelled ``label`` rebuilt from the replayed path up to ``now`` (empty without samples)."""
     part = _partial(market, inst.symbol, label, now)
     stamps = np.array([round(label * 1e9)] if part else [], dtype="int64").astype("datetime64[ns]")
@@ -218,7 +213,7 @@ def _partial(market: MarketReplay, symbol: str, start: float, end: float) -> tup
 
 
 def build_bars(
-    market: MarketReplay, inst: GatewayInstrument, size: BarSize, start: float, end: float, now: float, *,
+    market: MarketReplay, inst: GatewayContract, size: BarSize, start: float, end: float, now: float, *,
     use_rth: bool,
 ) -> pd.DataFrame:  # fmt: skip
     """TRADES bars with ``start <= time < end``; the bar in progress at ``now`` rebuilt up to now."""
@@ -250,7 +245,7 @@ def build_bars(
 
 
 def _with_synthesized(
-    market: MarketReplay, inst: GatewayInstrument, size: BarSize, frame: pd.DataFrame, start: float, end: float
+    market: MarketReplay, inst: GatewayContract, size: BarSize, frame: pd.DataFrame, start: float, end: float
 ) -> pd.DataFrame:
     """Add intraday bars built from the replayed path for the sessions the data has no such bars for."""
     calendar = get_calendar(inst.market)
@@ -270,7 +265,7 @@ def _with_synthesized(
 
 
 def _path_bars(
-    market: MarketReplay, inst: GatewayInstrument, size: BarSize, session: Any, start: float, end: float
+    market: MarketReplay, inst: GatewayContract, size: BarSize, session: Any, start: float, end: float
 ) -> pd.DataFrame | None:
     """Bars of ``size`` from one session's replayed path over ``[start, end)``, aligned as the catalog's
     (local clock boundaries, the first labelled with the session open)."""
@@ -305,7 +300,7 @@ def _path_bars(
 
 
 def _coarse_in_progress(
-    market: MarketReplay, inst: GatewayInstrument, frame: pd.DataFrame, now: float, use_rth: bool
+    market: MarketReplay, inst: GatewayContract, frame: pd.DataFrame, now: float, use_rth: bool
 ) -> pd.DataFrame:
     """A weekly/monthly frame whose last bar is rebuilt from daily bars up to now."""
     label = frame.index[-1]
@@ -321,7 +316,7 @@ def _coarse_in_progress(
     return frame
 
 
-def transform(frame: pd.DataFrame, what: str, inst: GatewayInstrument) -> Bars:
+def transform(frame: pd.DataFrame, what: str, inst: GatewayContract) -> Bars:
     """TRADES bars to the ``whatToShow`` kind, on the instrument's ladder (rules in the module docstring)."""
     o, h, low, c = (frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
     ohlc = np.stack((o, h, low, c))  # (4, n): one ladder pass for the four prices
@@ -356,7 +351,7 @@ def transform(frame: pd.DataFrame, what: str, inst: GatewayInstrument) -> Bars:
     return Bars(times, po, ph, pl, pc, minus, minus, minus, sessions)
 
 
-def format_dates(bars: Bars, size: BarSize, inst: GatewayInstrument, format_date: int) -> list[str]:
+def format_dates(bars: Bars, size: BarSize, inst: GatewayContract, format_date: int) -> list[str]:
     """Each bar's date in IB's text (module docstring)."""
     if not size.intraday:
         if bars.sessions is not None:
@@ -369,7 +364,7 @@ def format_dates(bars: Bars, size: BarSize, inst: GatewayInstrument, format_date
     return [f"{datetime.fromtimestamp(t, tz):%Y%m%d %H:%M:%S} {zone}" for t in bars.times]
 
 
-def window_text(ts: float, inst: GatewayInstrument) -> str:
+def window_text(ts: float, inst: GatewayContract) -> str:
     """A window bound as IB writes it in ``historicalData``: ``20240301 16:00:00 US/Eastern``."""
     zone = IB_TIME_ZONE_IDS[inst.market]
     return f"{datetime.fromtimestamp(ts, ZoneInfo(zone)):%Y%m%d %H:%M:%S} {zone}"

@@ -1,6 +1,6 @@
 """The gateway's instruments: IB contract terms for every instrument in the market data, and lookup.
 
-Each instrument of the catalog (:class:`sdk.data.InstrumentInfo`) becomes a :class:`GatewayInstrument`
+Each instrument of the catalog (:class:`sdk.data.CatalogEntry`) becomes a :class:`GatewayContract`
 with what IB's contract details carry (IB "Contract Details" reference):
 
 * ``conId``: stable across runs (a CRC-32 of the canonical symbol, in IB's range of 9-digit ids);
@@ -27,14 +27,14 @@ from typing import Protocol
 from sdk.symbols import InstrumentType
 from sdk.ticks import PriceLadder, ladder_for
 
-__all__ = ["ContractQuery", "GatewayInstrument", "InstrumentSource", "InstrumentTable", "LookupError_"]
+__all__ = ["ContractQuery", "GatewayContract", "InstrumentSource", "InstrumentTable", "LookupError_"]
 
 US_VALID_EXCHANGES = ("SMART", "AMEX", "NYSE", "ARCA", "BATS", "IEX", "NASDAQ", "ISLAND")
 ORDER_TYPES = "LMT,MKT,STP,STPLMT,DAY,GTC,IOC,WHATIF"
 
 
 class InstrumentSource(Protocol):
-    """What the gateway reads from :class:`sdk.data.InstrumentInfo`."""
+    """What the gateway reads from :class:`sdk.data.CatalogEntry`."""
 
     @property
     def symbol(self) -> str: ...
@@ -60,8 +60,9 @@ def con_id_for(symbol: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class GatewayInstrument:
-    """One instrument with its IB contract terms (field names are IB's)."""
+class GatewayContract:
+    """One row of the gateway's contract table: an instrument of the data as IB's contract details
+    describe it (field names are IB's)."""
 
     symbol: str
     instrument_type: InstrumentType
@@ -110,7 +111,7 @@ class GatewayInstrument:
         )  # fmt: skip
 
     @classmethod
-    def from_source(cls, info: InstrumentSource, last_price: float | None = None) -> GatewayInstrument:
+    def from_source(cls, info: InstrumentSource, last_price: float | None = None) -> GatewayContract:
         """IB terms for a catalog instrument; ``last_price`` picks ``minTick`` on the ladder."""
         sec_type = info.sec_type
         valid: tuple[str, ...]
@@ -188,12 +189,12 @@ class LookupError_(LookupError):
     otherwise the message is the detail appended to TWS's "No security definition" text.
     """
 
-    def __init__(self, message: str, candidates: tuple[GatewayInstrument, ...] = ()) -> None:
+    def __init__(self, message: str, candidates: tuple[GatewayContract, ...] = ()) -> None:
         super().__init__(message)
         self.candidates = candidates
 
 
-def _matches(inst: GatewayInstrument, q: ContractQuery) -> bool:
+def _matches(inst: GatewayContract, q: ContractQuery) -> bool:
     if q.sec_type and q.sec_type != inst.sec_type:
         return False
     if q.symbol and q.symbol.upper() != inst.ib_symbol.upper():
@@ -214,7 +215,7 @@ def _matches(inst: GatewayInstrument, q: ContractQuery) -> bool:
 class InstrumentTable:
     """All instruments of a gateway, by symbol and conId, with IB-style contract matching."""
 
-    def __init__(self, instruments: Iterable[GatewayInstrument]) -> None:
+    def __init__(self, instruments: Iterable[GatewayContract]) -> None:
         self._by_symbol = {i.symbol: i for i in instruments}
         self._by_con_id = {i.con_id: i for i in self._by_symbol.values()}
         if len(self._by_con_id) != len(self._by_symbol):
@@ -223,16 +224,16 @@ class InstrumentTable:
     def __len__(self) -> int:
         return len(self._by_symbol)
 
-    def __iter__(self) -> Iterator[GatewayInstrument]:
+    def __iter__(self) -> Iterator[GatewayContract]:
         return iter(self._by_symbol.values())
 
-    def get(self, symbol: str) -> GatewayInstrument | None:
+    def get(self, symbol: str) -> GatewayContract | None:
         return self._by_symbol.get(symbol)
 
-    def by_con_id(self, con_id: int) -> GatewayInstrument | None:
+    def by_con_id(self, con_id: int) -> GatewayContract | None:
         return self._by_con_id.get(con_id)
 
-    def candidates(self, query: ContractQuery) -> list[GatewayInstrument]:
+    def candidates(self, query: ContractQuery) -> list[GatewayContract]:
         """Every instrument matching ``query`` (a conId names exactly one)."""
         if query.con_id:
             found = self._by_con_id.get(query.con_id)
@@ -241,7 +242,7 @@ class InstrumentTable:
             return []
         return [i for i in self._by_symbol.values() if _matches(i, query)]
 
-    def resolve(self, query: ContractQuery) -> GatewayInstrument:
+    def resolve(self, query: ContractQuery) -> GatewayContract:
         """The one instrument ``query`` names.
 
         Raises:

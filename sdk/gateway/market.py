@@ -35,7 +35,7 @@ import pandas as pd
 from sdk.calendars import MarketCalendar, Session, get_calendar
 from sdk.errors import FxRateUnavailable
 from sdk.gateway.bar_cache import BarCache
-from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
+from sdk.gateway.instruments import GatewayContract, InstrumentTable
 from sdk.sim.fills import MarketSlice
 from sdk.ticks import PriceLadder
 
@@ -224,14 +224,14 @@ class MarketReplay:
         self._current: dict[str, tuple[float, float, DayPath | None, float]] = {}
 
     # --- calendars ---------------------------------------------------------------------------
-    def calendar(self, inst: GatewayInstrument) -> MarketCalendar:
+    def calendar(self, inst: GatewayContract) -> MarketCalendar:
         return get_calendar(inst.market)
 
     def session_at(self, symbol: str, ts: float) -> Session | None:
         inst = self._inst(symbol)
         return self.calendar(inst).session_at(_dt(ts))
 
-    def _inst(self, symbol: str) -> GatewayInstrument:
+    def _inst(self, symbol: str) -> GatewayContract:
         inst = self.instruments.get(symbol)
         if inst is None:
             raise KeyError(f"{symbol} is not an instrument of this gateway")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sdk.gateway.instruments import GatewayInstrument
+from sdk.gateway.instruments import GatewayContract
 from sdk.gateway.messages import Out
 from sdk.gateway.protocol import UNSET_DOUBLE, UNSET_INTEGER
 from sdk.gateway.records import ExecutionRecord, OrderRecord
@@ -52,7 +52,7 @@ def ib_time(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y%m%d %H:%M:%S UTC")
 
 
-def _contract(inst: GatewayInstrument) -> list[Any]:
+def _contract(inst: GatewayContract) -> list[Any]:
     return [
         inst.con_id, inst.ib_symbol, inst.sec_type, "", 0, "?" if inst.is_fx else "", "",
         inst.exchange, inst.currency, inst.local_symbol, inst.trading_class,
@@ -68,7 +68,7 @@ def _price(value: Decimal | None) -> Any:
     return value if value is not None else Decimal("0.0")
 
 
-def open_order(order: OrderRecord, inst: GatewayInstrument, version: int, what_if: WhatIf | None = None) -> list[Any]:
+def open_order(order: OrderRecord, inst: GatewayContract, version: int, what_if: WhatIf | None = None) -> list[Any]:
     """``openOrder`` (5) for an order at ``version`` (136 fields at 176, 135 from 177)."""
     f: list[Any] = [Out.OPEN_ORDER, order.order_id, *_contract(inst)]
     f += [
@@ -115,7 +115,7 @@ def open_order(order: OrderRecord, inst: GatewayInstrument, version: int, what_i
     return f
 
 
-def completed_order(order: OrderRecord, inst: GatewayInstrument, version: int) -> list[Any]:
+def completed_order(order: OrderRecord, inst: GatewayContract, version: int) -> list[Any]:
     """``completedOrder`` (101) for a filled or cancelled order."""
     f: list[Any] = [Out.COMPLETED_ORDER, *_contract(inst)]
     f += [
@@ -151,7 +151,7 @@ def order_status(order: OrderRecord) -> list[Any]:
     ]  # fmt: skip
 
 
-def exec_details(req_id: int, ex: ExecutionRecord, inst: GatewayInstrument, version: int) -> list[Any]:
+def exec_details(req_id: int, ex: ExecutionRecord, inst: GatewayContract, version: int) -> list[Any]:
     """``execDetails`` (11): 31 fields, 32 from server version 178 (``pendingPriceRevision``).
 
     The contract is ib_async's 11 fields (conId, symbol, secType, lastTradeDateOrContractMonth, strike,

@@ -29,7 +29,6 @@ __all__ = [
     "ProtocolError",
     "encode_field",
     "encode_frame",
-    "encode_frames",
     "read_frame",
     "read_handshake",
     "split_frames",
@@ -94,11 +93,6 @@ def encode_frame(fields: Iterable[Any]) -> bytes:
             append(encode_field(f))
     body = "\0".join(parts).encode() + b"\0"
     return _LENGTH.pack(len(body)) + body
-
-
-def encode_frames(messages: Iterable[Sequence[Any]]) -> bytes:
-    """Several frames concatenated, for one ``transport.write``."""
-    return b"".join(encode_frame(m) for m in messages)
 
 
 def split_frames(data: bytes) -> tuple[list[list[str]], bytes]:

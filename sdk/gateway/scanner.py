@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
+from sdk.gateway.instruments import GatewayContract, InstrumentTable
 from sdk.gateway.market import MarketReplay
 from sdk.gateway.protocol import UNSET_DOUBLE
 
@@ -39,7 +39,7 @@ class ScanError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    inst: GatewayInstrument
+    inst: GatewayContract
     price: float
     change: float
     volume: float
@@ -48,7 +48,7 @@ class _Row:
 def scan(
     instruments: InstrumentTable, market: MarketReplay, *, instrument: str, location: str, code: str, now: float,
     rows: int = -1, above_price: float = UNSET_DOUBLE, below_price: float = UNSET_DOUBLE, above_volume: int = -1,
-) -> list[GatewayInstrument]:  # fmt: skip
+) -> list[GatewayContract]:  # fmt: skip
     """Rank the instruments of ``location`` by ``code`` at ``now`` (rules in the module docstring).
 
     Raises:
@@ -93,7 +93,7 @@ def scan(
     return [r.inst for r in found[:limit]]
 
 
-def _closed_sessions(market: MarketReplay, inst: GatewayInstrument, now: float) -> tuple[list[float], list[float]]:
+def _closed_sessions(market: MarketReplay, inst: GatewayContract, now: float) -> tuple[list[float], list[float]]:
     opens, closes, volumes = market.daily(inst.symbol)
     session = market.session_at(inst.symbol, now)
     limit = session.open.timestamp() if session is not None else now
@@ -101,12 +101,12 @@ def _closed_sessions(market: MarketReplay, inst: GatewayInstrument, now: float) 
     return closes[max(0, n - 2) : n].tolist(), volumes[max(0, n - 1) : n].tolist()
 
 
-def _last_volume(market: MarketReplay, inst: GatewayInstrument, now: float) -> float:
+def _last_volume(market: MarketReplay, inst: GatewayContract, now: float) -> float:
     _, volumes = _closed_sessions(market, inst, now)
     return volumes[-1] if volumes else 0.0
 
 
-def _last_change(market: MarketReplay, inst: GatewayInstrument, now: float) -> float:
+def _last_change(market: MarketReplay, inst: GatewayContract, now: float) -> float:
     closes, _ = _closed_sessions(market, inst, now)
     return closes[-1] / closes[-2] - 1 if len(closes) == 2 and closes[-2] > 0 else 0.0
 

@@ -38,7 +38,7 @@ from sdk.gateway.control import ControlServer
 from sdk.gateway.faults import Faults, parse_faults
 from sdk.gateway.handlers import handlers
 from sdk.gateway.handlers.connection import unsupported
-from sdk.gateway.instruments import GatewayInstrument, InstrumentTable
+from sdk.gateway.instruments import GatewayContract, InstrumentTable
 from sdk.gateway.market import CatalogLike, MarketReplay
 from sdk.gateway.messages import MAX_SERVER_VERSION, MIN_SERVER_VERSION, In
 from sdk.gateway.notify import Notifier
@@ -190,7 +190,7 @@ class OfflineGateway:
         catalog = self.catalog
         assert catalog is not None
         if self._instruments is None:
-            self._instruments = InstrumentTable(GatewayInstrument.from_source(i) for i in catalog.instruments.values())
+            self._instruments = InstrumentTable(GatewayContract.from_source(i) for i in catalog.instruments.values())
             self._market = MarketReplay(catalog, self._instruments, seed=config.seed, tick_seconds=config.tick_seconds)
         self._broker = Broker(
             account=config.account, base_currency=config.base_currency, cash=dict(config.cash),

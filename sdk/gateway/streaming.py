@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from sdk.gateway import answers
-from sdk.gateway.instruments import GatewayInstrument
+from sdk.gateway.instruments import GatewayContract
 from sdk.gateway.market import QuoteState
 from sdk.gateway.messages import Out
 from sdk.gateway.session import MarketSubscription
@@ -32,7 +32,7 @@ def _ok(value: float) -> bool:
 
 
 def tick_messages(
-    sub: MarketSubscription, inst: GatewayInstrument, quote: QuoteState | None, *, full: bool = False
+    sub: MarketSubscription, inst: GatewayContract, quote: QuoteState | None, *, full: bool = False
 ) -> list[list[Any]]:
     """The messages that bring ``sub`` up to ``quote`` (every field when ``full``), remembering them."""
     if quote is None:

@@ -1,9 +1,9 @@
 """The runner's notion of "now": a clock object, never ``time.time()`` scattered through the loop.
 
 Every clock answers ``now()`` (epoch seconds, UTC), ``speed`` (clock seconds per wall second) and can
-wait for a time (:meth:`RunnerClock.sleep_until`), waking early when the clock jumps. They also satisfy
-the IB venue's :class:`sdk.clock.Clock` protocol (``now()``, ``sleep()``), so the venue's
-pacing budget and timestamps run on the same time as the runner.
+wait for a time (:meth:`RunnerClock.sleep_until`), waking early when the clock jumps. :class:`RunnerClock`
+extends the SDK's :class:`sdk.clock.Clock` protocol (``now()``, ``sleep()``), so the venue's pacing budget
+and timestamps run on the same time as the runner.
 
 * :class:`WallClock` — a real venue: the wall clock.
 * :class:`SimClockFollower` — an offline gateway in this process: its :class:`~sdk.gateway.clock.SimClock`
@@ -27,10 +27,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from sdk.clock import MAX_WAIT, VenueClock, WaitableClock
+from sdk.clock import MAX_WAIT, Clock, ListenableTime, VenueClock, WaitableClock
 
 __all__ = [
     "CLOCK_HELP",
@@ -48,20 +48,13 @@ log = logging.getLogger(__name__)
 _Base = WaitableClock  # sleep/sleep_until on now() and speed, woken by poke()
 
 
-class RunnerClock(Protocol):
-    """What the runner needs of time."""
-
-    def now(self) -> float:
-        """Clock time, epoch seconds UTC."""
-        ...
+class RunnerClock(Clock, Protocol):
+    """What the runner needs of time: a :class:`~sdk.clock.Clock` (``now()`` epoch seconds UTC, ``sleep``)
+    with a speed, a wait that wakes on jumps, and a life cycle."""
 
     @property
     def speed(self) -> float:
         """Clock seconds per wall second (1 for real time, 0 while paused)."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Return once ``seconds`` of clock time have passed."""
         ...
 
     async def sleep_until(self, ts: float, *, max_wall: float = MAX_WAIT) -> bool:
@@ -71,11 +64,6 @@ class RunnerClock(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-def as_datetime(ts: float) -> datetime:
-    """Epoch seconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(ts, UTC)
 
 
 class WallClock(_Base):
@@ -98,7 +86,7 @@ class SimClockFollower(_Base):
             as :attr:`speed` while the clock itself is paused (for latency figures; waits wake on every step).
     """
 
-    def __init__(self, sim: Any, *, driven_speed: Callable[[], float] | None = None) -> None:
+    def __init__(self, sim: ListenableTime, *, driven_speed: Callable[[], float] | None = None) -> None:
         super().__init__()
         self.sim = sim
         self.driven_speed = driven_speed

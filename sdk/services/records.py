@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ccxt.base.types import Order, Trade
@@ -110,8 +109,3 @@ def origin_fields(origin: str) -> dict[str, str | None]:
         "agent": name if kind == "agent" else None,
         "plan_id": name if kind == "plan" else None,
     }
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    """``Decimal(str(value))`` or None."""
-    return None if value is None else Decimal(str(value))

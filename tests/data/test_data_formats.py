@@ -122,3 +122,12 @@ def test_parse_bar_size_accepts_ib_and_label_spellings(text: str, label: str) ->
 def test_parse_bar_size_rejects_sizes_ib_does_not_serve(text: str) -> None:
     with pytest.raises(ValueError, match=r"not an IB bar size; use one of: 1s \(1 secs\)"):
         parse_bar_size(text)
+
+
+def test_bar_sizes_take_their_lengths_from_the_one_timeframe_table() -> None:
+    from sdk.data.barsizes import BAR_SIZES
+    from sdk.timeframes import timeframe_seconds
+
+    assert [b.seconds for b in BAR_SIZES.values()] == [timeframe_seconds(b.timeframe) for b in BAR_SIZES.values()]
+    assert BAR_SIZES["1M"].seconds == 30 * 86_400  # a month is 30 days everywhere (planning and ordering only)
+    assert [b.timeframe for b in BAR_SIZES.values()][:6] == ["1s", "5s", "10s", "15s", "30s", "1m"]

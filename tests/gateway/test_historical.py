@@ -17,7 +17,6 @@ from sdk.data import BAR_SIZES
 from sdk.data.barsizes import parse_bar_size
 from sdk.gateway import OfflineGateway
 from sdk.gateway.bar_cache import BarCache
-from sdk.gateway.historical import MAX_DURATION
 from sdk.ticks import US_EQUITY
 
 from .conftest import ASX_OPEN_2025, SPY_MINUTES_2024
@@ -72,7 +71,7 @@ async def test_every_bar_size_and_what_to_show_is_served(make_gateway: Any, conn
     ib = await connect(gw)
     [spy] = await ib.qualifyContractsAsync(Stock("SPY", "SMART", "USD"))
     for size in BAR_SIZES.values():
-        seconds = min(MAX_DURATION[size.label], 365 * 86400)
+        seconds = min(size.max_request_seconds, 365 * 86400)
         duration = f"{seconds} S" if seconds <= 86400 else f"{seconds // 86400} D" if size.intraday else "1 Y"
         bars = await ib.reqHistoricalDataAsync(spy, "", duration, size.ib, "TRADES", True, formatDate=2)
         assert len(bars) > 0, size.ib

@@ -23,7 +23,7 @@ class PausedTime:
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self.t = start
 
-    def now(self) -> float:
+    def timestamp(self) -> float:
         return self.t
 
     def advance(self, seconds: float) -> None:

@@ -48,7 +48,7 @@ class AheadOf:
         self.gateway_clock = gateway_clock
         self.offset = 0.0
 
-    def now(self) -> float:
+    def timestamp(self) -> float:
         return float(self.gateway_clock.timestamp()) + self.offset
 
     def advance(self, seconds: float) -> None:

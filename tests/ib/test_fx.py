@@ -29,7 +29,7 @@ class Idealpro:
         price = self.prices[symbol]
         if price is None:
             return None
-        now = float(self.time.now()) if self.time is not None else 0.0
+        now = float(self.time.timestamp()) if self.time is not None else 0.0
         return FxMid(price, self.updated.get(symbol, now))
 
 
@@ -74,12 +74,12 @@ async def test_a_rate_is_as_old_as_its_quote_and_an_old_quote_is_never_served(pa
     time = paused_time
     venue = Idealpro({"AUD/USD": 0.65}, time)
     cache = FxCache(venue.mid, max_age=60, clock=SimulatedClock(time))
-    venue.updated["AUD/USD"] = time.now() - 50  # IB last moved this quote 50 s ago
+    venue.updated["AUD/USD"] = time.timestamp() - 50  # IB last moved this quote 50 s ago
     assert await cache.rate("AUD", "USD") == pytest.approx(0.65)
-    assert cache.cached("AUD", "USD").at == time.now() - 50, "stamped with the quote's own update time"
+    assert cache.cached("AUD", "USD").at == time.timestamp() - 50, "stamped with the quote's own update time"
     time.advance(20)  # 70 s old now: past IB_FX_MAX_AGE, so asked again
     with pytest.raises(FxRateUnavailable, match="no FX quote to convert AUD to USD"):
         await cache.rate("AUD", "USD")
     assert venue.asked.count("AUD/USD") == 2, "the stale rate was not served from the cache either"
-    venue.updated["AUD/USD"] = time.now()
+    venue.updated["AUD/USD"] = time.timestamp()
     assert await cache.rate("AUD", "USD") == pytest.approx(0.65)

@@ -93,10 +93,10 @@ async def test_unknown_tokens_and_orders_without_an_id() -> None:
 
 
 def test_timeframes() -> None:
-    assert [timeframe_ms(t) for t in ("1s", "1m", "15m", "4h", "1d", "1w")] == [
-        1_000, 60_000, 900_000, 14_400_000, 86_400_000, 604_800_000
+    assert [timeframe_ms(t) for t in ("1s", "1m", "15m", "4h", "1d", "1w", "1M")] == [
+        1_000, 60_000, 900_000, 14_400_000, 86_400_000, 604_800_000, 2_592_000_000
     ]  # fmt: skip
-    for bad in ("", "m", "0m", "-1m", "1y", "1.5m", "m1"):
+    for bad in ("", "m", "0m", "-1m", "1y", "1.5m", "m1", "7m"):  # 7m: no venue serves it
         with pytest.raises(ValueError, match=r"use e\.g\. 1m"):
             timeframe_ms(bad)
 

@@ -98,3 +98,28 @@ async def test_the_replay_driver_moves_the_gateways_clock_only_while_the_runner_
     finally:
         await pacer.stop()
     assert held == start, "the replay ran while the runner was in a step"
+
+
+async def test_every_clock_is_one_protocol_answering_epoch_seconds_as_a_float() -> None:
+    """One clock protocol, one type: the SDK's and the runner's clocks are all :class:`sdk.clock.Clock` (the
+    runner's extend it), and ``now()`` is a float of epoch seconds, the gateway's simulated clock included."""
+    from datetime import UTC, datetime
+
+    from sdk.clock import Clock, SimulatedClock, SystemClock
+    from sdk.gateway.clock import SimClock
+    from sdk.services.clock import RunnerClock, SimClockFollower, WallClock
+
+    start = datetime(2025, 3, 3, 10, tzinfo=UTC)
+    sim = SimClock(start, speed=0)
+    clocks = [
+        SystemClock(),
+        SimulatedClock(sim),
+        WallClock(),
+        SimClockFollower(sim),
+        VenueClock(VenueTime(0, 1).fetch_time),
+    ]
+    for clock in clocks:
+        assert isinstance(clock, Clock), clock
+        assert type(clock.now()) is float, clock
+    assert SimulatedClock(sim).now() == SimClockFollower(sim).now() == start.timestamp()
+    assert Clock in RunnerClock.__mro__  # the runner's protocol extends the SDK's, never restates it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sdk.gateway.instruments import ContractQuery, GatewayInstrument, LookupError_
+from sdk.gateway.instruments import ContractQuery, GatewayContract, LookupError_
 
 if TYPE_CHECKING:
     from sdk.gateway.session import ClientSession
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["resolve"]
 
 
-def resolve(session: ClientSession, req_id: int, query: ContractQuery) -> GatewayInstrument | None:
+def resolve(session: ClientSession, req_id: int, query: ContractQuery) -> GatewayContract | None:
     """The instrument a request names, or None after answering error 200 (unknown or ambiguous)."""
     try:
         return session.gw.instruments.resolve(query)

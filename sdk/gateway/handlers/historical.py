@@ -24,7 +24,7 @@ from sdk.gateway.session import LiveBars
 
 if TYPE_CHECKING:
     from sdk.gateway.handlers import Handler
-    from sdk.gateway.instruments import GatewayInstrument
+    from sdk.gateway.instruments import GatewayContract
     from sdk.gateway.session import ClientSession
 
 __all__ = ["HANDLERS"]
@@ -32,7 +32,7 @@ __all__ = ["HANDLERS"]
 log = logging.getLogger(__name__)
 
 
-def _check_what(inst: GatewayInstrument, what: str) -> None:
+def _check_what(inst: GatewayContract, what: str) -> None:
     if what not in hist.WHAT_TO_SHOW:
         served = ", ".join(hist.WHAT_TO_SHOW)
         raise hist.HistoricalError(

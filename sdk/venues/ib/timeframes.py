@@ -1,21 +1,9 @@
 """ccxt timeframes -> IB bar sizes, and the chunking of a history request by IB's maximum durations.
 
-IB answers one ``reqHistoricalData`` with at most a bar-size-dependent duration (IB "Historical Bar
-Data", valid duration and bar size settings: https://interactivebrokers.github.io/tws-api/historical_bars.html):
-
-=========  ==========================  ======================
-duration   bar sizes it allows         so the largest window
-=========  ==========================  ======================
-1800 S     1 secs - 30 mins            1 secs
-3600 S     5 secs - 1 hour             5 secs
-14400 S    10 secs - 3 hours           10, 15 secs
-28800 S    30 secs - 8 hours           30 secs
-1 D        1 min - 1 day               1 min
-2 D        2 mins - 1 day              2 mins
-1 W        3 mins - 1 week             3 - 20 mins
-1 M        30 mins - 1 month           30 mins - 8 hours
-1 Y        1 day - 1 month             1 day, 1 week, 1 month
-=========  ==========================  ======================
+IB answers one ``reqHistoricalData`` with at most a bar-size-dependent span: the one table of these spans is
+:mod:`sdk.data.barsizes` (each IB bar size's ``max_request_seconds``, with IB's table and source), which the
+offline gateway enforces too; :data:`BAR_SIZES` and :data:`MAX_DURATION_SECONDS` are its views by ccxt
+timeframe.
 
 :func:`plan_chunks` cuts ``[since, until)`` into windows no longer than that maximum, newest first
 (IB's requests are anchored at ``endDateTime``), each with the ``durationStr`` IB expects.
@@ -27,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sdk.data.barsizes import BAR_SIZES as IB_BAR_SIZES
 from sdk.errors import BadRequest
 from sdk.timeframes import TIMEFRAME_SECONDS
 
@@ -40,40 +29,12 @@ __all__ = [
     "timeframe_seconds",
 ]
 
-#: ccxt timeframe -> IB ``barSizeSetting``.
-BAR_SIZES: Mapping[str, str] = {
-    "1s": "1 secs",
-    "5s": "5 secs",
-    "10s": "10 secs",
-    "15s": "15 secs",
-    "30s": "30 secs",
-    "1m": "1 min",
-    "2m": "2 mins",
-    "3m": "3 mins",
-    "5m": "5 mins",
-    "10m": "10 mins",
-    "15m": "15 mins",
-    "20m": "20 mins",
-    "30m": "30 mins",
-    "1h": "1 hour",
-    "2h": "2 hours",
-    "3h": "3 hours",
-    "4h": "4 hours",
-    "8h": "8 hours",
-    "1d": "1 day",
-    "1w": "1 week",
-    "1M": "1 month",
-}
+#: ccxt timeframe -> IB ``barSizeSetting`` (from :data:`sdk.data.barsizes.BAR_SIZES`).
+BAR_SIZES: Mapping[str, str] = {b.timeframe: b.ib for b in IB_BAR_SIZES.values()}
 
-_DAY = 86_400
-#: ccxt timeframe -> the longest duration (seconds) one request may cover (table above).
-MAX_DURATION_SECONDS: Mapping[str, int] = {
-    "1s": 1800, "5s": 3600, "10s": 14_400, "15s": 14_400, "30s": 28_800,
-    "1m": _DAY, "2m": 2 * _DAY,
-    "3m": 7 * _DAY, "5m": 7 * _DAY, "10m": 7 * _DAY, "15m": 7 * _DAY, "20m": 7 * _DAY,
-    "30m": 30 * _DAY, "1h": 30 * _DAY, "2h": 30 * _DAY, "3h": 30 * _DAY, "4h": 30 * _DAY, "8h": 30 * _DAY,
-    "1d": 365 * _DAY, "1w": 365 * _DAY, "1M": 365 * _DAY,
-}  # fmt: skip
+_DAY = TIMEFRAME_SECONDS["1d"]
+#: ccxt timeframe -> the longest span (seconds) one request may cover (:mod:`sdk.data.barsizes`).
+MAX_DURATION_SECONDS: Mapping[str, int] = {b.timeframe: b.max_request_seconds for b in IB_BAR_SIZES.values()}
 
 
 def _supported() -> str:

@@ -1,4 +1,4 @@
-"""Scanning a data directory: what each file holds, read from its first and last lines only.
+"""Data files: finding them in a data directory and describing what each holds from its first and last lines.
 
 :func:`scan_file` sniffs a file (:func:`sdk.data.formats.sniff`, 64 KB from each end), recognises its
 format, and reads the head and tail samples through the same loader as a full load, so a file's
@@ -22,7 +22,7 @@ import pandas as pd
 from sdk.data.barsizes import BarSize
 from sdk.data.formats import FileFormat, UnsupportedFile, detect, parse_times, read_table, sniff
 from sdk.data.frames import session_opens
-from sdk.data.instruments import InstrumentMeta, describe_ticker
+from sdk.data.instruments import TickerFacts, describe_ticker
 from sdk.data.loaders import LoadedFile, load_file, load_table
 
 __all__ = ["DATA_SUFFIXES", "SourceFile", "SymbolSpan", "candidate_files", "load_source", "scan_file"]
@@ -37,7 +37,7 @@ DATA_SUFFIXES: Final = (".csv", ".txt", ".csv.gz", ".txt.gz", ".jsonl", ".jsonl.
 class SymbolSpan:
     """One instrument in a source: its static facts and the start of its first and last bar (UTC)."""
 
-    meta: InstrumentMeta
+    meta: TickerFacts
     first: datetime
     last: datetime
 
@@ -149,7 +149,7 @@ def _scan_multi(path: Path, rel: str, fmt: FileFormat, head_lines: list[str]) ->
     unique, codes = np.unique(tickers, return_inverse=True)
     times = parse_times(table["time"], fmt, tz=head.timezone)
     valid = np.asarray(~times.isna())
-    metas: dict[int, InstrumentMeta] = {}
+    metas: dict[int, TickerFacts] = {}
     skipped: dict[str, str] = {}
     for i, ticker in enumerate(unique):
         meta = describe_ticker(str(ticker))
