@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from mcp_server.state import AppState
 
 __all__ = ["cancel_order", "cancel_plan", "create_plan", "place_order", "preview_order", "register"]
+
+log = logging.getLogger(__name__)
 
 #: preview_order: changes nothing outside this server (it issues a token); a new token each call.
 PREVIEW = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
@@ -287,8 +290,15 @@ async def place_order(
         reason = result.risk_decision.get("reason") or result.reject_code
         raise ToolError(f"rejected by the RiskManager at placing: {reason}; call preview_order again")
     summary = result.to_dict()
-    state.tokens.finish(record, summary)
     warnings = list(record.warnings)
+    try:  # the order went out: a ledger that cannot mark the token spent must not turn that into an error
+        await asyncio.to_thread(state.tokens.finish, record, summary)
+    except Exception as exc:
+        log.warning("placed, but the token could not be marked spent", extra={"orderRef": record.client_order_id})
+        warnings.append(
+            f"order {record.client_order_id} was placed, but its token could not be marked spent ({exc}); do not "
+            "place it again: a retry with this token answers from the order's client order id and sends nothing"
+        )
     if result.replayed:
         warnings.append(f"order {record.client_order_id} had already been submitted; nothing was sent again")
     order = result.order or {}

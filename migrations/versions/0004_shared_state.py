@@ -1,4 +1,4 @@
-"""Shared state for several processes: the kill switch, confirmation tokens and the IB pacing budget as rows.
+"""Shared state for several processes: the kill switch and confirmation tokens as rows.
 
 Revision ID: 0004
 Revises: 0003
@@ -46,31 +46,9 @@ def upgrade() -> None:
         op.f("ix_confirmation_tokens_client_order_id"), "confirmation_tokens", ["client_order_id"], unique=False
     )
     op.create_index(op.f("ix_confirmation_tokens_expires_at"), "confirmation_tokens", ["expires_at"], unique=False)
-    op.create_table(
-        "pacing_logins",
-        sa.Column("login", sa.String(length=128), nullable=False),
-        sa.PrimaryKeyConstraint("login", name=op.f("pk_pacing_logins")),
-    )
-    op.create_table(
-        "pacing_requests",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("login", sa.String(length=128), nullable=False),
-        sa.Column("at", sa.BigInteger(), nullable=False),
-        sa.Column("weight", sa.Integer(), nullable=False),
-        sa.Column("identity", sa.String(length=64), nullable=False),
-        sa.Column("series", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["login"], ["pacing_logins.login"], name=op.f("fk_pacing_requests_login_pacing_logins"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_pacing_requests")),
-    )
-    op.create_index(op.f("ix_pacing_requests_login_at"), "pacing_requests", ["login", "at"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_pacing_requests_login_at"), table_name="pacing_requests")
-    op.drop_table("pacing_requests")
-    op.drop_table("pacing_logins")
     op.drop_index(op.f("ix_confirmation_tokens_expires_at"), table_name="confirmation_tokens")
     op.drop_index(op.f("ix_confirmation_tokens_client_order_id"), table_name="confirmation_tokens")
     op.drop_table("confirmation_tokens")

@@ -11,6 +11,7 @@ function, so ``trader --help`` stays fast and importing this package does no wor
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,7 +58,13 @@ def build_app() -> typer.Typer:
     root.callback()(_root)
     gateway.register(root)
     for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
-        entry.load()(root)
+        try:
+            entry.load()(root)
+        except Exception as exc:  # one broken plugin must not take `trader killswitch`/`db` down with it
+            print(
+                f"trader: the {entry.name!r} commands ({entry.value}) failed to load and are missing: {exc}",
+                file=sys.stderr,
+            )
     db.register(root)
     data.register(root)
     killswitch.register(root)

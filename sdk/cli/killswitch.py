@@ -69,15 +69,21 @@ def register(app: typer.Typer) -> None:
 
     @ks_app.command("status", help="Show the switch (ledger row and KILL_SWITCH_FILE); exit 1 while engaged.")
     def show(ctx: typer.Context, url: UrlOption = None) -> None:
+        from sdk.ledger.killswitch import KillSwitchUnreadable, status
         from sdk.services.killswitch import kill_switch_reason
 
         ledger, settings = _ledger(ctx, url)
         with ledger:
+            try:
+                status(ledger)
+                unreadable = False
+            except KillSwitchUnreadable:
+                unreadable = True
             why = kill_switch_reason(ledger, settings.kill_switch_file)
         if why is None:
             typer.echo("kill switch released: positions may be opened")
             return
         typer.echo(why)
-        raise typer.Exit(2 if "cannot" in why else 1)
+        raise typer.Exit(2 if unreadable else 1)
 
     app.add_typer(ks_app)

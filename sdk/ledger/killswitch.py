@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sdk.ledger.database import Ledger
 from sdk.ledger.errors import LedgerError
@@ -104,16 +104,21 @@ def status(ledger: Ledger, scope: str = GLOBAL) -> KillSwitch:
 
 def _set(ledger: Ledger, engaged: bool, by: str, reason: str | None, scope: str) -> KillSwitch:
     values = {"engaged": engaged, "changed_by": by[:255], "reason": reason}
-    try:
-        with ledger.write() as conn:
-            now = db_now_ms(conn)
-            done = conn.execute(
-                update(KillSwitchRow).where(KillSwitchRow.scope == scope).values(changed_at=now, **values)
-            )
-            if done.rowcount != 1:
-                conn.execute(insert(KillSwitchRow).values(scope=scope, changed_at=now, **values))
-    except SQLAlchemyError as exc:
-        raise _unreadable(ledger, "set", exc) from None
+    for attempt in (1, 2):  # two first-time writers can both miss the row: the loser's insert fails, it updates
+        try:
+            with ledger.write() as conn:
+                now = db_now_ms(conn)
+                done = conn.execute(
+                    update(KillSwitchRow).where(KillSwitchRow.scope == scope).values(changed_at=now, **values)
+                )
+                if done.rowcount != 1:
+                    conn.execute(insert(KillSwitchRow).values(scope=scope, changed_at=now, **values))
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise _unreadable(ledger, "set", RuntimeError("the kill switch row kept changing")) from None
+        except SQLAlchemyError as exc:
+            raise _unreadable(ledger, "set", exc) from None
     return status(ledger, scope)
 
 

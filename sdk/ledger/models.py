@@ -50,8 +50,6 @@ __all__ = [
     "LeaseRow",
     "MarketDataRow",
     "OrderRow",
-    "PacingLoginRow",
-    "PacingRequestRow",
     "PlanRow",
     "PositionRow",
     "SessionRow",
@@ -463,29 +461,3 @@ class ConfirmationTokenRow(Base):
     result: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index(None, "client_order_id"), Index(None, "expires_at"))
-
-
-class PacingLoginRow(Base):
-    """One IB login (``ib:<host>:<port>``: one gateway is one login) whose historical-data pacing budget every
-    process shares: the row each admission locks (``SELECT ... FOR UPDATE``; SQLite: its single writer)."""
-
-    __tablename__ = "pacing_logins"
-
-    login: Mapped[str] = mapped_column(String(128), primary_key=True)
-
-
-class PacingRequestRow(Base):
-    """One historical-data request admitted for a login, at ``at`` (the venue's clock, ms UTC: IB paces on its
-    own time), its ``weight`` (BID_ASK 2) and hashes of what makes it identical and of its contract/tick type.
-    Rows older than IB's longest window (10 minutes) are deleted as new ones arrive."""
-
-    __tablename__ = "pacing_requests"
-
-    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
-    login: Mapped[str] = mapped_column(String(128), ForeignKey("pacing_logins.login", ondelete="CASCADE"))
-    at: Mapped[int] = mapped_column(Ms, doc="venue clock, ms UTC")
-    weight: Mapped[int] = mapped_column(Integer)
-    identity: Mapped[str] = mapped_column(String(64))
-    series: Mapped[str] = mapped_column(String(64))
-
-    __table_args__ = (Index(None, "login", "at"),)

@@ -174,7 +174,7 @@ def test_mask_url_hides_passwords_even_in_broken_urls() -> None:
     assert "topsecret" not in mask_url("weird://me:topsecret@")
 
 
-SHARED_STATE_TABLES = {"kill_switch", "confirmation_tokens", "pacing_logins", "pacing_requests"}
+SHARED_STATE_TABLES = {"kill_switch", "confirmation_tokens"}
 
 
 def test_0004_adds_and_removes_the_shared_state_tables(empty_url: str) -> None:

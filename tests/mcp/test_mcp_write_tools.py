@@ -390,3 +390,21 @@ async def test_a_repeated_create_plan_is_the_same_plan_after_a_restart(
         assert len(gateway_orders(gw)) == 1  # one entry order, resting at 36.80
     finally:
         await gw.stop()
+
+
+async def test_a_token_the_ledger_cannot_mark_spent_still_answers_the_placed_order(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order went out; the ledger failing to mark its token spent is a warning on the placed order, not an
+    error that would send the agent back to preview_order (a new preview is a new order: a double)."""
+    before = len(env.orders())
+    preview = await env.harness.ok("preview_order", BUY_BHP)
+
+    def unreachable(*_: Any) -> None:
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(env.state.tokens, "finish", unreachable)
+    placed = await env.harness.ok("place_order", {"token": preview["token"]})
+    assert placed["client_order_id"] == preview["order"]["client_order_id"] and placed["order"]["filled"] == 100
+    assert any("could not be marked spent" in w and "do not place it again" in w for w in placed["warnings"])
+    assert len(env.orders()) == before + 1

@@ -6,6 +6,7 @@ ledger and one offline gateway, as two runner processes would be.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from sdk.cli import build_app
+from sdk.ledger import killswitch as ks
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 from sdk.risk import OrderIntent
@@ -75,9 +77,10 @@ async def test_the_ledgers_kill_switch_stops_openings_in_every_process_but_lets_
         a = await build_services(one.settings, one, ledger, session_id="run-a", shadow=False)
         b = await build_services(two.settings, two, ledger, session_id="run-b", shadow=False)
         assert (await a.execution.submit(buy(cid="trd-ks-1"))).approved
-        engaged = killswitch("on", "--url", ledger_url, "--reason", "bad fills", "--by", "alice")
+        engaged = killswitch("on", "--url", ledger_url, "--reason", "bad fills we cannot explain", "--by", "alice")
         assert engaged.exit_code == 0, engaged.output
         assert "engaged by alice" in engaged.output and "bad fills" in engaged.output
+        # 1: engaged (a reason saying "cannot" is not an unreadable switch, exit 2)
         assert killswitch("status", "--url", ledger_url).exit_code == 1
         for services, cid in ((a, "trd-ks-2"), (b, "trd-ks-3")):
             refused = await services.execution.submit(buy(cid=cid))
@@ -118,3 +121,11 @@ async def test_the_kill_switch_file_still_engages_it(
         switch.touch()
         refused = await services.execution.submit(buy(cid="trd-kf-1"))
         assert refused.reject_code == "kill_switch" and str(switch) in refused.risk_decision["reason"]
+
+
+def test_first_settings_of_the_kill_switch_racing_all_succeed(ledger_url: str) -> None:
+    """Eight first-time ``on`` calls at once (no row yet): each succeeds and the switch is engaged (on PostgreSQL
+    the losers' inserts conflict; they must update the winner's row, not report an unreadable switch)."""
+    with open_ledger(ledger_url) as ledger, ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(lambda i: ks.engage(ledger, by=f"proc-{i}", reason="race"), range(8)))
+        assert all(switch.engaged for switch in done) and ks.status(ledger).engaged
