@@ -542,21 +542,27 @@ class ShadowVenue(VenueForwarder):
         end = until // _MINUTE_MS * _MINUTE_MS
         if end - start < _MINUTE_MS:
             return
-        try:
-            bars = await self.venue.fetch_ohlcv(order.symbol, RANGE_TIMEFRAME, since=start)
-        except (ExchangeError, NetworkError) as exc:  # NotSupported too; the live quote still works the order
-            extra = {"orderRef": order.client_order_id, "symbol": order.symbol, "error": repr(exc)}
-            log.warning("no bars to work a resting shadow order against", extra=extra)
-            return
-        for ts, o, h, low, c, _ in bars:
-            if ts < start or ts + _MINUTE_MS > end or order.is_done:
-                continue
-            quote = quote_for(to_decimal(o), instrument.ladder)
-            market = MarketSlice(
-                bid=quote.bid, ask=quote.ask, open=to_decimal(o), high=to_decimal(h), low=to_decimal(low),
-                close=to_decimal(c), volume=None,
-            )  # fmt: skip
-            await self._match(order, instrument, market, arrival=False, at=int(ts))
+        while start < end and not order.is_done:  # page: one answer holds at most the venue's default limit
+            try:
+                bars = await self.venue.fetch_ohlcv(order.symbol, RANGE_TIMEFRAME, since=start)
+            except (ExchangeError, NetworkError) as exc:  # NotSupported too; the live quote still works the order
+                extra = {"orderRef": order.client_order_id, "symbol": order.symbol, "error": repr(exc)}
+                log.warning("no bars to work a resting shadow order against", extra=extra)
+                return
+            worked = [bar for bar in bars if start <= bar[0] and bar[0] + _MINUTE_MS <= end]
+            for ts, o, h, low, c, _ in worked:
+                if order.is_done:
+                    break
+                quote = quote_for(to_decimal(o), instrument.ladder)
+                market = MarketSlice(
+                    bid=quote.bid, ask=quote.ask, open=to_decimal(o), high=to_decimal(h), low=to_decimal(low),
+                    close=to_decimal(c), volume=None,
+                )  # fmt: skip
+                await self._match(order, instrument, market, arrival=False, at=int(ts))
+            if not worked:
+                break  # nothing traded in the rest of the range (a closed market)
+            start = int(worked[-1][0]) + _MINUTE_MS
+            order.worked_until = start
         order.worked_until = end
 
     async def _slice(self, symbol: str, instrument: InstrumentSpec) -> MarketSlice | None:
@@ -629,8 +635,11 @@ class ShadowVenue(VenueForwarder):
         return {"cost": float(cost.amount), "currency": cost.currency}, cost.fx.rate
 
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Order:
-        """Cancel a shadow order by client order id or shadow id; a finished one is returned as it is."""
+        """Cancel a shadow order by client order id or shadow id; a finished one is returned as it is. An open one is
+        first worked up to now (what the market filled before the cancel stays filled, as at a real venue)."""
         order = self._find(id)
+        if not order.is_done:
+            await self._work(order, await self.venue.fetch_instrument(order.symbol), arrival=False)
         if not order.is_done:
             order.status, order.reason, order.last_update = "canceled", "cancelled", self._now_ms()
         return order.to_order()

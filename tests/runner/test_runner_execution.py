@@ -197,6 +197,30 @@ async def test_a_resting_shadow_limit_fills_where_the_market_traded_through_it_a
             assert [t["takerOrMaker"] for t in order["trades"]] == ["maker"], mode
 
 
+async def test_cancelling_a_resting_shadow_limit_keeps_what_the_market_filled_before_the_cancel(
+    make_gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    """A shadow DAY buy limit the market traded through while nothing looked: the cancel comes after, so (as at a
+    real venue, where the fill happened first) the order is filled, not cancelled."""
+    gw = await make_gateway()
+    now = gw.clock.timestamp()
+    close = gw.market.session_at("BHP/AUD", now).close.timestamp()
+    low = min(s.slice.low for s in gw.market.segments("BHP/AUD", now, close - 120))
+    bid = Decimal(str(gw.market.quote("BHP/AUD", now).bid))
+    limit = ((low + bid) / 2).quantize(Decimal("0.01"))
+    assert low < limit < bid, (low, limit, bid)
+    trader = await make_trader(gw, execute_orders=False)
+    with open_ledger(sqlite_url) as ledger:
+        services = await build_services(trader.settings, trader, ledger, session_id="cancel", shadow=True)
+        intent = OrderIntent(symbol="BHP/AUD", side="buy", type="limit", amount=100, price=limit, tif="DAY",
+                             client_order_id="trd-rest-cancel", origin="strategy:test")  # fmt: skip
+        placed = await services.execution.submit(intent)
+        assert placed.order is not None and placed.order["status"] == "open"
+        gw.clock.jump(datetime.fromtimestamp(close - 60, UTC))  # the low traded before this, the session still open
+        order = await services.execution.cancel("trd-rest-cancel")
+        assert (order["status"], order["filled"]) == ("closed", 100.0), order
+
+
 @pytest.mark.parametrize("shadow", [True, False], ids=["shadow", "paper"])
 async def test_a_plan_enters_through_execution_and_is_idempotent_by_plan_id(
     gateway: Any, make_trader: Any, sqlite_url: str, shadow: bool
