@@ -473,13 +473,12 @@ class StrategyRunner:
 
         The payload is ``{tag: value}`` exactly as the dashboard reads it (``BuyingPower``, ``NetLiquidation``,
         ``AvailableFunds``, ... as numbers in ``IB_BASE_CURRENCY``; ``dashboard.logic.reads.latest_account_event``).
-        A venue without ``fetch_account_summary`` (ccxt) records nothing.
+        A venue without one (``has["fetchAccountSummary"]`` False: ccxt) records nothing.
         """
         assert self.services is not None
-        fetch = getattr(self.services.trader, "fetch_account_summary", None)
-        if fetch is None:
+        if not self.services.trader.has.get("fetchAccountSummary"):
             return
-        summary = await fetch()
+        summary = await self.services.trader.fetch_account_summary()
         payload = {str(tag): float(value) for tag, value in summary.items()}
         base = self.settings.ib_base_currency
         await self._event(ACCOUNT_SUMMARY_KIND, payload, message=f"{self.services.trader.id} account summary in {base}")

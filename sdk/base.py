@@ -118,6 +118,15 @@ class BaseTrader(abc.ABC):
         """
         raise NotSupported(f"{self.id} does not report its time (has['fetchTime'] is False); use the wall clock")
 
+    async def fetch_account_summary(self) -> dict[str, float]:
+        """The venue's headline account values in the base currency (IB: ``NetLiquidation``, ``AvailableFunds``,
+        ``BuyingPower`` ...; ``has["fetchAccountSummary"]``).
+
+        Raises:
+            NotSupported: the venue reports no such summary (ccxt venues: use ``fetch_balance``).
+        """
+        raise NotSupported(f"{self.id} reports no account summary; use fetch_balance")
+
     def mode_facts(self) -> dict[str, Any]:
         """The facts that decide live or paper (:func:`sdk.venues.mode.venue_mode`): IB's port, account and
         whether the session is the offline gateway; a ccxt venue's ``sandbox``. Empty when the venue states none

@@ -23,7 +23,7 @@ __all__ = ["READ_EXTRAS", "VenueForwarder"]
 #: ``orders`` service, its ``connection`` (whose ``ib`` places orders) or a ccxt ``exchange``, is refused: a
 #: wrapper that decides orders itself must not hand out a way around it.
 READ_EXTRAS = frozenset({
-    "health", "markets", "watch_ohlcv", "fetch_account_summary", "fetch_closed_orders", "fetch_order_trades",
+    "health", "markets", "watch_ohlcv", "fetch_closed_orders", "fetch_order_trades",
     "mode", "resolver",
 })  # fmt: skip
 
@@ -60,6 +60,9 @@ class VenueForwarder(BaseTrader):
 
     async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
         return await self.venue.fetch_time(params)
+
+    async def fetch_account_summary(self) -> dict[str, float]:
+        return await self.venue.fetch_account_summary()
 
     def mode_facts(self) -> dict[str, Any]:
         return self.venue.mode_facts()

@@ -108,6 +108,10 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
     async def account_id() -> None:
         assert trader.account_id == gw.config.account, "the account the session holds"
 
+    async def account_summary() -> None:
+        summary = await trader.fetch_account_summary()
+        assert summary["NetLiquidation"] > 0 and all(isinstance(v, float) for v in summary.values())
+
     async def client_id() -> None:
         assert trader.client_id == trader.connection.ib.client.clientId
 
@@ -152,6 +156,7 @@ def _calls(trader: IBTrader, gw: Any, ccxt: Any) -> dict[str, Callable[[], Await
         "watchOHLCV": watch, "fetchBalance": balance, "fetchPositions": positions, "fetchMyTrades": my_trades,
         "fetchOrderTrades": order_trades, "fetchOrder": fetch_order, "fetchOpenOrders": open_orders,
         "fetchClosedOrders": closed_orders, "fetchTime": time, "accountId": account_id, "clientId": client_id,
+        "fetchAccountSummary": account_summary,
         "orderNeverReceived": never_received, "cancelOrder": cancel, "cancelAllOrders": cancel_all,
         **{k: (lambda k=k: create(k)) for k in creates},
     }  # fmt: skip

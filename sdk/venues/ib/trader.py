@@ -121,6 +121,7 @@ class IBTrader(BaseTrader):
         "fetchClosedOrders": True,
         "fetchTime": True,
         "accountId": True,
+        "fetchAccountSummary": True,
         "clientId": True,
         "createOrder": True,
         "createLimitOrder": True,
