@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ccxt.base.types import Trade
+from ccxt.base.types import Market, OrderBook, Ticker, Trade
 
-from sdk.base import BaseTrader
+from sdk.base import OHLCV, BaseTrader
 from sdk.costs.model import FeeRates
+from sdk.instruments import InstrumentSpec
 
 __all__ = ["READ_EXTRAS", "VenueForwarder"]
 
@@ -31,7 +32,8 @@ READ_EXTRAS = frozenset({
 class VenueForwarder(BaseTrader):
     """Base of a trader wrapping ``venue``: its id, ``has``, clock and every optional capability are the venue's.
 
-    Subclasses implement the ccxt primitives (orders their own way, market data usually from ``venue``).
+    Market data (markets, tickers, books, candles, instruments, FX) is the venue's; subclasses implement the
+    account and order primitives their own way.
     """
 
     def __init__(self, venue: BaseTrader) -> None:
@@ -50,6 +52,40 @@ class VenueForwarder(BaseTrader):
             )
         return getattr(self.venue, name)
 
+    # --- market data: the venue's -----------------------------------------------------------
+    async def load_markets(self, reload: bool = False) -> dict[str, Market]:
+        return await self.venue.load_markets(reload)
+
+    async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Ticker:
+        return await self.venue.fetch_ticker(symbol, params)
+
+    async def fetch_tickers(
+        self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Ticker]:
+        return await self.venue.fetch_tickers(symbols, params)
+
+    async def fetch_order_book(
+        self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
+    ) -> OrderBook:
+        return await self.venue.fetch_order_book(symbol, limit, params)
+
+    async def fetch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[OHLCV]:
+        return await self.venue.fetch_ohlcv(symbol, timeframe, since, limit, params)
+
+    async def fetch_instrument(self, symbol: str) -> InstrumentSpec:
+        return await self.venue.fetch_instrument(symbol)
+
+    async def fetch_fx_rate(self, base: str, quote: str) -> float:
+        return await self.venue.fetch_fx_rate(base, quote)
+
+    # --- capabilities: the venue's ----------------------------------------------------------
     @property
     def account_id(self) -> str | None:
         return self.venue.account_id

@@ -58,10 +58,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
+from ccxt.base.types import Balances, Order, Position, Trade
 from pydantic import ValidationError
 
-from sdk.base import OHLCV, BaseTrader, MarketData, OrderSide
+from sdk.base import BaseTrader, MarketData, OrderSide
 from sdk.errors import (
     InvalidOrder,
     LiveTradingNotAllowed,
@@ -71,7 +71,6 @@ from sdk.errors import (
     RiskRejected,
     SymbolNotAllowed,
 )
-from sdk.instruments import InstrumentSpec
 from sdk.ledger import Ledger, LedgerError, open_ledger, upgrade
 from sdk.ledger.urls import is_sqlite, normalise_url, sqlite_path
 from sdk.logs import new_run_id
@@ -283,33 +282,7 @@ class GuardedTrader(VenueForwarder):
         finally:
             await self.venue.close()
 
-    # --- reads: the venue's -------------------------------------------------------------------
-    async def load_markets(self, reload: bool = False) -> dict[str, Market]:
-        return await self.venue.load_markets(reload)
-
-    async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Ticker:
-        return await self.venue.fetch_ticker(symbol, params)
-
-    async def fetch_tickers(
-        self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Ticker]:
-        return await self.venue.fetch_tickers(symbols, params)
-
-    async def fetch_order_book(
-        self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
-    ) -> OrderBook:
-        return await self.venue.fetch_order_book(symbol, limit, params)
-
-    async def fetch_ohlcv(
-        self,
-        symbol: str,
-        timeframe: str = "1m",
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[OHLCV]:
-        return await self.venue.fetch_ohlcv(symbol, timeframe, since, limit, params)
-
+    # --- account reads: the venue's (market data comes from VenueForwarder) ------------------------
     async def fetch_balance(self, params: dict[str, Any] | None = None) -> Balances:
         return await self.venue.fetch_balance(params)
 
@@ -317,12 +290,6 @@ class GuardedTrader(VenueForwarder):
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
     ) -> list[Position]:
         return await self.venue.fetch_positions(symbols, params)
-
-    async def fetch_instrument(self, symbol: str) -> InstrumentSpec:
-        return await self.venue.fetch_instrument(symbol)
-
-    async def fetch_fx_rate(self, base: str, quote: str) -> float:
-        return await self.venue.fetch_fx_rate(base, quote)
 
     async def get_equity(self) -> float:
         return await self.venue.get_equity()

@@ -33,9 +33,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
+from ccxt.base.types import Balances, Order, Position, Trade
 
-from sdk.base import OHLCV, BaseTrader, OrderSide
+from sdk.base import BaseTrader, OrderSide
 from sdk.calendars import get_calendar
 from sdk.costs import CostTracker
 from sdk.costs.fx import FxRate, FxTable, to_decimal
@@ -281,34 +281,7 @@ class ShadowVenue(VenueForwarder):
     def _now_ms(self) -> int:
         return int(self._now() * 1000)
 
-    # --- market data: the real venue's ------------------------------------------------------
-    async def load_markets(self, reload: bool = False) -> dict[str, Market]:
-        return await self.venue.load_markets(reload)
-
-    async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Ticker:
-        return await self.venue.fetch_ticker(symbol, params)
-
-    async def fetch_order_book(
-        self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
-    ) -> OrderBook:
-        return await self.venue.fetch_order_book(symbol, limit, params)
-
-    async def fetch_ohlcv(
-        self,
-        symbol: str,
-        timeframe: str = "1m",
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[OHLCV]:
-        return await self.venue.fetch_ohlcv(symbol, timeframe, since, limit, params)
-
-    async def fetch_instrument(self, symbol: str) -> InstrumentSpec:
-        return await self.venue.fetch_instrument(symbol)
-
-    async def fetch_fx_rate(self, base: str, quote: str) -> float:
-        return await self.venue.fetch_fx_rate(base, quote)
-
+    # --- lifecycle: the real venue is its creator's (market data comes from VenueForwarder) ----------
     async def connect(self) -> None:
         await self.venue.connect()
 
