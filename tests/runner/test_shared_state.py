@@ -6,6 +6,9 @@ ledger and one offline gateway, as two runner processes would be.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -129,3 +132,32 @@ def test_first_settings_of_the_kill_switch_racing_all_succeed(ledger_url: str) -
     with open_ledger(ledger_url) as ledger, ThreadPoolExecutor(8) as pool:
         done = list(pool.map(lambda i: ks.engage(ledger, by=f"proc-{i}", reason="race"), range(8)))
         assert all(switch.engaged for switch in done) and ks.status(ledger).engaged
+
+
+def test_one_token_claimed_by_racing_processes_is_won_once(ledger_url: str) -> None:
+    """Six real processes claim one confirmation token at the same moment on one ledger: exactly one wins (the
+    claim is one conditional UPDATE), the others see it being placed."""
+    from sdk.ledger import tokens
+
+    with open_ledger(ledger_url) as ledger:
+        tokens.issue(ledger, "tok-race", client_order_id="trd-race", intent={}, warnings=[], ttl_ms=60_000,
+                     issued_by="test")  # fmt: skip
+    script = (
+        "import sys, time\n"
+        "from sdk.ledger import open_ledger, tokens\n"
+        "go = float(sys.argv[2])\n"
+        "with open_ledger(sys.argv[1]) as ledger:\n"
+        "    ledger.engine.connect().close()\n"  # connected before the start line: the race is the claim
+        "    time.sleep(max(0.0, go - time.time()))\n"  # a start line shared by all, not a wait for a result
+        "    won, _ = tokens.claim(ledger, 'tok-race')\n"
+        "print('won' if won else 'lost')\n"
+    )
+    go = time.time() + 3
+    procs = [subprocess.Popen([sys.executable, "-c", script, ledger_url, str(go)], stdout=subprocess.PIPE, text=True)
+             for _ in range(6)]  # fmt: skip
+    outcomes = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
+    assert [p.returncode for p in procs] == [0] * 6
+    assert outcomes == ["lost"] * 5 + ["won"], outcomes
+    with open_ledger(ledger_url) as ledger:
+        won, row = tokens.claim(ledger, "tok-race")
+    assert not won and row is not None and row["state"] == "placing"
