@@ -50,6 +50,8 @@ __all__ = [
     "LeaseRow",
     "MarketDataRow",
     "OrderRow",
+    "PacingLoginRow",
+    "PacingRequestRow",
     "PlanRow",
     "PositionRow",
     "SessionRow",
@@ -461,3 +463,39 @@ class ConfirmationTokenRow(Base):
     result: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index(None, "client_order_id"), Index(None, "expires_at"))
+
+
+class PacingLoginRow(Base):
+    """One IB login's shared historical-data pacing state: the row every process locks before admitting a request.
+
+    ``login`` is the budget's key (``ib:`` and a hash of the login's managed accounts: never an account number).
+    ``blocked_until_us`` holds every request back after a 162 pacing violation (the budget's clock, microseconds
+    since the epoch), ``strikes`` is how many violations came in a row (the hold escalates 2 s, 15 s, 10 min) and
+    ``violations`` counts them all. Written only through :mod:`sdk.ledger.pacing`.
+    """
+
+    __tablename__ = "pacing_logins"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocked_until_us: Mapped[int] = mapped_column(BigInteger, doc="budget clock, microseconds since the epoch")
+    strikes: Mapped[int] = mapped_column(Integer)
+    violations: Mapped[int] = mapped_column(Integer)
+
+
+class PacingRequestRow(Base):
+    """A historical-data request a process on ``login`` admitted: when (the budget's clock, microseconds since the
+    epoch), its weight (BID_ASK counts 2), and hashes of its identity (the 15-second rule) and series (contract,
+    exchange, tick type: the 2-second rule). Rows older than IB's ten-minute window are deleted as they age out.
+    Written only through :mod:`sdk.ledger.pacing`.
+    """
+
+    __tablename__ = "pacing_requests"
+
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64))
+    at_us: Mapped[int] = mapped_column(BigInteger, doc="budget clock, microseconds since the epoch")
+    weight: Mapped[int] = mapped_column(Integer)
+    identity: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the request's identity")
+    series: Mapped[str] = mapped_column(String(64), doc="SHA-256 of (contract, exchange, tick type)")
+
+    __table_args__ = (Index(None, "login", "at_us"),)

@@ -196,4 +196,28 @@ def test_0004_adds_and_removes_the_shared_state_tables(empty_url: str) -> None:
             assert "decisions" in inspect(conn).get_table_names(), "0003's table stays"
     finally:
         engine.dispose()
-    assert upgrade(empty_url) == head_revision() == "0004"
+    assert upgrade(empty_url) == head_revision() == "0005"
+
+
+PACING_TABLES = {"pacing_logins", "pacing_requests"}
+
+
+def test_0005_adds_and_removes_the_shared_pacing_tables(empty_url: str) -> None:
+    assert upgrade(empty_url, "0004") == "0004"
+    engine = create_ledger_engine(normalise_url(empty_url))
+    try:
+        with engine.connect() as conn:
+            assert not PACING_TABLES & set(inspect(conn).get_table_names())
+        assert upgrade(empty_url, "0005") == "0005"
+        with engine.connect() as conn:
+            assert PACING_TABLES <= set(inspect(conn).get_table_names())
+            assert {c["name"] for c in inspect(conn).get_columns("pacing_requests")} == {
+                "id", "login", "at_us", "weight", "identity", "series",
+            }  # fmt: skip
+        with engine.execution_options(**WRITE).begin() as conn:
+            command.downgrade(alembic_config(conn), "0004")
+        with engine.connect() as conn:
+            assert not PACING_TABLES & set(inspect(conn).get_table_names())
+            assert "kill_switch" in inspect(conn).get_table_names(), "0004's table stays"
+    finally:
+        engine.dispose()

@@ -118,7 +118,7 @@ async def paced_request(
                 result = await send()
             except RequestError as exc:
                 if is_pacing_violation(exc.code, exc.message):
-                    budget.record_violation()
+                    await budget.record_violation()
                     if attempt < PACING_RETRIES:
                         continue
                     raise RateLimitExceeded(
@@ -126,9 +126,9 @@ async def paced_request(
                         f"IB error {exc.code}: {exc.message}"
                     ) from exc
                 if is_no_data(exc.code, exc.message):
-                    budget.record_success()
+                    await budget.record_success()
                 raise
-        budget.record_success()
+        await budget.record_success()
         return result
     raise AssertionError("unreachable: the last attempt returns or raises")
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from sdk.clock import Clock, SystemClock
 
-__all__ = ["PacingBudget", "PacingRules", "PacingStats", "request_weight", "shared_budget"]
+__all__ = ["PacingBudget", "PacingRules", "PacingStats", "RequestLog", "request_weight", "shared_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,20 @@ class _Entry:
 
 
 @dataclass(slots=True)
-class _Ledger:
+class RequestLog:
+    """Requests admitted in IB's windows: all of them (ten-minute rule), per series (two-second rule) and the last
+    time of each identity (15-second rule); times in the budget clock's seconds."""
+
     overall: deque[_Entry] = field(default_factory=deque)
     by_key: dict[Hashable, deque[_Entry]] = field(default_factory=dict)
     identical: dict[Hashable, float] = field(default_factory=dict)
+
+    def add(self, identity: Hashable, key: Hashable, weight: int, at: float) -> None:
+        """Count a request admitted at ``at`` (requests are added oldest first)."""
+        entry = _Entry(at, weight)
+        self.overall.append(entry)
+        self.by_key.setdefault(key, deque()).append(entry)
+        self.identical[identity] = at
 
 
 class PacingBudget:
@@ -90,7 +100,7 @@ class PacingBudget:
         self.clock: Clock = clock or SystemClock()
         self.rules = rules or PacingRules()
         self.stats = PacingStats()
-        self._ledger = _Ledger()
+        self._ledger = RequestLog()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._admission = asyncio.Lock()
         self._open = asyncio.Semaphore(self.rules.max_open)
@@ -114,9 +124,15 @@ class PacingBudget:
 
     def delay(self, identity: Hashable, key: Hashable, weight: int, now: float) -> float:
         """Seconds from ``now`` until a request may be sent without breaking a rule (0 when it may now)."""
-        r, ledger = self.rules, self._ledger
         self._expire(now)
-        wait = self._blocked_until - now
+        return self.wait_in(self._ledger, self._blocked_until, identity, key, weight, now)
+
+    def wait_in(
+        self, ledger: RequestLog, blocked_until: float, identity: Hashable, key: Hashable, weight: int, now: float
+    ) -> float:
+        """:meth:`delay` judged against ``ledger`` (requests admitted so far) and a hold until ``blocked_until``."""
+        r = self.rules
+        wait = blocked_until - now
         last_identical = ledger.identical.get(identity)
         if last_identical is not None:
             wait = max(wait, last_identical + r.identical_window + r.margin - now)
@@ -126,12 +142,13 @@ class PacingBudget:
 
     def _window_wait(self, entries: deque[_Entry], window: float, limit: int, weight: int, now: float) -> float:
         """Wait until the weight inside ``(t - window, t]`` plus ``weight`` fits ``limit``."""
-        used = sum(e.weight for e in entries if e.at > now - window - self.rules.margin)
+        inside = [e for e in entries if e.at > now - window - self.rules.margin]
+        used = sum(e.weight for e in inside)
         if used + weight <= limit:
             return 0.0
         excess = used + weight - limit
         freed = 0
-        for entry in entries:  # oldest first: the earliest time enough weight leaves the window
+        for entry in inside:  # oldest first: the earliest time enough weight leaves the window
             freed += entry.weight
             if freed >= excess:
                 return entry.at + window + self.rules.margin - now
@@ -153,15 +170,25 @@ class PacingBudget:
                 del ledger.identical[identity]
 
     def _record(self, identity: Hashable, key: Hashable, weight: int, now: float) -> None:
-        entry = _Entry(now, weight)
-        self._ledger.overall.append(entry)
-        self._ledger.by_key.setdefault(key, deque()).append(entry)
-        self._ledger.identical[identity] = now
+        self._ledger.add(identity, key, weight, now)
+        self._count(weight, now)
+
+    def _count(self, weight: int, now: float) -> None:
         stats = self.stats
         stats.requests += 1
         stats.weight += weight
         stats.first_at = now if stats.first_at is None else stats.first_at
         stats.last_at = now
+
+    async def _admit(self, identity: Hashable, key: Hashable, weight: int, now: float) -> float:
+        """Admit the request at ``now`` and return 0, or return the seconds to wait before asking again.
+
+        The one step a budget shared between processes replaces (:mod:`sdk.venues.ib.shared_pacing`).
+        """
+        wait = self.delay(identity, key, weight, now)
+        if wait <= 0:
+            self._record(identity, key, weight, now)
+        return wait
 
     async def acquire(self, identity: Hashable, key: Hashable, what_to_show: str = "TRADES") -> float:
         """Wait until a request is allowed, then count it as sent; returns the seconds waited.
@@ -177,8 +204,7 @@ class PacingBudget:
         waited = 0.0
         async with self._admission:  # one admission decision at a time, in arrival order
             while True:
-                now = self.clock.now()
-                wait = self.delay(identity, key, weight, now)
+                wait = await self._admit(identity, key, weight, self.clock.now())
                 if wait <= 0:
                     break
                 if self._inflight:
@@ -189,7 +215,6 @@ class PacingBudget:
                 log.debug("pacing wait", extra={"seconds": round(wait, 3), "pacing_key": str(key)})
                 await self.clock.sleep(wait)
                 waited += wait
-            self._record(identity, key, weight, self.clock.now())
         if waited:
             self.stats.waits += 1
             self.stats.waited_seconds += waited
@@ -215,16 +240,14 @@ class PacingBudget:
                 if not self._inflight:
                     self._idle.set()
 
-    def record_violation(self) -> None:
+    async def record_violation(self) -> None:
         """Count a 162 pacing violation IB reported despite the budget, and hold every request back.
 
         Someone else spent IB's budget (another process on the same account, a request made outside
         this budget), so nothing here says when it frees up: the hold escalates through IB's own
         windows, 2 s, then 15 s, then 10 minutes, until a request succeeds (:meth:`record_success`).
         """
-        r = self.rules
-        holds = (r.burst_window, r.identical_window, r.window)
-        hold = holds[min(self._strikes, len(holds) - 1)] + r.margin
+        hold = self.hold_after(self._strikes)
         self._strikes += 1
         self._blocked_until = max(self._blocked_until, self.clock.now() + hold)
         self.stats.violations += 1
@@ -233,7 +256,13 @@ class PacingBudget:
             extra={"violations": self.stats.violations, "hold_s": hold},
         )
 
-    def record_success(self) -> None:
+    def hold_after(self, strikes: int) -> float:
+        """Seconds every request holds back after a violation that follows ``strikes`` others in a row."""
+        r = self.rules
+        holds = (r.burst_window, r.identical_window, r.window)
+        return holds[min(strikes, len(holds) - 1)] + r.margin
+
+    async def record_success(self) -> None:
         """A paced request was served: the escalation of :meth:`record_violation` starts over."""
         self._strikes = 0
 

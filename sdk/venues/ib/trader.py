@@ -48,8 +48,9 @@ from sdk.venues.ib.fx import FxCache
 from sdk.venues.ib.history import HistoryService
 from sdk.venues.ib.market_data import MarketDataService
 from sdk.venues.ib.orders import OrderService
-from sdk.venues.ib.pacing import PacingBudget, shared_budget
+from sdk.venues.ib.pacing import PacingBudget
 from sdk.venues.ib.parsing import error_for
+from sdk.venues.ib.shared_pacing import default_budget, login_key
 from sdk.venues.ib.timeframes import MAX_DURATION_SECONDS, bar_size_for
 
 __all__ = ["IBTrader"]
@@ -182,7 +183,7 @@ class IBTrader(BaseTrader):
         observe = getattr(self.clock, "observe", None)
         if callable(observe):
             self.connection.add_time_listener(lambda answer, started, ended: observe(_ms(answer), started, ended))
-        self.budget = budget or shared_budget(clock)
+        self.budget = budget or default_budget(settings, clock, self._pacing_login)
         self.resolver = ContractResolver(settings, self._contract_details)
         self.executions = ExecutionStore()
         # Resync hooks run in construction order: streams, bar series, then order reconciliation.
@@ -224,6 +225,13 @@ class IBTrader(BaseTrader):
             if exc.code == 200:
                 return []
             raise error_for(exc.code, exc.message) from exc
+
+    def _pacing_login(self) -> str:
+        """The IB login this session's historical requests are paced under (a hash of its managed accounts)."""
+        accounts = [a for a in self.connection.ib.managedAccounts() if a]
+        if not accounts:  # not connected yet: the gateway's address stands in for the login
+            return login_key([f"{self.connection.host}:{self.connection.port}"])
+        return login_key(accounts)
 
     # --- lifecycle and connectivity -------------------------------------------------------
     @property
