@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sdk.base import BaseTrader
     from sdk.clock import Clock
     from sdk.ledger import Ledger, LedgerWriter
+    from sdk.services import Services
     from sdk.services.data import DataFetchCoordinator
     from sdk.services.lease import LeaseKeeper
     from sdk.settings import Settings
@@ -80,7 +81,7 @@ class AppState:
     tokens: TokenStore | LedgerTokenStore
     ohlcv: OhlcvCache
     data: DataFetchCoordinator
-    services: Any = None
+    services: Services | None = None
     watch: PlanWatch | None = None
     mode: str = "shadow"
     lease: LeaseKeeper | None = None
@@ -89,8 +90,7 @@ class AppState:
     @property
     def account(self) -> BaseTrader:
         """Where balances, positions, orders and fills are read: the shadow account in shadow mode, else the venue."""
-        venue = getattr(self.services, "venue", None)
-        return venue if venue is not None else self.trader
+        return self.services.venue if self.services is not None else self.trader
 
 
 def default_trader(settings: Settings, clock: Clock) -> BaseTrader:
@@ -136,6 +136,8 @@ async def _pick_up_unwatched(state: AppState) -> None:
     earlier server stopped after placing, a runner that crashed): the runner's resync (``sdk.services.resync``)."""
     from sdk.services.resync import ResyncService
 
+    if state.services is None:
+        raise RuntimeError("the MCP server's services are built before it picks up unwatched orders")
     await ResyncService(state.services, source="mcp").run("start")
 
 
@@ -170,7 +172,7 @@ def make_lifespan(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        from sdk.clock import VenueClock
+        from sdk.clock import VenueClock, WaitableClock
         from sdk.services.clock import WallClock, default_clock_spec
         from sdk.services.data import DataFetchCoordinator
 
@@ -186,9 +188,8 @@ def make_lifespan(
             venue.append(trader)
             stack.push_async_callback(trader.close)
             await trader.connect()
-            start = getattr(venue_clock, "start", None)
-            if start is not None:
-                await start()
+            if isinstance(venue_clock, WaitableClock):  # a clock with a life cycle (the others just tell time)
+                await venue_clock.start()
                 stack.push_async_callback(venue_clock.close)
             fields = session_fields(settings)
             account = trader.account_id or fields["account"]

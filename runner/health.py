@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
+from sdk.base import Connectivity
 from sdk.errors import NetworkError
 from sdk.ledger import EventKind, LedgerWriter
 
@@ -97,9 +98,9 @@ class HealthCircuitManager:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --- connectivity events ------------------------------------------------------------------------
-    def _on_connectivity(self, event: Any) -> None:
-        kind = str(getattr(event, "kind", ""))
-        payload = {"kind": kind, "health": str(getattr(event, "health", "")), "detail": getattr(event, "detail", "")}
+    def _on_connectivity(self, event: Connectivity) -> None:
+        kind = event.kind
+        payload = {"kind": kind, "health": str(event.health), "detail": event.detail}
         self._spawn(self._event(EventKind.CONNECTIVITY, payload, f"venue {kind}"))
         if kind == "disconnected":
             self._move(CircuitState.OPEN, f"venue disconnected {payload['detail']}".strip())

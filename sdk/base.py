@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, TypedDict
 
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 
@@ -64,6 +64,28 @@ class MarketData(TypedDict):
     ob_imbalance: float | None
 
 
+class Connectivity(Protocol):
+    """One change in a venue session's connectivity, as :meth:`BaseTrader.add_connectivity_listener` reports it.
+
+    ``kind``: ``connected``, ``disconnected``, ``reconnecting``, ``reconnected``, ``resynced`` (safe to trade again;
+    ``detail`` the reason: ``connect``, ``reconnect``, ``data_lost``), ``resync_failed``, ``health``, ``data_lost``,
+    ``client_id`` or ``closed``; ``health`` the session's health after it (its ``str`` is the name); ``detail`` more
+    words; ``at`` the venue's time, epoch seconds.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def health(self) -> object: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def at(self) -> float: ...
+
+
 class BaseTrader(abc.ABC):
     """An async venue in ccxt's shapes; an async context manager that connects and closes.
 
@@ -83,6 +105,10 @@ class BaseTrader(abc.ABC):
     has: ClassVar[Mapping[str, bool]] = {}
     #: Currencies tried as a bridge when no direct quote exists (``BTC -> USD -> AUD``).
     fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
+    #: Whose time a runner on this venue follows by default (``trader run --clock``): ``"wall"``, or ``"venue"``
+    #: for a venue whose time may not be the wall clock's (IB: the offline gateway replays another day at another
+    #: speed, and answers ``reqCurrentTime`` in that time).
+    default_clock: ClassVar[Literal["wall", "venue"]] = "wall"
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -151,7 +177,22 @@ class BaseTrader(abc.ABC):
         """
         raise NotSupported(f"{self.id} publishes no public trades through this SDK; use fetch_ticker or 1m candles")
 
-    def add_connectivity_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+    async def fetch_closed_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[Order]:
+        """ccxt's ``fetch_closed_orders``: finished orders of this SDK (closed, canceled, rejected, expired), oldest
+        first (``has["fetchClosedOrders"]``).
+
+        Raises:
+            NotSupported: the venue does not list finished orders; use ``fetch_order`` with the order's id.
+        """
+        raise NotSupported(f"{self.id} has no fetch_closed_orders; use fetch_order with the order's id")
+
+    def add_connectivity_listener(self, listener: Callable[[Connectivity], None]) -> Callable[[], None]:
         """Call ``listener`` with each change in the venue session's connectivity (an event with ``kind``,
         ``health``, ``detail`` and ``at``, the venue's epoch seconds; ``has["connectivityEvents"]``); returns the
         function that removes it. A venue without a session (HTTP per request) has no such events: a no-op."""

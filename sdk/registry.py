@@ -125,14 +125,27 @@ def create_trader(
     return GuardedTrader(venue)
 
 
-def _build_venue(name: str | None, settings: Settings, options: dict[str, Any]) -> BaseTrader:
-    venue = (name or settings.active_exchange).lower()
+def venue_class(name: str) -> type[BaseTrader]:
+    """The class that serves venue ``name`` (``"IB"`` or a ccxt exchange id), without building it.
+
+    Raises:
+        NotSupported: no venue is registered under ``name``.
+    """
+    venue = name.lower()
     _load_builtin_venues()
     cls = _venues.get(venue)
     if cls is not None:
-        return cls(settings, **options)
+        return cls
     for matches, family_cls in _families:
         if matches(venue):
-            return family_cls(settings, exchange_id=venue, **options)  # type: ignore[call-arg]
+            return family_cls
     known = ", ".join(registered_venues()) or "none"
     raise NotSupported(f"no venue registered as {venue!r}; registered: {known}, or any ccxt exchange id")
+
+
+def _build_venue(name: str | None, settings: Settings, options: dict[str, Any]) -> BaseTrader:
+    venue = (name or settings.active_exchange).lower()
+    cls = venue_class(venue)  # loads the built-in venues; NotSupported for an unknown name
+    if venue in _venues:
+        return cls(settings, **options)
+    return cls(settings, exchange_id=venue, **options)  # type: ignore[call-arg]  # a family serves many ids

@@ -107,7 +107,7 @@ async def get_trading_context(state: AppState) -> TradingContextOut:
         market_order_buffer_pct=float(settings.market_order_buffer_pct),
     )
     mode = venue_mode(state.trader, settings)
-    shadow = getattr(state.services, "shadow", not settings.execute_orders)
+    shadow = state.services.shadow if state.services is not None else not settings.execute_orders
     switch = await asyncio.to_thread(kill_switch_reason, state.ledger, settings.kill_switch_file)
     missing: list[str] = []
     if is_live(mode, execute=not shadow):

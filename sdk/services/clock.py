@@ -205,9 +205,15 @@ CLOCK_HELP = (
 
 
 def default_clock_spec(venue: str) -> str:
-    """``--clock`` when none is given: ``venue`` on IB (a venue with its own clock: an offline gateway
-    replays another day at another speed), ``wall`` on ccxt venues (they run on real time)."""
-    return "venue" if venue == "IB" else "wall"
+    """``--clock`` when none is given: the venue's :attr:`~sdk.base.BaseTrader.default_clock` (``venue`` on IB,
+    whose offline gateway replays another day at another speed; ``wall`` on ccxt venues, which run on real time).
+
+    Raises:
+        NotSupported: no venue is registered under ``venue``.
+    """
+    from sdk.registry import venue_class  # deferred: the registry loads the venue packages
+
+    return venue_class(venue).default_clock
 
 
 def make_clock(spec: str) -> RunnerClock | None:

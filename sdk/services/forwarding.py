@@ -14,7 +14,7 @@ from typing import Any
 
 from ccxt.base.types import Market, OrderBook, Ticker, Trade
 
-from sdk.base import OHLCV, BaseTrader
+from sdk.base import OHLCV, BaseTrader, Connectivity
 from sdk.costs.model import FeeRates
 from sdk.instruments import InstrumentSpec
 
@@ -111,7 +111,7 @@ class VenueForwarder(BaseTrader):
     ) -> list[Trade]:
         return await self.venue.fetch_trades(symbol, since, limit, params)
 
-    def add_connectivity_listener(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+    def add_connectivity_listener(self, listener: Callable[[Connectivity], None]) -> Callable[[], None]:
         return self.venue.add_connectivity_listener(listener)
 
     async def maybe_reconnect(self) -> bool:

@@ -384,11 +384,7 @@ class GuardedTrader(VenueForwarder):
                 if o.is_done and (symbol is None or o.symbol == symbol) and (since is None or o.timestamp >= since)
             ]
             return done[:limit] if limit is not None else done
-        fetch = getattr(venue, "fetch_closed_orders", None)
-        if fetch is None:
-            raise NotSupported(f"{self.id} has no fetch_closed_orders; use fetch_order with the order's id")
-        orders: list[Order] = await fetch(symbol, since, limit, params)
-        return orders
+        return await venue.fetch_closed_orders(symbol, since, limit, params)
 
     async def fetch_my_trades(
         self,

@@ -209,17 +209,21 @@ def live_checklist(
         program: ``runner`` or ``mcp``: a paper run of the same program validates.
         fingerprint: the runner's strategy fingerprint (``RunConfig.fingerprint()``); None for the MCP server.
     """
-    ib = mode.venue == "IB"
     paper, why = _paper_run(ledger, settings, mode, program, fingerprint)
-    allow_name = "IB_ALLOW_LIVE" if ib else "CCXT_ALLOW_LIVE"
-    allowed = settings.ib_allow_live if ib else settings.ccxt_allow_live
-    sandbox = "an IB paper account (DU..., IB_PAPER=true)" if ib else f"{mode.venue}'s sandbox (CCXT_SANDBOX=true)"
-    how = f"run the {program} with this configuration on {sandbox}, executing orders, until it ends cleanly with fills"
-    checks = [LiveCheck(allow_name, allowed, f"set {allow_name}=true to allow a live account")]
-    if ib:
-        account = settings.ib_account_id
-        named = f"account {mask_account(account)}" if account else "set IB_ACCOUNT_ID to the live account's number"
-        checks.append(LiveCheck("IB_ACCOUNT_ID", account is not None, named))
+    allow_name = mode.allow_live_setting
+    how = (
+        f"run the {program} with this configuration on {mode.paper_venue}, executing orders, "
+        "until it ends cleanly with fills"
+    )
+    checks = [LiveCheck(allow_name, mode.live_allowed(settings), f"set {allow_name}=true to allow a live account")]
+    if mode.account_setting:
+        account = mode.account(settings)
+        named = (
+            f"account {mask_account(account)}"
+            if account
+            else f"set {mode.account_setting} to the live account's number"
+        )
+        checks.append(LiveCheck(mode.account_setting, account is not None, named))
     checks.append(
         LiveCheck(
             "paper run validated",
@@ -231,7 +235,7 @@ def live_checklist(
             else how,
         )
     )
-    unknown = sorted(s for s, m in markets.items() if m is None) if ib else []
+    unknown = sorted(s for s, m in markets.items() if m is None) if mode.session_hours else []
     checks.append(
         LiveCheck(
             "market hours known",

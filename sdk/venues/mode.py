@@ -27,7 +27,7 @@ with a ``U…`` account is still live by the facts, and its paper runs never val
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from sdk.redaction import mask_account
@@ -96,6 +96,22 @@ class VenueMode:
     mode: Mode
     facts: tuple[Fact, ...] = field(default_factory=tuple)
     simulated: bool = False
+    #: the setting that allows a live account (``IB_ALLOW_LIVE``, ``CCXT_ALLOW_LIVE``)
+    allow_live_setting: str = "CCXT_ALLOW_LIVE"
+    #: the setting naming the live account, when the venue has accounts (``IB_ACCOUNT_ID``)
+    account_setting: str | None = None
+    #: where a paper run of the same configuration goes, for the live gate's advice
+    paper_venue: str = "the exchange's sandbox (CCXT_SANDBOX=true)"
+    #: orders meet exchange sessions (a symbol without a market calendar cannot be judged); False: around the clock
+    session_hours: bool = False
+
+    def live_allowed(self, settings: Settings) -> bool:
+        """Whether ``settings`` allow a live account on this venue (:attr:`allow_live_setting`)."""
+        return bool(getattr(settings, self.allow_live_setting.lower()))
+
+    def account(self, settings: Settings) -> str | None:
+        """The live account ``settings`` name (:attr:`account_setting`); None when the venue has none."""
+        return getattr(settings, self.account_setting.lower()) if self.account_setting else None
 
     @property
     def broker(self) -> str:
@@ -153,13 +169,19 @@ def ib_mode(
         "Make them agree: live is IB_PAPER=false with IB_ALLOW_LIVE=true, a U.../F... account and the live port "
         "(IB Gateway 4001, TWS 7496, or a custom one); paper is IB_PAPER=true, a DU... account and port 4002/7497."
     )
-    return _decide("IB", facts, simulated, fix)
+    return replace(
+        _decide("IB", facts, simulated, fix),
+        allow_live_setting="IB_ALLOW_LIVE",
+        account_setting="IB_ACCOUNT_ID",
+        paper_venue="an IB paper account (DU..., IB_PAPER=true)",
+        session_hours=True,
+    )
 
 
 def ccxt_mode(venue: str, *, sandbox: bool) -> VenueMode:
     """A ccxt exchange's mode: ``paper`` on its sandbox/testnet (``CCXT_SANDBOX=true``), else ``live``."""
     fact = Fact("CCXT_SANDBOX", "true" if sandbox else "false", "paper" if sandbox else "live")
-    return VenueMode(venue, fact.says, (fact,), simulated=False)
+    return VenueMode(venue, fact.says, (fact,), simulated=False, paper_venue=f"{venue}'s sandbox (CCXT_SANDBOX=true)")
 
 
 def settings_mode(settings: Settings) -> VenueMode:

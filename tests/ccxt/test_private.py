@@ -16,6 +16,7 @@ from ccxt.base.errors import (
     ExchangeNotAvailable,
     InsufficientFunds,
     InvalidOrder,
+    NotSupported,
     OrderNotFound,
     RequestTimeout,
 )
@@ -222,3 +223,9 @@ async def test_secrets_never_reach_logs_or_repr(
     key, secret = gemini_credentials
     for value in (key, secret):
         assert value not in output and value not in text
+
+
+async def test_closed_orders_on_an_exchange_without_them_say_what_to_use(trader: CcxtTrader, gemini: Any) -> None:
+    assert trader.has.get("fetchClosedOrders") is False  # ccxt's Gemini lists no finished orders
+    with pytest.raises(NotSupported, match="use fetch_order with the order's id"):
+        await trader.fetch_closed_orders("BTC/USD")

@@ -13,9 +13,11 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from runner_helpers import wait_for
 
 from runner.demo import ReplayDriver
+from sdk.errors import NotSupported
 from sdk.services.clock import VenueClock, default_clock_spec
 
 
@@ -79,6 +81,8 @@ async def test_a_replay_at_20000_is_followed_at_its_speed_and_a_jump_or_pause_is
 def test_trader_run_follows_the_venues_clock_on_ib_and_the_wall_clock_on_ccxt_venues() -> None:
     assert default_clock_spec("IB") == "venue"
     assert default_clock_spec("binance") == "wall"
+    with pytest.raises(NotSupported, match="no venue registered as 'nowhere'"):
+        default_clock_spec("nowhere")
 
 
 async def test_the_replay_driver_moves_the_gateways_clock_only_while_the_runner_waits_between_steps(

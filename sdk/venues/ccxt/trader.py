@@ -331,6 +331,26 @@ class CcxtTrader(BaseTrader):
         prefix = self.settings.client_order_prefix
         return [o for o in orders if str(o.get("clientOrderId") or "").startswith(prefix)]
 
+    async def fetch_closed_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[Order]:
+        """Finished orders placed by this SDK, from the exchange's ``fetch_closed_orders``.
+
+        Raises:
+            NotSupported: the exchange has no ``fetchClosedOrders`` in ccxt; use ``fetch_order``.
+        """
+        if not self.exchange.has.get("fetchClosedOrders"):
+            raise NotSupported(f"{self.id} has no fetchClosedOrders in ccxt; use fetch_order with the order's id")
+        orders = await self.exchange.fetch_closed_orders(
+            symbol and self._check_symbol(symbol), since, limit, params or {}
+        )
+        prefix = self.settings.client_order_prefix
+        return [o for o in orders if str(o.get("clientOrderId") or "").startswith(prefix)]
+
     async def fetch_my_trades(
         self,
         symbol: str | None = None,

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 from ib_async import Contract, ContractDetails, RequestError
@@ -109,6 +109,7 @@ class IBTrader(BaseTrader):
     """
 
     id: ClassVar[str] = "IB"
+    default_clock: ClassVar[Literal["wall", "venue"]] = "venue"  # the offline gateway replays its own day
     has: ClassVar[dict[str, bool]] = {
         "fetchTicker": True,
         "fetchOrderBook": True,
