@@ -60,7 +60,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             await writer.drain()
         if writer.can_write_eof():
             writer.write_eof()
-    except (ConnectionError, OSError):
+    except OSError:  # reset by a peer that died (ConnectionResetError is one): close the other side too
         writer.close()
 
 
@@ -75,7 +75,7 @@ async def _relay(target: Address, client_reader: asyncio.StreamReader, client: a
     finally:
         for writer in (client, upstream):
             writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
 
