@@ -14,7 +14,12 @@ from support.browser import chromium
 
 from sdk.backtest import compute_metrics, write_report
 
-pytestmark = [pytest.mark.chromium, pytest.mark.shared_data, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.chromium,
+    pytest.mark.shared_data,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated"),  # inside backtesting.py's stats
+]
 
 EQUITY_BLUE = (0x2C, 0x7B, 0xB6)  # the equity line (sdk.backtest.report)
 DRAWDOWN_RED = (0xD7, 0x19, 0x1C)  # the drawdown line
@@ -28,8 +33,7 @@ def _near(colour: tuple[int, int, int], target: tuple[int, int, int], tolerance:
 def report(catalog: Any, tmp_path: Path) -> tuple[Path, int]:
     """report.html of backtesting.py's SMA cross on SPY daily 2018-2020; with its number of trades."""
     spy = catalog.bars("SPY/USD", "1 day", pd.Timestamp("2018-01-01", tz="UTC"), pd.Timestamp("2021-01-01", tz="UTC"))
-    with pytest.warns(match="dayofweek is deprecated"):  # inside backtesting.py's stats
-        run = from_backtesting(sma_cross_backtesting(spy), "SPY/USD", spy["close"].to_numpy())
+    run = from_backtesting(sma_cross_backtesting(spy), "SPY/USD", spy["close"].to_numpy())
     run = Run(run.equity, run.trades, run.exposure, {"SPY/USD": spy})
     metrics = compute_metrics(run.equity, run.trades, run.exposure, timeframe="1d")
     path = write_report(
@@ -45,7 +49,7 @@ def report(catalog: Any, tmp_path: Path) -> tuple[Path, int]:
     return path, len(run.trades)
 
 
-def test_report_draws_in_chromium(report: tuple[Path, int], chromium_path: str, tmp_path: Path) -> None:
+def test_report_draws_in_chromium(chromium_path: str, report: tuple[Path, int], tmp_path: Path) -> None:
     from PIL import Image
 
     path, trades = report
