@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_browser import chromium
 from dashboard_seed import ACCOUNT, MASKED, seed
+from support.browser import chromium
 
 from sdk.ledger import open_ledger, upgrade
 

@@ -1,7 +1,8 @@
 """Headless Debian Chromium driven through the DevTools protocol (a WebSocket; the ``websockets`` package).
 
-Streamlit renders in the browser from a WebSocket of its own, so the test waits for the rendered
-text with ``Runtime.evaluate`` and then takes ``Page.captureScreenshot``. Chromium runs with the
+For the browser tests of several areas (the dashboard, the backtest report). Pages render after they
+load (Streamlit from a WebSocket of its own, Plotly charts from script), so a test waits for the rendered
+text or a script condition with ``Runtime.evaluate`` and then takes ``Page.captureScreenshot``. Chromium runs with the
 flags a closed network needs (no background networking, component updates or sync) and a fresh
 profile; its DevTools port is chosen by Chromium (port 0) and read from ``DevToolsActivePort``.
 """
@@ -69,6 +70,17 @@ class Page:
             time.sleep(0.25)
         missing = [n for n in needles if n not in text]
         raise AssertionError(f"after {timeout} s the page still lacks {missing}; it shows:\n{text[:3000]}")
+
+    def wait_for(self, expression: str, timeout: float = 60) -> Any:
+        """Poll a JavaScript ``expression`` until its value is truthy; return that value (or fail with the last)."""
+        deadline = time.monotonic() + timeout
+        value: Any = None
+        while time.monotonic() < deadline:
+            value = self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+            if value:
+                return value
+            time.sleep(0.25)
+        raise AssertionError(f"after {timeout} s `{expression}` is still {value!r}")
 
     def screenshot(self, path: Path) -> bytes:
         """A PNG of the viewport, written to ``path``."""
