@@ -69,6 +69,7 @@ __all__ = [
     "PriceMode",
     "adjust",
     "plan_adjustment",
+    "resolve_market",
 ]
 
 PriceMode = PriceBasis  # the modes are the bases a series can be turned into: raw, split_adjusted, total_return
@@ -158,6 +159,27 @@ def _cumulative(factors: np.ndarray, before: np.ndarray, n: int) -> np.ndarray:
     return np.cumprod(per_bar[::-1])[::-1] if n else per_bar
 
 
+#: The exchange whose calendar dates a symbol's ex-dates, by quote currency (as sdk.data.instruments files them).
+_MARKET_BY_QUOTE: Final = {"AUD": "ASX", "USD": "NYSE"}
+
+
+def resolve_market(market: str | None, symbol: str | None) -> str:
+    """``market`` when given, else the exchange of ``symbol``'s quote currency (``BHP/AUD`` -> ``ASX``,
+    ``AAPL/USD`` -> ``NYSE``); ``NYSE`` when neither is known (no events: nothing depends on it).
+
+    Raises:
+        ValueError: an unknown ``market``, or a symbol whose exchange is not known (pass ``market=``).
+    """
+    if market is None and symbol is not None:
+        market = _MARKET_BY_QUOTE.get(symbol.partition("/")[2])
+        if market is None:
+            raise ValueError(f"no exchange known for {symbol}; pass market= ({', '.join(_MARKET_BY_QUOTE.values())})")
+    market = market or "NYSE"
+    if market not in TIME_ZONES:
+        raise ValueError(f"market must be one of {', '.join(TIME_ZONES)}, got {market!r}")
+    return market
+
+
 def _select(actions: Iterable[CorporateAction], symbol: str | None) -> tuple[str | None, list[CorporateAction]]:
     chosen = list(actions)
     if symbol is not None:
@@ -176,7 +198,7 @@ def plan_adjustment(
     symbol: str | None = None,
     basis: PriceBasis = "raw",
     as_of: date | None = None,
-    market: str = "NYSE",
+    market: str | None = None,
     dividend_rule: DividendRule = "previous_close",
 ) -> AdjustmentPlan:
     """The factors that turn ``bars`` (in ``basis``) into ``mode``, from the declared ``actions``.
@@ -191,8 +213,9 @@ def plan_adjustment(
         as_of: the adjustment base date: events with a later ex-date are left out (default: the exchange
             date of the last bar). An event after the last bar and up to ``as_of`` adjusts every bar (NVDA's
             raw file ends 2024-06-07; with ``as_of`` 2025-06-27 the 10:1 split of 2024-06-10 applies).
-        market: the exchange whose local midnight starts an ex-date (``NYSE`` or ``ASX``): bars of the
-            ex-date, pre-market ones included, are post-event.
+        market: the exchange whose local midnight starts an ex-date (``NYSE`` or ``ASX``; default: from the
+            symbol's quote currency, :func:`resolve_market`): bars of the ex-date, pre-market ones included,
+            are post-event.
         dividend_rule: ``previous_close`` (Yahoo, the default) or ``ex_date_close`` (CRSP, Alpha Vantage).
 
     Returns:
@@ -207,14 +230,13 @@ def plan_adjustment(
     """
     if mode not in PRICE_MODES or basis not in PRICE_MODES:
         raise ValueError(f"price mode and basis must be one of {', '.join(PRICE_MODES)}; got {mode!r}, {basis!r}")
-    if market not in TIME_ZONES:
-        raise ValueError(f"market must be one of {', '.join(TIME_ZONES)}, got {market!r}")
     if basis == "total_return" and mode != "total_return":
         raise ValueError(
             f"the bars are total-return adjusted (dividends folded in); they cannot be turned into {mode} prices. "
             f"Use a raw or split-adjusted source for --price-mode {mode}, or --price-mode total_return"
         )
     symbol, chosen = _select(actions, symbol)
+    market = resolve_market(market, symbol)
     merged = merge_actions(chosen)
     if merged.conflicts:
         raise ConflictingActions(merged.conflicts)
@@ -295,7 +317,7 @@ def adjust(
     symbol: str | None = None,
     basis: PriceBasis = "raw",
     as_of: date | None = None,
-    market: str = "NYSE",
+    market: str | None = None,
     dividend_rule: DividendRule = "previous_close",
 ) -> pd.DataFrame:
     """``bars`` in price mode ``mode``: :func:`plan_adjustment` (arguments, errors) applied.

@@ -34,7 +34,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from sdk.backtest.adjust import PriceMode, plan_adjustment
+from sdk.backtest.adjust import PriceMode, plan_adjustment, resolve_market
 from sdk.data.corporate_actions import ActionConflict, CorporateAction, format_ratio, merge_actions
 from sdk.data.formats import PriceBasis
 from sdk.data.frames import TIME_ZONES
@@ -158,6 +158,11 @@ def _mine(actions: Iterable[CorporateAction], symbol: str | None) -> list[Corpor
     return [a for a in actions if symbol is None or a.symbol == symbol]
 
 
+def _only_symbol(actions: list[CorporateAction]) -> str | None:
+    symbols = {a.symbol for a in actions}
+    return symbols.pop() if len(symbols) == 1 else None
+
+
 def _nearest_split(ratio: float) -> float:
     """The split ratio (new per old) whose price move ``1/split`` is nearest ``ratio`` (in log terms)."""
     return min(SPLIT_RATIOS, key=lambda split: abs(math.log(ratio * split)))
@@ -179,7 +184,7 @@ def suspicious_jumps(
     *,
     symbol: str | None = None,
     basis: PriceBasis = "raw",
-    market: str = "NYSE",
+    market: str | None = None,
     tolerance: float = JUMP_TOLERANCE,
 ) -> list[SuspiciousJump]:
     """Close-to-close moves of at least ``threshold`` that look like an undeclared split (module docstring).
@@ -193,7 +198,9 @@ def suspicious_jumps(
     """
     if not 0 < threshold < 1:
         raise ValueError(f"threshold is a fraction of the price in (0, 1), e.g. 0.3; got {threshold}")
-    merged = merge_actions(_mine(actions, symbol))
+    mine = _mine(actions, symbol)
+    market = resolve_market(market, symbol or _only_symbol(mine))
+    merged = merge_actions(mine)
     if len(bars) < 2:
         return []
     splits = [a for a in merged.actions if a.kind == "split"]
@@ -229,7 +236,7 @@ def contradicted_actions(
     *,
     symbol: str | None = None,
     basis: PriceBasis = "raw",
-    market: str = "NYSE",
+    market: str | None = None,
     large_dividend: float = LARGE_DIVIDEND,
 ) -> list[ContradictedAction]:
     """Declared events the prices argue with (module docstring), in ex-date order.
@@ -238,7 +245,9 @@ def contradicted_actions(
     the ex-date, in adjusted bars not at all. Events on days the sources disagree about are left to the
     conflict report.
     """
-    merged = merge_actions(_mine(actions, symbol))
+    mine = _mine(actions, symbol)
+    market = resolve_market(market, symbol or _only_symbol(mine))
+    merged = merge_actions(mine)
     index = pd.DatetimeIndex(bars.index)
     if len(index) < 2:
         return []
@@ -285,10 +294,13 @@ def audit_prices(
     *,
     symbol: str | None = None,
     basis: PriceBasis = "raw",
-    market: str = "NYSE",
+    market: str | None = None,
     threshold: float = JUMP_THRESHOLD,
 ) -> PriceAudit:
-    """Suspicious jumps, contradicted events and source conflicts of one series (module docstring)."""
+    """Suspicious jumps, contradicted events and source conflicts of one series (module docstring).
+
+    ``market``: whose local dates the ex-dates are (default: from the symbol, as :func:`plan_adjustment`).
+    """
     mine = _mine(actions, symbol)
     return PriceAudit(
         symbol,

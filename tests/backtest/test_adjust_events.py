@@ -180,7 +180,7 @@ def test_implied_dividends_give_back_yahoos_adj_close(shared_data: Path, tmp_pat
     assert next(a.amount for a in actions if a.ex_date == date(2017, 8, 16)) == pytest.approx(2.30, abs=1e-5)
     data = linked_dir(tmp_path / "cba", shared_data, "asx_daily_long/CBA.AX.csv")
     raw = load_catalog(data).bars("CBA/AUD", "1 day")
-    out = adjust(raw, actions, "total_return", market="ASX")
+    out = adjust(raw, actions, "total_return")  # ex-dates start at midnight Sydney: CBA/AUD is on ASX
     yahoo = pd.read_csv(source)
     yahoo = yahoo[pd.to_datetime(yahoo["Date"]).dt.day_of_week < 5].dropna(subset=["Close"])
     assert len(yahoo) == len(out)
