@@ -109,10 +109,12 @@ def order_to_ccxt(
 def position_to_ccxt(
     holding: Holding, mark: Decimal | None, at: int, info: Mapping[str, Any] | None = None
 ) -> Position:
-    """A position in ccxt's shape (spot: ``contracts`` base units, ``contractSize`` 1, cash margin), marked at
-    ``mark`` (quote currency; None: unpriced, so notional and unrealised PnL are None)."""
+    """A position in ccxt's shape, as the IB venue answers one (``contracts`` base units, ``contractSize`` 1, the
+    account's ``cross`` margin, no margin figures of its own), marked at ``mark`` (quote currency; None: unpriced, so
+    notional, unrealised PnL and ``percentage``, the unrealised PnL in percent of the entry cost, are None)."""
     size = abs(holding.amount)
     unrealized = holding.unrealized(mark) if mark is not None else None
+    basis = size * holding.average
     position: dict[str, Any] = {
         "info": {**dict(info or {}), "position": float(holding.amount)},
         "id": None,
@@ -128,10 +130,18 @@ def position_to_ccxt(
         "unrealizedPnl": float(unrealized) if unrealized is not None else None,
         "realizedPnl": float(holding.realized),
         "leverage": 1.0,
-        "marginMode": "cash",
+        "marginMode": "cross",
         "hedged": False,
-        "percentage": None,
+        "percentage": float(unrealized / basis * 100) if unrealized is not None and basis else None,
         "collateral": float(size * mark) if mark is not None else None,
+        # margin figures of a derivatives position: a spot holding has none
+        "initialMargin": None,
+        "initialMarginPercentage": None,
+        "maintenanceMargin": None,
+        "maintenanceMarginPercentage": None,
+        "marginRatio": None,
+        "liquidationPrice": None,
+        "positionMargin": None,
     }
     return position
 
