@@ -30,9 +30,8 @@ The market over one interval is a :class:`MarketSlice`: the quote at the start o
 * **Auction** (:func:`auction`): an opening (``OPG``) or closing (market-on-close) order trades at the
   auction's single price: a ``MKT`` whole at it, a ``LMT`` at it when the price is at or better than the
   limit, never beyond; liquidity ``taker``. The price is the session's first bar's open (the opening
-  auction) or the last bar's close (the closing auction), as the ASX (opening and closing single price
-  auctions, ASX Operating Rules Procedure 4100) and NYSE/Nasdaq (opening and closing auctions/crosses) run
-  them; IDEALPRO FX has no auction.
+  auction) or the last bar's close (the closing auction), as the ASX and NYSE/Nasdaq run them (their
+  sources: :data:`sdk.sim.orders.AUCTION_MARKETS`); IDEALPRO FX has no auction.
 * **Slippage** (:func:`slipped`): an optional charge of ``bps`` basis points on a taker fill, moved onto
   the ladder against the order and never beyond its limit or cap.
 * **Quantity**: at most ``volume_left`` (the slice's volume not yet taken by earlier orders; ``None``

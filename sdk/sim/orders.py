@@ -6,7 +6,8 @@ engine (:mod:`sdk.sim.matching`) keeps while it works it: status (ccxt's ``open`
 ``expired``, ``rejected``), what filled and at what cost, whether a stop has triggered, a market order's
 protection cap, a ``DAY`` order's expiry and an ``OPG`` order's opening auction.
 
-Times in force (IB "Time in Force", https://www.interactivebrokers.com/en/trading/orders/tif.php):
+Times in force (IB, "Time in Force for Orders",
+https://www.interactivebrokers.com.hk/php/webhelp/Making_Trades/Create_Order_Types/timeinforce.htm):
 
 * ``GTC``: works until filled or cancelled;
 * ``DAY``: expires at the close of the session it is placed in, or of the next one when placed outside hours;
@@ -47,12 +48,12 @@ ORDER_TYPES: dict[str, OrderType] = {"market": "MKT", "limit": "LMT", "stop": "S
 TIMES_IN_FORCE: tuple[str, ...] = ("GTC", "DAY", "IOC", "FOK", "OPG")
 #: Statuses an order never leaves.
 DONE_STATUSES: frozenset[str] = frozenset({"closed", "canceled", "expired", "rejected"})
-#: Markets (:mod:`sdk.calendars` names) that run opening and closing auctions: the ASX (its opening and closing single
-#: price auctions, ASX Operating Rules Procedure 4100 and "ASX Trade: market phases",
-#: https://www.asx.com.au/markets/trade-our-cash-market/equity-market-phases) and NYSE/Nasdaq listings (NYSE opening
-#: and closing auctions, https://www.nyse.com/article/nyse-closing-auction-fact-sheet; the Nasdaq Opening and Closing
-#: Crosses). IDEALPRO FX trades around the clock with no auction, so ``OPG`` and market-on-close are refused there
-#: (IB: "OPG ... not available for forex").
+#: Markets (:mod:`sdk.calendars` names) that run opening and closing auctions: the ASX (an opening auction at about
+#: 10:00 and a closing auction at 16:10 Sydney; ``../shared/docs/ib-reference.md``, "ASX market rules") and NYSE/Nasdaq
+#: listings (NYSE "Opening and Closing Auctions": Market on Open and Limit on Open orders at the 09:30 open, Market
+#: on Close and Limit on Close at the 16:00 close; the Nasdaq Opening and Closing Crosses). IDEALPRO FX trades
+#: around the clock with no auction, so ``OPG`` and market-on-close are refused there (IB: "Not all TIFs are
+#: available for all orders", the TIF page cited in the module docstring).
 AUCTION_MARKETS: frozenset[str] = frozenset({"ASX", "NYSE"})
 
 
