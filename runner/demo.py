@@ -33,8 +33,8 @@ from runner.runner import RunResult, StrategyRunner
 from sdk.ledger import Ledger, mask_url
 from sdk.ledger import queries as q
 from sdk.services.plans import units
-from sdk.services.shadow import Holding
 from sdk.settings import Settings
+from sdk.sim.account import Holding
 from sdk.symbols import parse_symbol
 
 __all__ = ["DemoOptions", "DemoOutcome", "run_demo", "summary_rows"]

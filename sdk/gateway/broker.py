@@ -50,6 +50,7 @@ from sdk.gateway.order_answers import WhatIf
 from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, from_json, to_json
 from sdk.gateway.requests import PlaceOrderRequest
 from sdk.redaction import mask_account
+from sdk.sim.account import Holding
 from sdk.sim.fills import Fill, OrderSpec, match, protection_cap
 
 __all__ = ["Broker", "BrokerListener", "OrderRejected", "PlaceOutcome"]
@@ -567,28 +568,25 @@ class Broker:
         self.listener.account_changed()
 
     def _book(self, inst: GatewayContract, action: str, qty: Decimal, price: Decimal) -> Decimal | None:
-        """Move cash and the position; return the realised PnL (quote currency) of a closing trade."""
+        """Move cash and the position; return the realised PnL (quote currency) of a closing trade.
+
+        The position moves at average cost by the simulation core's one implementation
+        (:class:`sdk.sim.account.Holding`); the gateway keeps IB's precision (average cost to 6 places, realised PnL
+        to 4) on its position record."""
         signed = qty if action == "BUY" else -qty
         base, quote = (inst.ib_symbol, inst.currency) if inst.is_fx else (None, inst.currency)
         self.cash[quote] = self.cash.get(quote, Decimal(0)) - signed * price
         if base is not None:
             self.cash[base] = self.cash.get(base, Decimal(0)) + signed
         pos = self.positions.setdefault(inst.symbol, PositionRecord(inst.symbol, inst.con_id))
-        realized: Decimal | None = None
-        if pos.quantity != 0 and (pos.quantity > 0) != (signed > 0):
-            closed = min(abs(pos.quantity), qty)
-            direction = Decimal(1) if pos.quantity > 0 else Decimal(-1)
-            realized = _money((price - pos.avg_cost) * closed * direction)
+        closing = pos.quantity != 0 and (pos.quantity > 0) != (signed > 0)
+        holding = Holding(inst.symbol, pos.quantity, pos.avg_cost)
+        realized_raw = holding.apply("buy" if action == "BUY" else "sell", qty, price)
+        realized = _money(realized_raw) if closing else None
+        if realized is not None:
             pos.realized_pnl += realized
-        new_qty = pos.quantity + signed
-        if new_qty == 0:
-            pos.avg_cost = Decimal(0)
-        elif pos.quantity == 0 or (pos.quantity > 0) != (new_qty > 0):
-            pos.avg_cost = price
-        elif (pos.quantity > 0) == (signed > 0):
-            pos.avg_cost = (pos.avg_cost * abs(pos.quantity) + price * qty) / abs(new_qty)
-        pos.avg_cost = pos.avg_cost.quantize(Decimal("0.000001"))
-        pos.quantity = new_qty
+        pos.avg_cost = holding.average.quantize(Decimal("0.000001"))
+        pos.quantity = holding.amount
         return realized
 
     def _commission(

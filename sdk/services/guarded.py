@@ -78,7 +78,6 @@ from sdk.risk import OrderIntent, RejectCode
 from sdk.services import Services, build_services
 from sdk.services.forwarding import VenueForwarder
 from sdk.services.live_gate import REFUSED_EVENT, is_live, require_live_ready
-from sdk.services.shadow import ShadowVenue
 from sdk.symbols import parse_symbol
 from sdk.venues.mode import venue_mode
 
@@ -376,15 +375,7 @@ class GuardedTrader(VenueForwarder):
         Raises:
             NotSupported: the venue has no ``fetchClosedOrders`` (executing mode).
         """
-        venue = await self._order_venue()
-        if isinstance(venue, ShadowVenue):
-            done = [
-                o.to_order()
-                for o in venue.book.orders.values()
-                if o.is_done and (symbol is None or o.symbol == symbol) and (since is None or o.timestamp >= since)
-            ]
-            return done[:limit] if limit is not None else done
-        return await venue.fetch_closed_orders(symbol, since, limit, params)
+        return await (await self._order_venue()).fetch_closed_orders(symbol, since, limit, params)
 
     async def fetch_my_trades(
         self,

@@ -35,7 +35,8 @@ from sdk.base import BaseTrader
 from sdk.costs.fx import to_decimal
 from sdk.ledger import LedgerWriter
 from sdk.ledger import queries as q
-from sdk.services.shadow import Holding, ShadowVenue
+from sdk.services.shadow import ShadowVenue
+from sdk.sim.account import Holding
 from sdk.symbols import parse_symbol
 
 __all__ = ["PortfolioSnapshot", "PortfolioTracker"]

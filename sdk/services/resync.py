@@ -37,7 +37,7 @@ from sdk.ledger import queries as q
 from sdk.ledger.leases import live_holders
 from sdk.services import Services
 from sdk.services.records import trade_from_row
-from sdk.services.shadow import ShadowOrder
+from sdk.services.shadow import ShadowOrder, execution_from_trade, shadow_order_id
 
 __all__ = ["ResyncReport", "ResyncService"]
 
@@ -198,23 +198,26 @@ class ResyncService:
             if row.get("run_id") != svc.session_id or not row["shadow"]:
                 continue
             cid = row["client_order_id"]
-            book.orders[cid] = _shadow_order(row, [t for t in fills if t.get("clientOrderId") == cid])
+            trades = [t for t in fills if t.get("clientOrderId") == cid]
+            book.restore(_shadow_order(row, trades), trades)
             svc.execution.track(cid, row.get("plan_id"))
             report.shadow_orders_restored += 1
 
 
 def _shadow_order(row: dict[str, Any], trades: list[Trade]) -> ShadowOrder:
+    """An open shadow order as the ledger recorded it, with its fills (it met the market before: no arrival)."""
+
     def dec(value: Any) -> Decimal | None:
         return None if value is None else Decimal(str(value))
 
-    filled = sum((Decimal(str(t["amount"])) for t in trades), Decimal(0))
+    executions = [execution_from_trade(t) for t in trades]
     return ShadowOrder(
-        client_order_id=row["client_order_id"], symbol=row["symbol"], type=row.get("type") or "limit",
-        side=row["side"], amount=dec(row["amount"]) or Decimal(0), price=dec(row.get("price")),
-        stop_price=dec(row.get("trigger_price")), time_in_force=row.get("time_in_force") or "GTC",
-        reduce_only=bool(row.get("reduce_only")), timestamp=int(row["timestamp"]), filled=filled,
-        cost=sum((Decimal(str(t["amount"])) * Decimal(str(t["price"])) for t in trades), Decimal(0)),
-        trades=list(trades),
+        id=shadow_order_id(row["client_order_id"]), client_order_id=row["client_order_id"], symbol=row["symbol"],
+        type=row.get("type") or "limit", side=row["side"], amount=dec(row["amount"]) or Decimal(0),
+        price=dec(row.get("price")), stop_price=dec(row.get("trigger_price")),
+        time_in_force=row.get("time_in_force") or "GTC", reduce_only=bool(row.get("reduce_only")),
+        timestamp=int(row["timestamp"]), filled=sum((e.amount for e in executions), Decimal(0)),
+        cost=sum((e.cost for e in executions), Decimal(0)), arrival=False, fills=executions,
     )  # fmt: skip
 
 

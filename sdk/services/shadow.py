@@ -1,34 +1,37 @@
-"""Shadow (observe) mode: real data and account, orders filled by a local simulator, nothing sent.
+"""Shadow (observe) mode: real data and account, orders filled by the simulation core, nothing sent.
 
-:class:`ShadowVenue` is a :class:`~sdk.base.BaseTrader` over a real venue. Market data, instruments
-and FX come from the real venue; orders never reach it. ``create_order`` matches the order against
-the venue's live quote with the offline gateway's own fill model (:func:`sdk.sim.fills.match`,
-imported, not copied), so a shadow fill is what the offline gateway would have given a paper order:
+:class:`ShadowVenue` is a :class:`~sdk.base.BaseTrader` over a real venue. Market data, instruments and FX come from
+the real venue; orders never reach it. It is a thin adapter over the simulation core (:mod:`sdk.sim`): the book of
+working orders and the matching rules are the core's :class:`~sdk.sim.matching.MatchingEngine` (the rules the
+simulated venue and the backtester follow, and the offline gateway's fill model, :mod:`sdk.sim.fills`), the account
+is the core's :class:`~sdk.sim.account.Account`; this module fetches what the core needs (the instrument, the live
+quote, the minutes that traded since an order last met the market, FX rates for commissions) and answers in
+ccxt's shapes (:mod:`sdk.sim.ccxt_shapes`):
 
-* a market order, or a limit that reaches the far touch, fills at once at the touch (taker), while the
-  instrument's market is open (:mod:`sdk.calendars`; nothing fills while it is shut, as on the gateway); a
-  market order is protected by the gateway's cap (:func:`sdk.sim.fills.protection_cap`), and one where the
-  SDK's market-order rule says no (ASX, ``MARKET_ORDERS_AS_LIMITS``) is refused as the IB venue refuses it
-  (:func:`sdk.instruments.refuse_market_order`);
-* a resting limit or stop is worked, whenever :meth:`ShadowVenue.fetch_order` looks at it, against every
-  whole minute that traded since (the venue's 1-minute bars) and then the live quote: a limit fills
-  where a minute trades through it (maker), a stop triggers and fills as the fill model says, as the
-  offline gateway works an order against the replayed market between two moves of its clock; ``IOC``
-  leaves are cancelled on arrival; ``DAY`` orders expire at the close of their session
-  (:mod:`sdk.calendars`), after the minutes before it were worked.
+* ``create_order`` matches the order against the venue's live quote (one slice: bid/ask, and the last price as its
+  range) while the instrument's market is open (:mod:`sdk.calendars`); a market order is protected by the gateway's
+  cap, and one where the SDK's market-order rule says no (ASX, ``MARKET_ORDERS_AS_LIMITS``) is refused as the IB
+  venue refuses it (:func:`sdk.instruments.refuse_market_order`); what a venue would refuse (a price off the ladder,
+  a fractional share, ``OPG`` where there is no opening auction) is ``InvalidOrder``;
+* a resting order is worked, whenever :meth:`ShadowVenue.fetch_order` (or a read of the account) looks at it,
+  against every whole minute that traded since (the venue's 1-minute bars) and then the live quote: a limit fills
+  where a minute trades through it (maker), a stop triggers and fills as the fill model says, an order placed while
+  the market was shut meets its first minute of the next session as its arrival;
+* times in force are the core's: ``IOC`` cancels what its arrival did not fill, ``FOK`` fills whole on arrival or
+  not at all, ``DAY`` expires at the close of its session, ``OPG`` trades at the first minute's open of the next
+  session (the opening auction) and is cancelled for what that does not fill.
 
-The account (:class:`ShadowBook`) starts from the real account's cash and positions and moves with
-every shadow fill; commissions are the :class:`~sdk.costs.CostTracker`'s estimates (source
-``estimate``), charged in their currency. Positions, balances and equity answer from the book in
-ccxt's shapes, so the risk path and the portfolio see shadow positions exactly as they would see
-real ones.
+The account (:class:`ShadowBook`) starts from the real account's cash and positions and moves with every shadow
+fill; commissions are the :class:`~sdk.costs.CostTracker`'s estimates (source ``estimate``), charged in their
+currency, pending (None) when unknown. Positions, balances and equity answer from the book in ccxt's shapes, so the
+risk path and the portfolio see shadow positions exactly as they would see real ones. Fills are not bounded by
+volume (the live quote reports none; ``FillConfig(fill_volume_share=None)``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,19 +45,26 @@ from sdk.costs.fx import FxRate, FxTable, to_decimal
 from sdk.errors import ExchangeError, FxRateUnavailable, InvalidOrder, NetworkError, NotSupported, OrderNotFound
 from sdk.instruments import InstrumentSpec, refuse_market_order
 from sdk.services.forwarding import VenueForwarder
-from sdk.sim.fills import Fill, MarketSlice, OrderSpec, OrderType, Side, match, protection_cap, quote_for
+from sdk.sim.account import Account, Holding
+from sdk.sim.ccxt_shapes import balance_to_ccxt, order_to_ccxt, position_to_ccxt, trade_to_ccxt
+from sdk.sim.fills import MarketSlice, quote_for
+from sdk.sim.matching import FillConfig, MatchingEngine
+from sdk.sim.orders import Execution, Fee, SimOrder
 from sdk.symbols import parse_symbol
 
 __all__ = ["Holding", "ShadowBook", "ShadowOrder", "ShadowVenue", "shadow_order_id"]
 
 log = logging.getLogger(__name__)
 
-_FILL_TYPES: dict[str, OrderType] = {"market": "MKT", "limit": "LMT", "stop": "STP", "stop_limit": "STP LMT"}
+#: A shadow order is the core's simulated order (the name the ledger's resync and older callers use).
+ShadowOrder = SimOrder
 #: The bars a resting shadow order is worked against between two looks (:meth:`ShadowVenue._work_range`).
 RANGE_TIMEFRAME = "1m"
 _MINUTE_MS = 60_000
-_DONE = frozenset({"closed", "canceled", "expired", "rejected"})
 COMMISSION_SOURCE = "estimate"
+#: The shadow venue's fill model: the live quote has no volume, so nothing bounds a fill by it.
+SHADOW_FILLS = FillConfig(fill_volume_share=None)
+_ORDER_INFO = {"shadow": True, "commissionSource": COMMISSION_SOURCE}
 
 
 def shadow_order_id(client_order_id: str) -> str:
@@ -62,119 +72,33 @@ def shadow_order_id(client_order_id: str) -> str:
     return f"shadow:{client_order_id}"
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _fee_of(trade: Mapping[str, Any]) -> Fee | None:
+    fee = trade.get("fee")
+    if fee and fee.get("cost") is not None and fee.get("currency"):
+        return Fee(to_decimal(fee["cost"]), str(fee["currency"]), COMMISSION_SOURCE)
+    return None
 
 
-@dataclass(slots=True)
-class Holding:
-    """A shadow position: ``amount`` signed base units, ``average`` entry price and ``realized`` PnL in the quote."""
-
-    symbol: str
-    amount: Decimal = Decimal(0)
-    average: Decimal = Decimal(0)
-    realized: Decimal = Decimal(0)
-
-    @property
-    def quote(self) -> str:
-        return parse_symbol(self.symbol).quote
-
-    def apply(self, side: str, amount: Decimal, price: Decimal) -> Decimal:
-        """Book one fill at average cost; returns the PnL it realised, in the quote currency."""
-        signed = amount if side == "buy" else -amount
-        realized = Decimal(0)
-        if self.amount == 0 or (self.amount > 0) == (signed > 0):
-            total = self.amount + signed
-            self.average = (self.average * abs(self.amount) + price * amount) / abs(total)
-            self.amount = total
-            return realized
-        closing = min(abs(signed), abs(self.amount))
-        direction = Decimal(1) if self.amount > 0 else Decimal(-1)
-        realized = (price - self.average) * closing * direction
-        self.realized += realized
-        left = self.amount + signed
-        if left == 0:
-            self.amount, self.average = Decimal(0), Decimal(0)
-        elif (left > 0) != (self.amount > 0):  # flipped: the rest opens at this price
-            self.amount, self.average = left, price
-        else:
-            self.amount = left
-        return realized
-
-
-@dataclass(slots=True)
-class ShadowOrder:
-    """One simulated order. ``amount``/``filled`` in base units; prices in the quote currency; times ms UTC."""
-
-    client_order_id: str
-    symbol: str
-    type: str
-    side: OrderSide
-    amount: Decimal
-    price: Decimal | None
-    stop_price: Decimal | None
-    time_in_force: str
-    reduce_only: bool
-    timestamp: int
-    status: str = "open"
-    filled: Decimal = Decimal(0)
-    cost: Decimal = Decimal(0)
-    triggered: bool = False
-    cap: Decimal | None = None  # a market order's protection cap, set when it first meets the market
-    worked_until: int | None = None  # ms: the end of the last minute of bars the order was worked against
-    expires_at: int | None = None
-    last_update: int | None = None
-    reason: str = ""
-    trades: list[Trade] = field(default_factory=list)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.amount - self.filled
-
-    @property
-    def is_done(self) -> bool:
-        return self.status in _DONE
-
-    def to_order(self) -> Order:
-        """The ccxt order structure (``id`` is :func:`shadow_order_id`)."""
-        average = self.cost / self.filled if self.filled else None
-        fees = [t["fee"] for t in self.trades if t.get("fee")]
-        currencies = {f["currency"] for f in fees}
-        fee = None
-        if fees and len(currencies) == 1 and len(fees) == len(self.trades):
-            fee = {"cost": float(sum(to_decimal(f["cost"]) for f in fees)), "currency": currencies.pop()}
-        order: dict[str, Any] = {
-            "info": {"shadow": True, "reason": self.reason or None, "commissionSource": COMMISSION_SOURCE},
-            "id": shadow_order_id(self.client_order_id),
-            "clientOrderId": self.client_order_id,
-            "timestamp": self.timestamp,
-            "datetime": _iso(self.timestamp),
-            "lastTradeTimestamp": self.trades[-1]["timestamp"] if self.trades else None,
-            "lastUpdateTimestamp": self.last_update,
-            "symbol": self.symbol,
-            "type": self.type,
-            "timeInForce": self.time_in_force,
-            "postOnly": False,
-            "reduceOnly": self.reduce_only,
-            "side": self.side,
-            "price": float(self.price) if self.price is not None else None,
-            "stopPrice": float(self.stop_price) if self.stop_price is not None else None,
-            "triggerPrice": float(self.stop_price) if self.stop_price is not None else None,
-            "amount": float(self.amount),
-            "cost": float(self.cost),
-            "average": float(average) if average is not None else None,
-            "filled": float(self.filled),
-            "remaining": float(self.remaining) if not self.is_done or self.status != "closed" else 0.0,
-            "status": self.status,
-            "fee": fee,
-            "fees": [fee] if fee else [],
-            "trades": list(self.trades),
-        }
-        return order
+def execution_from_trade(trade: Mapping[str, Any]) -> Execution:
+    """A ccxt trade (a shadow fill replayed from the ledger) as the core's execution."""
+    return Execution(
+        id=str(trade["id"]),
+        order_id=str(trade.get("order") or ""),
+        client_order_id=trade.get("clientOrderId"),
+        symbol=str(trade["symbol"]),
+        side="buy" if trade["side"] == "buy" else "sell",
+        type=str(trade.get("type") or "limit"),
+        price=to_decimal(trade["price"]),
+        amount=to_decimal(trade["amount"]),
+        liquidity="maker" if trade.get("takerOrMaker") == "maker" else "taker",
+        timestamp=int(trade["timestamp"]),
+        fee=_fee_of(trade),
+    )
 
 
 class ShadowBook:
-    """The shadow account: cash per currency, holdings, orders and fills, in exact Decimals.
+    """The shadow account and its orders: the core's :class:`~sdk.sim.account.Account` (cash per currency, holdings
+    at average cost) and :class:`~sdk.sim.matching.MatchingEngine` (the orders), with the fills as ccxt trades.
 
     Args:
         base_currency: the account's base currency (equity is reported in it).
@@ -188,12 +112,30 @@ class ShadowBook:
         cash: Mapping[str, Decimal] | None = None,
         holdings: Iterable[Holding] = (),
     ) -> None:
-        self.base_currency = base_currency
-        self.cash: dict[str, Decimal] = {k: to_decimal(v) for k, v in (cash or {}).items()}
-        self.holdings: dict[str, Holding] = {h.symbol: h for h in holdings}
-        self.orders: dict[str, ShadowOrder] = {}
+        self.account = Account(base_currency, {k: to_decimal(v) for k, v in (cash or {}).items()}, holdings)
+        self.engine = MatchingEngine(SHADOW_FILLS)
+        #: Every shadow fill (and fill replayed from the ledger) as a ccxt trade, in booking order.
         self.fills: list[Trade] = []
-        self._fill_ids: set[str] = set()
+        self._trades: dict[str, Trade] = {}
+
+    @property
+    def base_currency(self) -> str:
+        return self.account.base_currency
+
+    @property
+    def cash(self) -> dict[str, Decimal]:
+        """Cash per currency (the account's)."""
+        return self.account.cash
+
+    @property
+    def holdings(self) -> dict[str, Holding]:
+        """Positions by symbol (the account's)."""
+        return self.account.holdings
+
+    @property
+    def orders(self) -> dict[str, SimOrder]:
+        """Every shadow order by its id (:func:`shadow_order_id`)."""
+        return self.engine.orders
 
     @classmethod
     async def from_venue(cls, venue: BaseTrader) -> ShadowBook:
@@ -212,37 +154,37 @@ class ShadowBook:
         return cls(venue.base_currency, cash, holdings)
 
     def holding(self, symbol: str) -> Holding:
-        return self.holdings.setdefault(symbol, Holding(symbol))
+        return self.account.holding(symbol)
+
+    def record(self, execution: Execution, trade: Trade) -> None:
+        """Book a fill of the engine (its fee priced) into the account, with ``trade`` its ccxt shape."""
+        self.account.book(execution)
+        self._trades[execution.id] = trade
+        self.fills.append(trade)
 
     def apply_fill(self, trade: Mapping[str, Any]) -> bool:
-        """Book a ccxt trade (a shadow fill, or one replayed from the ledger); False when already booked."""
+        """Book a ccxt trade (a shadow fill replayed from the ledger); False when already booked."""
         trade_id = str(trade["id"])
-        if trade_id in self._fill_ids:
+        if trade_id in self._trades:
             return False
-        symbol = str(trade["symbol"])
-        amount, price = to_decimal(trade["amount"]), to_decimal(trade["price"])
-        quote = parse_symbol(symbol).quote
-        base = parse_symbol(symbol).base
-        side = str(trade["side"])
-        self.holding(symbol).apply(side, amount, price)
-        value = amount * price
-        self.cash[quote] = self.cash.get(quote, Decimal(0)) + (-value if side == "buy" else value)
-        if parse_symbol(symbol).is_fx:  # an FX trade moves both cash legs (IB also reports the pair's position)
-            self.cash[base] = self.cash.get(base, Decimal(0)) + (amount if side == "buy" else -amount)
-        fee = trade.get("fee")
-        if fee and fee.get("cost") is not None and fee.get("currency"):
-            currency = str(fee["currency"])
-            self.cash[currency] = self.cash.get(currency, Decimal(0)) - to_decimal(fee["cost"])
-        self._fill_ids.add(trade_id)
-        self.fills.append(dict(trade))
+        self.record(execution_from_trade(trade), dict(trade))
         return True
+
+    def restore(self, order: SimOrder, trades: Iterable[Mapping[str, Any]] = ()) -> None:
+        """Put back a shadow order as the ledger recorded it (its fills, already booked with :meth:`apply_fill`, keep
+        their ccxt shape)."""
+        for trade in trades:
+            self._trades.setdefault(str(trade["id"]), dict(trade))
+        self.engine.restore(order)
+
+    def to_order(self, order: SimOrder) -> Order:
+        """The ccxt order structure of a shadow order (``id`` is :func:`shadow_order_id`)."""
+        trades = [self._trades.get(e.id) or trade_to_ccxt(e, {"shadow": True}) for e in order.fills]
+        return order_to_ccxt(order, trades, _ORDER_INFO)
 
     def realized(self) -> dict[str, Decimal]:
         """Realised PnL per quote currency since the book opened."""
-        totals: dict[str, Decimal] = {}
-        for holding in self.holdings.values():
-            totals[holding.quote] = totals.get(holding.quote, Decimal(0)) + holding.realized
-        return totals
+        return self.account.realized()
 
 
 class ShadowVenue(VenueForwarder):
@@ -250,7 +192,7 @@ class ShadowVenue(VenueForwarder):
 
     Args:
         venue: the real, connected venue (quotes, instruments, FX).
-        book: the shadow account.
+        book: the shadow account and orders.
         costs: the commission estimates of shadow fills.
         clock: the venue's time in epoch seconds (order and fill timestamps, DAY expiries).
     """
@@ -267,12 +209,15 @@ class ShadowVenue(VenueForwarder):
         self.book = book
         self.costs = costs
         self._now: Callable[[], float] = clock or venue.clock.now
+        #: ms: the end of the last minute of bars each open order was worked against (:meth:`_work_range`).
+        self._worked_until: dict[str, int] = {}
         self.has = {  # type: ignore[misc]
             **venue.has,
             "createOrder": True,
             "cancelOrder": True,
             "fetchOrder": True,
             "fetchOpenOrders": True,
+            "fetchClosedOrders": True,
             "fetchMyTrades": True,
             "fetchPositions": True,
             "fetchBalance": True,
@@ -292,26 +237,19 @@ class ShadowVenue(VenueForwarder):
     async def _catch_up(self) -> None:
         """Work every open shadow order up to now before the account is read, as a real venue's account already
         holds what its resting orders filled meanwhile (:meth:`_work`)."""
-        for order in [o for o in self.book.orders.values() if not o.is_done]:
-            await self._work(order, await self.venue.fetch_instrument(order.symbol), arrival=False)
+        for order in self.book.engine.open_orders():
+            await self._work(order, await self.venue.fetch_instrument(order.symbol), placing=False)
 
     async def fetch_balance(self, params: dict[str, Any] | None = None) -> Balances:
         """Shadow cash per currency (``used``: what open shadow buy orders reserve at their limit), after every open
         shadow order was worked up to now."""
         await self._catch_up()
         used: dict[str, Decimal] = {}
-        for order in self.book.orders.values():
-            if not order.is_done and order.side == "buy" and order.price is not None:
+        for order in self.book.engine.open_orders():
+            if order.side == "buy" and order.price is not None:
                 quote = parse_symbol(order.symbol).quote
                 used[quote] = used.get(quote, Decimal(0)) + order.remaining * order.price
-        balance: dict[str, Any] = {"info": {"shadow": True}, "free": {}, "used": {}, "total": {}}
-        for currency, total in sorted(self.book.cash.items()):
-            reserved = used.get(currency, Decimal(0))
-            entry = {"free": float(total - reserved), "used": float(reserved), "total": float(total)}
-            balance[currency] = entry
-            for key in ("free", "used", "total"):
-                balance[key][currency] = entry[key]
-        return balance
+        return balance_to_ccxt(self.book.cash, used, {"shadow": True})
 
     async def fetch_positions(
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
@@ -323,31 +261,7 @@ class ShadowVenue(VenueForwarder):
         for symbol, holding in sorted(self.book.holdings.items()):
             if holding.amount == 0 or (symbols is not None and symbol not in symbols):
                 continue
-            mark = await self._mark(symbol)
-            size = abs(holding.amount)
-            side = "long" if holding.amount > 0 else "short"
-            unrealized = (mark - holding.average) * holding.amount if mark is not None else None
-            position: dict[str, Any] = {
-                "info": {"shadow": True, "position": float(holding.amount)},
-                "id": None,
-                "symbol": symbol,
-                "timestamp": self._now_ms(),
-                "datetime": _iso(self._now_ms()),
-                "side": side,
-                "contracts": float(size),
-                "contractSize": 1.0,
-                "entryPrice": float(holding.average),
-                "markPrice": float(mark) if mark is not None else None,
-                "notional": float(size * mark) if mark is not None else None,
-                "unrealizedPnl": float(unrealized) if unrealized is not None else None,
-                "realizedPnl": float(holding.realized),
-                "leverage": 1.0,
-                "marginMode": "cash",
-                "hedged": False,
-                "percentage": None,
-                "collateral": float(size * mark) if mark is not None else None,
-            }
-            positions.append(position)
+            positions.append(position_to_ccxt(holding, await self._mark(symbol), self._now_ms(), {"shadow": True}))
         return positions
 
     async def _mark(self, symbol: str) -> Decimal | None:
@@ -385,7 +299,7 @@ class ShadowVenue(VenueForwarder):
             equity += signed * to_decimal(mark) * to_decimal(await self.venue.fetch_fx_rate(quote, base))
         return float(equity)
 
-    # --- orders: simulated --------------------------------------------------------------------
+    # --- orders: simulated by the core --------------------------------------------------------------
     async def create_order(
         self,
         symbol: str,
@@ -398,24 +312,27 @@ class ShadowVenue(VenueForwarder):
         """Simulate an order against the live quote; never sends anything to the venue.
 
         ``params``: ``clientOrderId`` (required: shadow orders are keyed by it; a repeat returns the
-        first), ``timeInForce`` (GTC default, DAY, IOC, FOK), ``triggerPrice``/``stopPrice``, ``reduceOnly``.
+        first), ``timeInForce`` (GTC default, DAY, IOC, FOK, OPG), ``triggerPrice``/``stopPrice``, ``reduceOnly``.
 
         Raises:
-            InvalidOrder: an unknown order type, a missing price, or no live quote to fill against.
+            InvalidOrder: a raw market order where the market-order rule says no, or what the core refuses
+                (:func:`sdk.sim.orders.validate_order`: an unknown type or time in force, a missing or off-ladder
+                price, a fractional share, OPG where the market has no opening auction).
         """
         params = dict(params or {})
         cid = params.get("clientOrderId")
         if not isinstance(cid, str) or not cid:
             raise InvalidOrder("a shadow order needs params={'clientOrderId': ...}")
-        existing = self.book.orders.get(cid)
+        existing = self.book.orders.get(shadow_order_id(cid))
         if existing is not None:
-            return existing.to_order()
-        if type not in _FILL_TYPES:
-            raise InvalidOrder(f"order type {type!r} is not simulated; use one of {', '.join(_FILL_TYPES)}")
+            return self.book.to_order(existing)
         stop = params.get("triggerPrice", params.get("stopPrice"))
         tif = str(params.get("timeInForce") or "GTC").upper()
+        instrument = await self.venue.fetch_instrument(symbol)
+        refuse_market_order(instrument, type)  # as the IB venue: nothing is simulated
         now = self._now_ms()
-        order = ShadowOrder(
+        order = SimOrder(
+            id=shadow_order_id(cid),
             client_order_id=cid,
             symbol=symbol,
             type=type,
@@ -426,81 +343,52 @@ class ShadowVenue(VenueForwarder):
             time_in_force=tif,
             reduce_only=bool(params.get("reduceOnly", False)),
             timestamp=now,
-            last_update=now,
         )
-        instrument = await self.venue.fetch_instrument(symbol)
-        refuse_market_order(instrument, type)  # as the IB venue: nothing is simulated
-        if tif == "DAY":
-            order.expires_at = self._session_close_ms(instrument, now)
-        self.book.orders[cid] = order
-        await self._work(order, instrument, arrival=True)
-        if not order.is_done and tif in ("IOC", "FOK"):
-            order.status, order.reason = "canceled", f"{tif} order not filled on arrival"
+        self.book.engine.submit(order, instrument)
+        await self._work(order, instrument, placing=True)
+        if not order.is_done and tif in ("IOC", "FOK"):  # open market, but no quote met it
+            order.end("canceled", f"{tif} order not filled on arrival", now)
         log.info(
             "shadow order",
             extra={"orderRef": cid, "symbol": symbol, "side": side, "amount": float(amount), "status": order.status,
                    "filled": float(order.filled), "conId": instrument.con_id, "exchange": instrument.exchange,
                    "commissionSource": COMMISSION_SOURCE},
         )  # fmt: skip
-        return order.to_order()
+        return self.book.to_order(order)
 
-    def _session_close_ms(self, instrument: InstrumentSpec, now_ms: int) -> int | None:
-        if instrument.market is None:
-            return None
-        session = get_calendar(instrument.market).next_session(datetime.fromtimestamp(now_ms / 1000, UTC))
-        return int(session.close.timestamp() * 1000)
-
-    async def _work(self, order: ShadowOrder, instrument: InstrumentSpec, *, arrival: bool) -> None:
+    async def _work(self, order: SimOrder, instrument: InstrumentSpec, *, placing: bool) -> None:
         """Match the open part of ``order`` against what traded since it last met the market (a resting order:
         the venue's 1-minute bars, :meth:`_work_range`), then against the live quote (one slice), and book what
-        fills."""
+        fills (the core's rules: :mod:`sdk.sim.matching`)."""
         if order.is_done:
             return
+        engine = self.book.engine
+        engine.set_instrument(instrument)
         now = self._now_ms()
-        if not arrival:
+        if not placing:
             await self._work_range(order, instrument, now if order.expires_at is None else min(now, order.expires_at))
             if order.is_done:
                 return
-        if order.expires_at is not None and now >= order.expires_at:
-            order.status, order.reason, order.last_update = "expired", "DAY order: its session closed", now
+        if engine.expire(now, [order]):
             return
         if instrument.market is not None and get_calendar(instrument.market).session_at(_utc(now)) is None:
             return  # the market is shut: nothing trades (as on the offline gateway) until its next session
         market = await self._slice(order.symbol, instrument)
         if market is None:
-            if arrival and order.type == "market":
-                order.status, order.reason = "rejected", "no live quote to simulate a market fill against"
+            if placing and order.type == "market":
+                engine.reject(order.id, now, "no live quote to simulate a market fill against")
             return
-        await self._match(order, instrument, market, arrival=arrival, at=now)
-        order.last_update = now
+        await self._match(order, instrument, market, at=now)
 
-    async def _match(
-        self, order: ShadowOrder, instrument: InstrumentSpec, market: MarketSlice, *, arrival: bool, at: int
-    ) -> None:
-        """One slice of the fill model (the gateway's own), fills booked at ``at`` (ms)."""
-        side: Side = "BUY" if order.side == "buy" else "SELL"
-        if order.type == "market" and order.cap is None:  # the gateway's protection, set at arrival
-            order.cap = protection_cap(side, market, instrument.ladder)
-        spec = OrderSpec(
-            side=side,
-            order_type=_FILL_TYPES[order.type],
-            quantity=order.remaining,
-            limit_price=order.cap if order.type == "market" else order.price,
-            stop_price=order.stop_price,
-            triggered=order.triggered,
-        )
-        # the size step as the gateway's broker passes it: a partial fill is rounded down to whole steps
-        decision = match(
-            spec, market, volume_left=None, arrival=arrival, ladder=instrument.ladder,
-            size_increment=instrument.size_increment,
-        )  # fmt: skip
-        order.triggered = decision.triggered
-        for fill in decision.fills:
-            await self._book_fill(order, instrument, fill, at)
-        if order.remaining <= 0:
-            order.status = "closed"
+    async def _match(self, order: SimOrder, instrument: InstrumentSpec, market: MarketSlice, *, at: int) -> None:
+        """One slice of the core's matching (the gateway's fill model), fills booked at ``at`` (ms)."""
+        for execution in self.book.engine.on_slice(order.symbol, market, at, at, orders=[order]):
+            fee, rate = await self._estimate_fee(instrument, execution)
+            execution.fee = fee
+            info = {"shadow": True, "commissionSource": COMMISSION_SOURCE, "fxRate": str(rate) if rate else None}
+            self.book.record(execution, trade_to_ccxt(execution, info))
 
-    async def _work_range(self, order: ShadowOrder, instrument: InstrumentSpec, until: int) -> None:
+    async def _work_range(self, order: SimOrder, instrument: InstrumentSpec, until: int) -> None:
         """Work a resting order against every whole minute that traded since it last met the market.
 
         The venue's 1-minute bars (``fetch_ohlcv(symbol, "1m")``) from the first whole minute after the order was
@@ -508,10 +396,10 @@ class ShadowVenue(VenueForwarder):
         in order, each as one slice (the quote one step around its open, its open, high, low and close), as the
         offline gateway works an order against the replayed market between two moves of its clock: a resting
         limit fills where a bar trades through it, a stop triggers where a bar reaches it. A minute is worked once
-        (``ShadowOrder.worked_until``). Without bars (a venue without history, a failed request) the order is
-        worked against the live quote alone, as before; nothing is guessed.
+        (the venue keeps how far each order was worked). Without bars (a venue without history, a failed request)
+        the order is worked against the live quote alone, as before; nothing is guessed.
         """
-        start = -(-(order.worked_until or order.timestamp) // _MINUTE_MS) * _MINUTE_MS
+        start = -(-(self._worked_until.get(order.id) or order.timestamp) // _MINUTE_MS) * _MINUTE_MS
         end = until // _MINUTE_MS * _MINUTE_MS
         if end - start < _MINUTE_MS:
             return
@@ -531,12 +419,12 @@ class ShadowVenue(VenueForwarder):
                     bid=quote.bid, ask=quote.ask, open=to_decimal(o), high=to_decimal(h), low=to_decimal(low),
                     close=to_decimal(c), volume=None,
                 )  # fmt: skip
-                await self._match(order, instrument, market, arrival=False, at=int(ts))
+                await self._match(order, instrument, market, at=int(ts))
             if not worked:
                 break  # nothing traded in the rest of the range (a closed market)
             start = int(worked[-1][0]) + _MINUTE_MS
-            order.worked_until = start
-        order.worked_until = end
+            self._worked_until[order.id] = start
+        self._worked_until[order.id] = end
 
     async def _slice(self, symbol: str, instrument: InstrumentSpec) -> MarketSlice | None:
         ticker = await self.venue.fetch_ticker(symbol)
@@ -551,35 +439,9 @@ class ShadowVenue(VenueForwarder):
         price = to_decimal(last) if last else (b + a) / 2
         return MarketSlice(bid=b, ask=a, open=price, high=price, low=price, close=price, volume=None)
 
-    async def _book_fill(self, order: ShadowOrder, instrument: InstrumentSpec, fill: Fill, now: int) -> None:
-        fee, rate = await self._estimate_fee(instrument, order.side, fill)
-        number = len(order.trades) + 1
-        trade: dict[str, Any] = {
-            "info": {"shadow": True, "commissionSource": COMMISSION_SOURCE, "fxRate": str(rate) if rate else None},
-            "id": f"{shadow_order_id(order.client_order_id)}:{number}",
-            "order": shadow_order_id(order.client_order_id),
-            "clientOrderId": order.client_order_id,
-            "timestamp": now,
-            "datetime": _iso(now),
-            "symbol": order.symbol,
-            "type": order.type,
-            "side": order.side,
-            "takerOrMaker": fill.liquidity,
-            "price": float(fill.price),
-            "amount": float(fill.quantity),
-            "cost": float(fill.price * fill.quantity),
-            "fee": fee,
-            "fees": [fee] if fee else [],
-        }
-        order.trades.append(trade)
-        order.filled += fill.quantity
-        order.cost += fill.price * fill.quantity
-        self.book.apply_fill(trade)
-
-    async def _estimate_fee(
-        self, instrument: InstrumentSpec, side: OrderSide, fill: Fill
-    ) -> tuple[dict[str, Any] | None, Decimal | None]:
-        """The CostTracker's estimate for one fill, in its currency, and the rate into the base currency."""
+    async def _estimate_fee(self, instrument: InstrumentSpec, execution: Execution) -> tuple[Fee, Decimal | None]:
+        """The CostTracker's estimate for one fill, in its currency (pending when unknown), and the rate into the base
+        currency."""
         base = self.base_currency
         wanted = {instrument.quote, "USD", instrument.base if instrument.instrument_type == "crypto" else base} - {base}
         rates = []
@@ -596,37 +458,35 @@ class ShadowVenue(VenueForwarder):
             fee_rates = None
         try:
             cost = self.costs.estimate(
-                instrument, side, fill.quantity, fill.price, FxTable.of(base, *rates),
-                fee_rates=fee_rates, liquidity=fill.liquidity,
+                instrument, execution.side, execution.amount, execution.price, FxTable.of(base, *rates),
+                fee_rates=fee_rates, liquidity=execution.liquidity,
             )  # fmt: skip
         except Exception as exc:  # unknown cost: the fee stays pending (None), never 0.0
             extra = {"symbol": instrument.symbol, "error": repr(exc)}
             log.warning("no commission estimate for a shadow fill", extra=extra)
-            return None, None
+            return Fee.unknown(None, COMMISSION_SOURCE), None
         if cost.amount is None or cost.currency is None or cost.fx is None:
-            return None, None
-        return {"cost": float(cost.amount), "currency": cost.currency}, cost.fx.rate
+            return Fee.unknown(cost.currency, COMMISSION_SOURCE), None
+        return Fee(cost.amount, cost.currency, COMMISSION_SOURCE), cost.fx.rate
 
     async def cancel_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Order:
         """Cancel a shadow order by client order id or shadow id; a finished one is returned as it is. An open one is
         first worked up to now (what the market filled before the cancel stays filled, as at a real venue)."""
         order = self._find(id)
         if not order.is_done:
-            await self._work(order, await self.venue.fetch_instrument(order.symbol), arrival=False)
-        if not order.is_done:
-            order.status, order.reason, order.last_update = "canceled", "cancelled", self._now_ms()
-        return order.to_order()
+            await self._work(order, await self.venue.fetch_instrument(order.symbol), placing=False)
+        order.end("canceled", "cancelled", self._now_ms())
+        return self.book.to_order(order)
 
     async def fetch_order(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Order:
         """A shadow order, first worked against the current quote when it is still open."""
         order = self._find(id)
         if not order.is_done:
-            await self._work(order, await self.venue.fetch_instrument(order.symbol), arrival=False)
-        return order.to_order()
+            await self._work(order, await self.venue.fetch_instrument(order.symbol), placing=False)
+        return self.book.to_order(order)
 
-    def _find(self, id: str) -> ShadowOrder:
-        cid = id.removeprefix("shadow:")
-        order = self.book.orders.get(cid)
+    def _find(self, id: str) -> SimOrder:
+        order = self.book.orders.get(shadow_order_id(id.removeprefix("shadow:")))
         if order is None:
             raise OrderNotFound(f"no shadow order with id or clientOrderId {id!r}")
         return order
@@ -640,11 +500,25 @@ class ShadowVenue(VenueForwarder):
     ) -> list[Order]:
         await self._catch_up()
         found = [
-            o.to_order()
-            for o in self.book.orders.values()
-            if not o.is_done and (symbol is None or o.symbol == symbol) and (since is None or o.timestamp >= since)
+            self.book.to_order(o) for o in self.book.engine.open_orders(symbol) if since is None or o.timestamp >= since
         ]
         return found[:limit] if limit is not None else found
+
+    async def fetch_closed_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[Order]:
+        """Finished shadow orders (filled, cancelled, expired, rejected), oldest first (as they stand: open ones are
+        not worked first)."""
+        done = [
+            self.book.to_order(o)
+            for o in self.book.orders.values()
+            if o.is_done and (symbol is None or o.symbol == symbol) and (since is None or o.timestamp >= since)
+        ]
+        return done[:limit] if limit is not None else done
 
     async def fetch_my_trades(
         self,

@@ -27,6 +27,13 @@ The market over one interval is a :class:`MarketSlice`: the quote at the start o
   onto the price ladder against the order; liquidity ``taker``.
 * **``STP LMT``**: triggers like ``STP``; the trigger price fills at once when it is within the limit,
   otherwise the order rests as a ``LMT`` at its limit from the next slice on.
+* **Auction** (:func:`auction`): an opening (``OPG``) or closing (market-on-close) order trades at the
+  auction's single price: a ``MKT`` whole at it, a ``LMT`` at it when the price is at or better than the
+  limit, never beyond; liquidity ``taker``. The price is the session's first bar's open (the opening
+  auction) or the last bar's close (the closing auction), as the ASX and NYSE/Nasdaq run them (their
+  sources: :data:`sdk.sim.orders.AUCTION_MARKETS`); IDEALPRO FX has no auction.
+* **Slippage** (:func:`slipped`): an optional charge of ``bps`` basis points on a taker fill, moved onto
+  the ladder against the order and never beyond its limit or cap.
 * **Quantity**: at most ``volume_left`` (the slice's volume not yet taken by earlier orders; ``None``
   where the venue reports no volume, as for IDEALPRO FX), rounded down to whole ``size_increment``
   steps (shares), so a large order fills partially over several slices.
@@ -53,9 +60,11 @@ __all__ = [
     "MarketSlice",
     "OrderSpec",
     "Quote",
+    "auction",
     "match",
     "protection_cap",
     "quote_for",
+    "slipped",
 ]
 
 Side = Literal["BUY", "SELL"]
@@ -266,3 +275,52 @@ def match(
             return _decide(trigger_price, "taker", order, volume_left, True, size_increment)
         return FillDecision((), True)
     return _limit_rests(order, market, volume_left, triggered, size_increment)
+
+
+def auction(
+    order: OrderSpec, price: Decimal, *, volume_left: Decimal | None, size_increment: Decimal | None = None
+) -> FillDecision:
+    """Decide ``order`` in a single-price auction at ``price`` (rules in the module docstring).
+
+    Args:
+        order: a ``MKT`` (market-on-open/close: any protection cap is ignored, an auction has one price) or a
+            ``LMT`` (limit-on-open/close) order; its open quantity in base units.
+        price: the auction's price in the quote currency (the session's first open, or the last close).
+        volume_left: base units the auction may still give (None: unbounded).
+        size_increment: a partial fill is rounded down to whole steps of it.
+
+    Returns:
+        At most one fill, ``taker``, at ``price``.
+
+    Raises:
+        ValueError: a stop order (stops take no part in an auction), or a ``LMT`` without a limit.
+    """
+    if order.order_type not in ("MKT", "LMT"):
+        raise ValueError(f"a {order.order_type} order takes no part in an auction; use MKT or LMT")
+    if order.quantity <= 0:
+        return FillDecision()
+    if order.order_type == "LMT":
+        limit = order.limit_price
+        if limit is None:
+            raise ValueError("a LMT order needs a limit price")
+        if (price > limit) if order.side == "BUY" else (price < limit):
+            return FillDecision()
+    return _decide(price, "taker", order, volume_left, False, size_increment)
+
+
+def slipped(price: Decimal, side: Side, bps: Decimal, ladder: PriceLadder, bound: Decimal | None = None) -> Decimal:
+    """``price`` moved ``bps`` basis points against a ``side`` order, onto ``ladder`` (a buy up, a sell down), and
+    never past ``bound`` (the order's limit or a market order's cap; None: unbounded). ``bps`` 0 returns ``price``.
+
+    Raises:
+        ValueError: a negative ``bps``.
+    """
+    if bps < 0:
+        raise ValueError(f"slippage must be zero or more basis points, got {bps}")
+    if bps == 0:
+        return price
+    if side == "BUY":
+        moved = ladder.round(price * (1 + bps / 10_000), "up")
+        return min(moved, bound) if bound is not None else moved
+    moved = ladder.round(price * (1 - bps / 10_000), "down")
+    return max(moved, bound) if bound is not None else moved

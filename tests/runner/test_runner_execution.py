@@ -303,8 +303,9 @@ async def test_shadow_fills_give_the_fill_model_the_instruments_size_step_as_the
     gateway: Any, make_trader: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The gateway's broker passes ``size_increment`` (partial fills rounded down to whole shares); so does the
-    shadow venue. A spy on the fill model (the real one still decides) sees what each call was given."""
-    import sdk.services.shadow as shadow_module
+    shadow venue, through the simulation core's matching engine. A spy on the fill model (the real one still decides)
+    sees what each call was given."""
+    import sdk.sim.matching as matching_module
     from sdk.sim.fills import FillDecision, match
 
     calls: list[dict[str, Any]] = []
@@ -313,7 +314,7 @@ async def test_shadow_fills_give_the_fill_model_the_instruments_size_step_as_the
         calls.append(kwargs)
         return match(*args, **kwargs)
 
-    monkeypatch.setattr(shadow_module, "match", spy)
+    monkeypatch.setattr(matching_module, "match", spy)
     trader = await make_trader(gateway)
     with open_ledger(sqlite_url) as ledger:
         services = await build_services(trader.settings, trader, ledger, session_id="shadow-step", shadow=True)
