@@ -92,7 +92,7 @@ async def test_shadow_and_execute_give_the_same_orders_and_fills(
                                     symbols=SYMBOLS)  # fmt: skip
         runs[mode] = (gw, url, runner)
     for _, _, runner in runs.values():
-        await until_true(lambda r=runner: "runner started" in r.output, runner, "the runner's start", timeout=60)
+        await until_true(lambda r=runner: "runner started" in r.output, runner, "the runner's start", timeout=120)
     for moment in steps(START, END):
         before = {mode: summaries(url) for mode, (_, url, _) in runs.items()}
         for gw, _, _ in runs.values():
