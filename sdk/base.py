@@ -105,6 +105,9 @@ class BaseTrader(abc.ABC):
     has: ClassVar[Mapping[str, bool]] = {}
     #: Currencies tried as a bridge when no direct quote exists (``BTC -> USD -> AUD``).
     fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
+    #: Currencies the venue may charge fees in whatever the instrument's quote (IB: USD, for IDEALPRO and US
+    #: commissions); the RiskManager needs their FX rate into the base currency.
+    fee_currencies: ClassVar[tuple[str, ...]] = ()
     #: Whose time a runner on this venue follows by default (``trader run --clock``): ``"wall"``, or ``"venue"``
     #: for a venue whose time may not be the wall clock's (IB: the offline gateway replays another day at another
     #: speed, and answers ``reqCurrentTime`` in that time).

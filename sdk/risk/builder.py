@@ -87,9 +87,8 @@ async def build_risk_context(
     facts = await _mark_unmarked(trader, facts, symbol, quote)
     fee_rates = await _fee_rates(trader, instrument)
     currencies = {instrument.quote, *(f.currency for f in facts.values()), *extra_currencies}
-    if instrument.venue.upper() == "IB":
-        currencies.add("USD")  # IDEALPRO and US commissions are charged in USD
-    elif fee_rates is not None and fee_rates.fee_side != "quote":
+    currencies.update(trader.fee_currencies)  # IB: IDEALPRO and US commissions are charged in USD
+    if fee_rates is not None and fee_rates.fee_side != "quote":
         currencies.add(instrument.base)  # the fee may be charged in the base currency
     stamp = now or datetime.now(UTC)
     fx = await _fx_table(trader, base, currencies - {base}, stamp)

@@ -24,7 +24,7 @@ __all__ = ["READ_EXTRAS", "VenueForwarder"]
 #: ``orders`` service, its ``connection`` (whose ``ib`` places orders) or a ccxt ``exchange``, is refused: a
 #: wrapper that decides orders itself must not hand out a way around it.
 READ_EXTRAS = frozenset({
-    "health", "markets", "watch_ohlcv", "fetch_closed_orders", "fetch_order_trades",
+    "health", "markets", "watch_ohlcv", "fetch_order_trades",
     "mode", "resolver",
 })  # fmt: skip
 
@@ -42,6 +42,8 @@ class VenueForwarder(BaseTrader):
         self.id = venue.id  # type: ignore[misc]
         self.has = dict(venue.has)  # type: ignore[misc]
         self.fx_bridge_currencies = venue.fx_bridge_currencies  # type: ignore[misc]
+        self.fee_currencies = venue.fee_currencies  # type: ignore[misc]
+        self.default_clock = venue.default_clock  # type: ignore[misc]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name == "venue" or name not in READ_EXTRAS:

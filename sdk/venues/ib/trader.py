@@ -147,6 +147,7 @@ class IBTrader(BaseTrader):
         "fetchTrades": False,
     }
     fx_bridge_currencies: ClassVar[tuple[str, ...]] = ("USD",)
+    fee_currencies: ClassVar[tuple[str, ...]] = ("USD",)  # IDEALPRO and US commissions are charged in USD
 
     def __init__(
         self,
