@@ -596,6 +596,10 @@ class StrategyRunner:
     async def _finish(self, services: Services, health: HealthCircuitManager, reason: str) -> PortfolioSnapshot | None:
         health.detach()
         await health.drain()
+        try:  # a fee the venue reported after the last step is in the ledger before the run ends
+            await services.execution.refresh_open_orders()
+        except Exception as exc:
+            log.warning("final refresh of open orders failed; resync records it next start", extra={"error": str(exc)})
         snapshot: PortfolioSnapshot | None = None
         try:
             snapshot = await services.portfolio.record()

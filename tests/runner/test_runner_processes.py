@@ -318,3 +318,30 @@ async def test_market_entries_on_us_stocks_reach_the_gateway_and_fill_with_execu
     assert "venue refused" not in runner.output, runner.output[-3000:]
     orders, trades = assert_ledger_matches_gateway(sqlite_url, gw)
     assert {o["type"] for o in orders} == {"market"} and len(trades) >= 2
+
+
+async def test_a_commission_reported_after_the_last_step_is_in_the_ledger_when_the_run_stops(
+    make_gateway: Any, start_runner: Any, sqlite_url: str
+) -> None:
+    """A resting entry fills at the gateway, whose commission report follows a second later (a fault); the run is
+    stopped without another step. The fee is in the ledger, not pending: the runner's last act reads the venue."""
+    gw = await make_gateway(faults="commission_delay_ms=1000")  # paused: only the test moves its clock
+    runner = await start_runner(gw, sqlite_url, "--param", "below=0.5", strategy="rest_once", symbols="BHP/AUD")
+    await until_true(lambda: "runner started" in runner.output, runner, "the runner's start")
+    for _ in range(60):  # a minute at a time until the first bar's close is decided on and its entry sent
+        if gw.state()["orders"]:
+            break
+        gw.clock.advance(60)
+        await asyncio.sleep(0.3)
+    assert len(gw.state()["orders"]) == 1, "the entry was sent"
+    for _ in range(12 * 6):  # up to six hours of the session, five minutes at a time, until it fills
+        gw.clock.advance(300)
+        if gw.state()["executions"]:
+            break
+    (execution,) = gw.state()["executions"]
+    await until_true(lambda: gw.state()["executions"][0]["commission"] is not None, runner,
+                     "the gateway's commission report")  # fmt: skip
+    runner.signal(signal.SIGTERM)
+    assert await runner.wait() == 0, runner.output[-3000:]
+    _, trades = assert_ledger_matches_gateway(sqlite_url, gw)
+    assert [(t["trade_id"], t["fee_cost"] is not None) for t in trades] == [(execution["execId"], True)], trades
