@@ -404,6 +404,7 @@ class Broker:
         sim = self._twins.pop(order.perm_id, None)
         if sim is not None:
             self.engine.cancel(sim.id, twins.ms(now), reason or "cancelled")
+            self.engine.forget(sim.id)  # the record keeps the history
         order.status = "Cancelled"
         order.completed_time = order.updated = now
         order.completed_status = "Cancelled"
@@ -426,8 +427,9 @@ class Broker:
     def _retire(self, order: OrderRecord) -> None:
         """End a filled order's twin (a child cut to what its parent filled)."""
         sim = self._twins.pop(order.perm_id, None)
-        if sim is not None and not sim.is_done:
+        if sim is not None:
             sim.end("closed", "filled", sim.last_update or sim.timestamp)
+            self.engine.forget(sim.id)  # the record keeps the history
 
     def _ended(self, order: OrderRecord) -> None:
         """Tell IB's side that the core ended ``order``'s twin (time in force up, IOC/FOK): ``Cancelled``, with the
@@ -469,7 +471,10 @@ class Broker:
                 elif order.active:
                     order.updated = max(order.updated, t1)
         self._live = {perm: o for perm, o in self._live.items() if o.active}  # finished orders leave the working set
-        self._twins = {perm: sim for perm, sim in self._twins.items() if perm in self._live}
+        for perm in [perm for perm in self._twins if perm not in self._live]:
+            sim = self._twins.pop(perm)
+            if sim.is_done:
+                self.engine.forget(sim.id)  # the record keeps the history
         self.flush()
 
     def _work(self, order: OrderRecord, segment: Segment) -> None:

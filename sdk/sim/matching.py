@@ -230,6 +230,23 @@ class MatchingEngine:
         order.end("canceled", reason, at)
         return order
 
+    def forget(self, order_id: str) -> None:
+        """Drop a finished order from the book (a long-running driver that keeps its own history, as the offline
+        gateway does, so the book does not grow with it); an unknown id is ignored.
+
+        Raises:
+            InvalidOrder: the order is still open (cancel it first).
+        """
+        order = self.orders.get(order_id)
+        if order is None:
+            return
+        if not order.is_done:
+            raise InvalidOrder(f"order {order_id!r} is {order.status}; only a finished order can be forgotten")
+        del self.orders[order_id]
+        working = self._working.get(order.symbol)
+        if working is not None and any(o is order for o in working):
+            self._working[order.symbol] = [o for o in working if o is not order]
+
     def reject(self, order_id: str, at: int, reason: str) -> SimOrder:
         """Reject an open order the driver cannot work (no market to fill a market order against)."""
         order = self.get(order_id)

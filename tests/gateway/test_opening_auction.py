@@ -66,6 +66,7 @@ async def test_opg_orders_wait_for_the_next_opening_auction_and_trade_only_there
     assert moo.fills[0].execution.price == loo_in.fills[0].execution.price, "one auction, one price"
     assert loo_out.fills == [] and [code for code, _ in errors] == [202] and "OPG" in errors[0][1], errors
     await eventually(lambda: moo.fills[0].commissionReport.commission == 6.0, what="IB's ASX minimum charged")
+    assert gateway.broker.engine.orders == {}, "the core's book keeps no finished order (the records do)"
 
 
 async def test_opg_is_refused_for_fx_which_runs_no_opening_auction(gateway: OfflineGateway, connect: Any) -> None:

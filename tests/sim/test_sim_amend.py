@@ -1,6 +1,6 @@
-"""Modifying a working order in the simulation core (``MatchingEngine.amend``: IB's modification, ccxt's
-``edit_order``), on the real BHP/AUD daily bars of March 2025 (``test_sim_rules.py`` lists them; the 5th opened at
-37.916350, so its quote was 37.91 / 37.92)."""
+"""Modifying and forgetting orders in the simulation core (``MatchingEngine.amend``: IB's modification, ccxt's
+``edit_order``; ``MatchingEngine.forget``, for a driver that keeps the history itself), on the real BHP/AUD daily
+bars of March 2025 (``test_sim_rules.py`` lists them; the 5th opened at 37.916350, so its quote was 37.91 / 37.92)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,14 @@ def test_a_modification_the_core_refuses_changes_nothing_and_opg_is_rescheduled(
     sim.run(ms("2025-03-06T06:00"))
     [fill] = order.fills  # the 6th gapped up: the auction price is its open, 41.087031
     assert (round(fill.price, 6), fill.timestamp) == (D("41.087031"), ms("2025-03-05T23:00"))
+
+
+def test_a_finished_order_can_be_forgotten_an_open_one_cannot(sim: Driver) -> None:
+    order = sim.place("BHP/AUD", "limit", "buy", 100, "30.00", at=AFTER_MAR4_CLOSE, time_in_force="GTC")
+    engine = sim.broker.engine
+    with pytest.raises(InvalidOrder, match="open"):
+        engine.forget(order.id)
+    engine.cancel(order.id, AFTER_MAR4_CLOSE)
+    engine.forget(order.id)
+    assert engine.orders == {} and engine.open_orders() == [] and not engine.has_working("BHP/AUD")
+    engine.forget(order.id)  # unknown now: nothing to do
