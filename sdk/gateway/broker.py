@@ -1,39 +1,39 @@
-"""The simulated paper account: order rules, fills against the replay, cash, positions, commissions.
+"""The simulated paper account: IB's order book and statuses over the simulation core.
 
-IB's rules kept here (``../shared/docs/ib-reference.md``; IB "Order Types", "Time in Force"):
+The fills, times in force, cash and commissions follow the one rule set of :mod:`sdk.sim` (``docs/sim.md``), as the
+shadow venue and the simulated venue do: every working order has a twin in the core's
+:class:`~sdk.sim.matching.MatchingEngine` (:mod:`sdk.gateway.twins`), fed the replay's :class:`Segment` s (several
+segments of one bar share its volume), and every fill is booked in the core's :class:`~sdk.sim.account.Account`.
+What stays here is IB's side of it (``../shared/docs/ib-reference.md``; IB "Order Types", "Time in Force"):
 
 * order ids are per client id and must increase; an id in use by a live order of that client is a
   modification (``placeOrder`` again), an id of a finished order is error 103 (104 once filled);
-* ``MKT``, ``LMT``, ``STP``, ``STP LMT``; ``DAY`` (expires at the close of the session it was working
-  in, or the next one when placed outside hours), ``GTC``, ``IOC`` (whatever does not fill on arrival
-  is cancelled), ``FOK`` (fills whole on arrival, or is cancelled with nothing filled); a price off the
-  instrument's ladder is error 110 and the order is not accepted;
-* outside its market's session an order rests ``PreSubmitted`` and turns ``Submitted`` at the open;
-  it only fills inside sessions (:mod:`sdk.calendars`), by the fill model of :mod:`sdk.sim.fills`,
-  at most ``participation`` of each real bar's volume across all orders; a ``MKT`` order is protected as
-  IB protects one: it never fills beyond a cap set at its arrival (:func:`sdk.sim.fills.protection_cap`);
-* a fill moves cash in the instrument's currency (for FX both legs), the position, and realised PnL
-  (average-cost method); its commission comes from IB's published schedules
-  (:func:`sdk.costs.schedules.ib_commission`, fixed or tiered with month-to-date volume) and is
-  charged when the commission report is sent (:meth:`Broker.settle_commission`), never guessed as 0;
-* a new stock order, or a modification of one, whose post-trade initial margin (25% of gross stock
-  value, IB's 4x intraday buying power) would exceed the equity with loan value is rejected with 201;
+* what is refused, with IB's codes (:mod:`sdk.gateway.order_rules`): ``MKT``, ``LMT``, ``STP``, ``STP LMT``;
+  ``DAY``, ``GTC``, ``IOC``, ``FOK``, and ``OPG`` on markets with an opening auction (ASX, NYSE/Nasdaq);
+* IB's statuses: outside its market's session an order rests ``PreSubmitted`` and turns ``Submitted`` at the
+  open; an ``OPG`` order rests ``PreSubmitted`` until its opening auction; an order the core ends (an ``IOC``
+  or ``FOK`` not filled on arrival, a ``DAY`` order at its session's close, an ``OPG`` order after its auction)
+  is ``Cancelled`` with the core's reason (error 202);
+* the core decides fills by :mod:`sdk.sim.fills`, at most ``participation`` of each real bar's volume across all
+  orders; a ``MKT`` order never fills beyond the protection cap set at its arrival;
+* a fill moves cash in the instrument's currency (for FX both legs), the position and realised PnL (average
+  cost, IB's precision: 6 places for the average, 4 for PnL); its commission comes from IB's published schedules
+  (:func:`sdk.costs.schedules.ib_commission`, fixed or tiered with month-to-date volume), is pending in the core's
+  account and charged when the commission report is sent (:meth:`Broker.settle_commission`), never guessed as 0;
+* the margin check of a new or modified stock order (:mod:`sdk.gateway.margin`, error 201);
 * a modification keeps the original's action and contract: changing either is error 105 ("Order being
   modified does not match original order") and the original order stays as it was;
 * attached orders (``parentId``), untransmitted orders (``transmit=False``) and one-cancels-all groups
   follow IB's bracket pattern (:mod:`sdk.gateway.brackets`).
 
-Times are simulated epoch seconds; quantities and prices ``Decimal``. The state file (JSON) is
+Times are simulated epoch seconds; quantities and prices ``Decimal``. The state file (:mod:`sdk.gateway.state`) is
 rewritten atomically after every change, so account, orders and executions survive a restart.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,40 +42,33 @@ from typing import Any, Literal, Protocol
 
 from sdk.calendars import get_calendar
 from sdk.costs.schedules import ib_commission
-from sdk.gateway import brackets
+from sdk.errors import InvalidOrder
+from sdk.gateway import brackets, margin, twins
 from sdk.gateway.brackets import Held, HeldOrders
 from sdk.gateway.instruments import GatewayContract, InstrumentTable
 from sdk.gateway.market import MarketReplay, Segment
 from sdk.gateway.order_answers import WhatIf
-from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, from_json, to_json
+from sdk.gateway.order_rules import OrderRejected, Terms, preview, validate
+from sdk.gateway.records import ExecutionRecord, OrderRecord, PositionRecord, to_json
 from sdk.gateway.requests import PlaceOrderRequest
-from sdk.redaction import mask_account
-from sdk.sim.account import Holding
-from sdk.sim.fills import Fill, OrderSpec, match, protection_cap
+from sdk.gateway.state import STATE_VERSION, read_state, write_state
+from sdk.instruments import InstrumentSpec
+from sdk.sim.account import Account, Holding
+from sdk.sim.matching import FillConfig, MatchingEngine
+from sdk.sim.orders import Execution, Fee, SimOrder, validate_order
 
 __all__ = ["Broker", "BrokerListener", "OrderRejected", "PlaceOutcome"]
 
 log = logging.getLogger(__name__)
 
-ORDER_TYPES = ("MKT", "LMT", "STP", "STP LMT")
-TIFS = ("DAY", "GTC", "IOC", "FOK")
+INITIAL_MARGIN_RATE = margin.INITIAL_MARGIN_RATE
 #: Times in force whose order lives only on its arrival (FOK: all of it then, or nothing).
 _IMMEDIATE = ("IOC", "FOK")
-INITIAL_MARGIN_RATE = Decimal("0.25")
-STATE_VERSION = 1
-#: The keys every state file holds (``monthly``, ``pending_commissions`` and ``clock`` may be absent).
-STATE_KEYS = ("account", "cash", "positions", "orders", "executions", "max_order_ids", "perm_seq", "exec_seq")
-
-
-class OrderRejected(Exception):
-    """An order IB would not accept: ``code`` is IB's error code, ``detail`` its reason; ``others`` the ids of
-    untransmitted orders of the same client refused with it (a bracket's chain)."""
-
-    def __init__(self, code: int, detail: str = "", others: tuple[int, ...] = ()) -> None:
-        super().__init__(f"{code} {detail}")
-        self.code = code
-        self.detail = detail
-        self.others = others
+#: IB keeps a position's average cost to 6 decimal places.
+_AVERAGE_PLACES = Decimal("0.000001")
+_money = margin.money
+#: IB's reason for a DAY order its session's close ended (the IB venue reads "expired" in it: ccxt's ``expired``).
+_EXPIRED = "DAY order expired at the session close"
 
 
 class BrokerListener(Protocol):
@@ -98,10 +91,6 @@ class PlaceOutcome:
     held: bool = False
 
 
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.0001"))
-
-
 class Broker:
     """The paper account: orders, executions, positions and cash (see the module docstring).
 
@@ -113,7 +102,7 @@ class Broker:
         market: the replay (quotes, fill segments, FX rates).
         listener: told about every change.
         plan: IB commission plan, ``fixed`` or ``tiered``; ``gst`` adds 10% GST.
-        participation: share of each bar's volume this account may take.
+        participation: share of each bar's volume this account may take, in (0, 1].
         state_file: JSON file to keep the account in across restarts (None: memory only).
     """
 
@@ -140,11 +129,16 @@ class Broker:
         self.gst = gst
         self.participation = Decimal(repr(participation))
         self.state_file = state_file
-        self.cash: dict[str, Decimal] = dict(cash)
+        #: The simulation core: the working orders' twins and their rules; cash, positions and commissions.
+        self.engine = MatchingEngine(FillConfig(fill_volume_share=self.participation))
+        self.book = Account(base_currency, cash)
         self.orders: dict[int, OrderRecord] = {}
         #: The working set: orders still active (a finished one leaves it at the next step), so the replay's
         #: work per step does not grow with the account's history of finished orders.
         self._live: dict[int, OrderRecord] = {}
+        #: The twins of the working orders, by permId.
+        self._twins: dict[int, SimOrder] = {}
+        self._specs: dict[str, InstrumentSpec] = {}
         self.executions: list[ExecutionRecord] = []
         self.positions: dict[str, PositionRecord] = {}
         self._by_client: dict[tuple[int, int], int] = {}
@@ -155,13 +149,17 @@ class Broker:
         self._exec_seq = 0
         self._monthly: dict[str, dict[str, str]] = {}
         self._pending: dict[str, tuple[Decimal, str]] = {}
-        self._consumed: dict[tuple[str, float], Decimal] = {}
         self.saved_clock: float | None = None
         #: Where the state file's ``clock`` comes from (the gateway's simulated clock).
         self.clock_fn: Callable[[], float] | None = None
         self._dirty = False
         if state_file is not None and state_file.exists():
             self._load(state_file)
+
+    @property
+    def cash(self) -> dict[str, Decimal]:
+        """Cash per currency (the core account's; commissions charged)."""
+        return self.book.cash
 
     # --- ids ----------------------------------------------------------------------------------
     def next_valid_id(self, client_id: int) -> int:
@@ -201,24 +199,31 @@ class Broker:
                 103,
                 f"order id {req.order_id} is not above {self._max_order_id[client_id]}, the last id this client used",
             )
-        order_type, tif, quantity, lmt, aux = self._validate(req, inst)
+        terms = validate(req, inst, self.account)
+        try:  # the core's own refusals, should the gateway's miss one: one rule set
+            validate_order(
+                self._spec(inst), twins.CCXT_TYPES[terms.order_type], req.action.lower(), terms.quantity, terms.lmt,
+                terms.aux, terms.tif,
+            )  # fmt: skip
+        except InvalidOrder as exc:
+            raise OrderRejected(201, str(exc)) from None
         if req.what_if:
-            return PlaceOutcome(self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux),
-                                what_if=self._what_if(req, inst, quantity, lmt, now))  # fmt: skip
+            answer = margin.what_if(self, req.action, inst, terms.quantity, terms.lmt, now)
+            return PlaceOutcome(preview(client_id, req, inst, now, terms, self.account), what_if=answer)
         if existing is not None:
             if not req.transmit:
                 raise OrderRejected(201, f"order {req.order_id} is working; modify it with transmit=True")
-            if inst.sec_type == "STK" and quantity > existing.filled and not existing.parent_perm:
-                self._check_margin(req.action, inst, quantity - existing.filled, lmt, now)
-            return self._modify(existing, order_type, tif, quantity, lmt, aux, now)
+            if inst.sec_type == "STK" and terms.quantity > existing.filled and not existing.parent_perm:
+                margin.check_margin(self, req.action, inst, terms.quantity - existing.filled, terms.lmt, now)
+            return self._modify(existing, inst, terms, now)
         if req.parent_id or not req.transmit or held is not None:
-            order = self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux)
+            order = preview(client_id, req, inst, now, terms, self.account)
             return self._attach(client_id, Held(req, inst, order), now, reject)
         if inst.sec_type == "STK":
-            self._check_margin(req.action, inst, quantity, lmt, now)
+            margin.check_margin(self, req.action, inst, terms.quantity, terms.lmt, now)
         if reject is not None and reject():
             raise OrderRejected(201, "Simulated rejection (fault reject_next)")
-        order = self._preview(client_id, req, inst, now, order_type, tif, quantity, lmt, aux)
+        order = preview(client_id, req, inst, now, terms, self.account)
         self._register(order)
         self._start(order, inst, now)
         return PlaceOutcome(order)
@@ -249,7 +254,10 @@ class Broker:
         others = tuple(h.request.order_id for h in chain if h is not mine)
         try:
             if root is not None and root.inst.sec_type == "STK":
-                self._check_margin(root.order.action, root.inst, root.order.total_quantity, root.order.lmt_price, now)
+                head_order = root.order
+                margin.check_margin(
+                    self, head_order.action, root.inst, head_order.total_quantity, head_order.lmt_price, now
+                )
             if reject is not None and reject():
                 raise OrderRejected(201, "Simulated rejection (fault reject_next)")
         except OrderRejected as exc:
@@ -261,15 +269,16 @@ class Broker:
             self._register(h.order)
         head = root.order if root is not None else parent
         assert head is not None
-        kids = [h.order for h in chain if h.request.parent_id]
+        kids = [h for h in chain if h.request.parent_id]
         for kid in kids:
-            kid.parent_perm, kid.status = head.perm_id, "PreSubmitted"
-            self._set_expiry(kid, mine.inst, now)
+            kid.order.parent_perm, kid.order.status = head.perm_id, "PreSubmitted"
+            self._submit(kid.order, kid.inst, now)
         if root is not None:
             self._start(root.order, root.inst, now, arrive=False)
         for kid in kids:
-            if kid.active:
-                self.listener.order_changed(kid)
+            self._ended(kid.order)  # an IOC/FOK child placed while its market is shut
+            if kid.order.active:
+                self.listener.order_changed(kid.order)
         if root is not None and root.order.status == "Submitted":
             self._arrive(root.order, now)
         self.save()
@@ -286,108 +295,69 @@ class Broker:
                 f"{changed} (got {req.action} {inst.symbol}); cancel it and place a new order",
             )
 
-    def _validate(
-        self, req: PlaceOrderRequest, inst: GatewayContract
-    ) -> tuple[str, str, Decimal, Decimal | None, Decimal | None]:
-        if not inst.tradable:
-            raise OrderRejected(201, f"{inst.ib_symbol} is an index ({inst.sec_type}); indexes cannot be traded")
-        if not req.contract.exchange:
-            raise OrderRejected(321, "Missing order exchange.")
-        if req.action not in ("BUY", "SELL"):
-            raise OrderRejected(321, f"Invalid action {req.action!r}; use BUY or SELL")
-        quantity = req.total_quantity
-        if quantity is None or quantity <= 0:
-            raise OrderRejected(321, "The order size must be positive (totalQuantity in shares or base currency)")
-        if inst.sec_type == "STK" and quantity != quantity.to_integral_value():
-            raise OrderRejected(
-                321, f"Fractional quantity {quantity} is not allowed for {inst.ib_symbol}; use whole shares"
-            )
-        order_type = req.order_type.upper().replace("STPLMT", "STP LMT")
-        if order_type not in ORDER_TYPES:
-            raise OrderRejected(201, f"order type {req.order_type!r} is not simulated; use MKT, LMT, STP or STP LMT")
-        tif = (req.tif or "DAY").upper()
-        if tif not in TIFS:
-            raise OrderRejected(201, f"time in force {req.tif!r} is not simulated; use DAY, GTC, IOC or FOK")
-        if req.account and req.account != self.account:
-            raise OrderRejected(321, f"account {mask_account(req.account)} is not managed by this gateway")
-        if req.has_conditions or req.algo_strategy:
-            raise OrderRejected(201, "order conditions and algorithms are not simulated by the offline gateway")
-        problem = brackets.oca_problem(req)
-        if problem is not None:
-            raise OrderRejected(201, problem)
-        lmt = req.lmt_price if order_type in ("LMT", "STP LMT") else None
-        aux = req.aux_price if order_type in ("STP", "STP LMT") else None
-        if order_type in ("LMT", "STP LMT") and lmt is None:
-            raise OrderRejected(321, f"a {order_type} order needs lmtPrice")
-        if order_type in ("STP", "STP LMT") and aux is None:
-            raise OrderRejected(321, f"a {order_type} order needs auxPrice (the stop price)")
-        for price in (lmt, aux):
-            if price is not None and not inst.ladder.is_on_ladder(price):
-                step = inst.ladder.increment_at(price) if price > 0 else inst.ladder.bands[0][1]
-                raise OrderRejected(110, f"{price} is not a multiple of {step} for {inst.ib_symbol}")
-        return order_type, tif, quantity, lmt, aux
+    def _submit(self, order: OrderRecord, inst: GatewayContract, now: float) -> SimOrder:
+        """Give ``order`` its twin in the core (which schedules its time in force) and keep the twin's schedule."""
+        sim = self.engine.submit(twins.twin(order, now), self._spec(inst))
+        self._twins[order.perm_id] = sim
+        self._schedule(order, sim)
+        return sim
 
-    def _preview(
-        self, client_id: int, req: PlaceOrderRequest, inst: GatewayContract, now: float, order_type: str, tif: str,
-        quantity: Decimal, lmt: Decimal | None, aux: Decimal | None,
-    ) -> OrderRecord:  # fmt: skip
-        return OrderRecord(
-            order_id=req.order_id,
-            client_id=client_id,
-            perm_id=0,
-            symbol=inst.symbol,
-            con_id=inst.con_id,
-            action=req.action,  # type: ignore[arg-type]
-            total_quantity=quantity,
-            order_type=order_type,
-            lmt_price=lmt,
-            aux_price=aux,
-            tif=tif,
-            order_ref=req.order_ref,
-            account=self.account,
-            created=now,
-            outside_rth=req.outside_rth,
-            updated=now,
-            exchange=req.contract.exchange or inst.exchange,
-            oca_group=req.oca_group,
-            oca_type=brackets.CANCEL_OTHERS if req.oca_group else 0,
-        )
+    def _spec(self, inst: GatewayContract) -> InstrumentSpec:
+        spec = self._specs.get(inst.symbol)
+        if spec is None:
+            spec = self._specs[inst.symbol] = twins.instrument_spec(inst)
+        return spec
+
+    def _reopen(self, sim: SimOrder) -> None:
+        """Put a twin the core closed (an attached order that filled all its parent had filled) back to work."""
+        if sim.status == "closed" and sim.remaining > 0:
+            sim.status = "open"
+            if all(o is not sim for o in self.engine.open_orders(sim.symbol)):
+                self.engine.restore(sim)
+
+    @staticmethod
+    def _schedule(order: OrderRecord, sim: SimOrder) -> None:
+        order.expires = sim.expires_at / 1000 if sim.expires_at is not None else None
+        order.opens = sim.opens_at / 1000 if sim.opens_at is not None else None
 
     def _start(self, order: OrderRecord, inst: GatewayContract, now: float, *, arrive: bool = True) -> None:
-        in_session = self._set_expiry(order, inst, now)
-        order.status = "Submitted" if in_session else "PreSubmitted"
+        sim = self._submit(order, inst, now)
+        in_session = get_calendar(inst.market).session_at(datetime.fromtimestamp(now, UTC)) is not None
+        order.status = "Submitted" if in_session and sim.opens_at is None else "PreSubmitted"
         self.listener.order_changed(order)
-        if not in_session:
-            if order.tif in _IMMEDIATE:
-                self._cancel(order, now, f"{order.tif} order outside market hours")
-        elif arrive:
+        if sim.is_done:
+            self._ended(order)  # an IOC/FOK order placed while its market is shut
+        elif arrive and order.status == "Submitted":
             self._arrive(order, now)
         self._dirty = True
         self.flush()
 
-    @staticmethod
-    def _set_expiry(order: OrderRecord, inst: GatewayContract, now: float) -> bool:
-        """Set a DAY order's expiry (the close of the session it is in, or of the next); whether ``now`` is in one."""
-        calendar = get_calendar(inst.market)
-        when = datetime.fromtimestamp(now, UTC)
-        session = calendar.session_at(when)
-        if order.tif == "DAY":
-            order.expires = (session or calendar.next_session(when)).close.timestamp()
-        return session is not None
-
-    def _modify(
-        self, order: OrderRecord, order_type: str, tif: str, quantity: Decimal, lmt: Decimal | None,
-        aux: Decimal | None, now: float,
-    ) -> PlaceOutcome:  # fmt: skip
-        if quantity < order.filled:
-            raise OrderRejected(201, f"new quantity {quantity} is below the {order.filled} already filled")
-        order.order_type, order.tif, order.total_quantity = order_type, tif, quantity
-        order.lmt_price, order.aux_price, order.protection = lmt, aux, None
+    def _modify(self, order: OrderRecord, inst: GatewayContract, terms: Terms, now: float) -> PlaceOutcome:
+        if terms.quantity < order.filled:
+            raise OrderRejected(201, f"new quantity {terms.quantity} is below the {order.filled} already filled")
+        sim = self._twins[order.perm_id]
+        sim.amount = max(sim.amount, terms.quantity)
+        self._reopen(sim)
+        try:
+            self.engine.amend(
+                sim.id, twins.ms(now), type=twins.CCXT_TYPES[terms.order_type], amount=terms.quantity,
+                price=terms.lmt, stop_price=terms.aux, time_in_force=terms.tif,
+            )  # fmt: skip
+        except InvalidOrder as exc:
+            raise OrderRejected(201, str(exc)) from None
+        order.order_type, order.tif, order.total_quantity = terms.order_type, terms.tif, terms.quantity
+        order.lmt_price, order.aux_price, order.protection = terms.lmt, terms.aux, None
         order.arrival, order.updated = True, now
-        if quantity == order.filled:
+        self._schedule(order, sim)
+        if terms.quantity == order.filled:
             order.status = "Filled"
             order.completed_time = now
+            self._retire(order)
+        elif not order.parent_perm:
+            in_session = get_calendar(inst.market).session_at(datetime.fromtimestamp(now, UTC)) is not None
+            order.status = "Submitted" if in_session and sim.opens_at is None else "PreSubmitted"
         self.listener.order_changed(order)
+        self._ended(order)  # a modification to IOC/FOK while the market is shut
         if order.active and order.status == "Submitted":
             self._arrive(order, now)
         self._dirty = True
@@ -429,7 +399,12 @@ class Broker:
         return cancelled
 
     def _cancel(self, order: OrderRecord, now: float, reason: str, *, oca: bool = True) -> None:
-        """Cancel ``order``, the children of an unfilled parent, and (``oca``) its one-cancels-all group."""
+        """Cancel ``order`` (and its twin), the children of an unfilled parent, and (``oca``) its one-cancels-all
+        group."""
+        sim = self._twins.pop(order.perm_id, None)
+        if sim is not None:
+            self.engine.cancel(sim.id, twins.ms(now), reason or "cancelled")
+            self.engine.forget(sim.id)  # the record keeps the history
         order.status = "Cancelled"
         order.completed_time = order.updated = now
         order.completed_status = "Cancelled"
@@ -440,6 +415,7 @@ class Broker:
         for kid in brackets.shrink_children(order, live) if order.filled else []:
             if kid.remaining <= 0:
                 kid.status, kid.completed_time, kid.completed_status = "Filled", now, "Filled"
+                self._retire(kid)
             self.listener.order_changed(kid)
         doomed = [] if order.filled else brackets.children(order, live)
         doomed += [p for p in brackets.oca_peers(order, live) if oca and p not in doomed]
@@ -447,6 +423,22 @@ class Broker:
             if other.active:
                 what = "parent" if other.parent_perm == order.perm_id else "OCA group"
                 self._cancel(other, now, f"{what} order {order.order_id} cancelled", oca=False)
+
+    def _retire(self, order: OrderRecord) -> None:
+        """End a filled order's twin (a child cut to what its parent filled)."""
+        sim = self._twins.pop(order.perm_id, None)
+        if sim is not None:
+            sim.end("closed", "filled", sim.last_update or sim.timestamp)
+            self.engine.forget(sim.id)  # the record keeps the history
+
+    def _ended(self, order: OrderRecord) -> None:
+        """Tell IB's side that the core ended ``order``'s twin (time in force up, IOC/FOK): ``Cancelled``, with the
+        core's reason (IB's wording for an expired DAY order), at the time the core ended it."""
+        sim = self._twins.get(order.perm_id)
+        if sim is None or not order.active or sim.status not in ("canceled", "expired", "rejected"):
+            return
+        at = sim.last_update / 1000 if sim.last_update is not None else order.updated
+        self._cancel(order, at, _EXPIRED if sim.status == "expired" else sim.reason)
 
     def _after_fill(self, order: OrderRecord, first: bool, until: float, now: float) -> None:
         """A fill: the children start working after ``until`` (at the first), the one-cancels-all group ends."""
@@ -459,7 +451,7 @@ class Broker:
 
     # --- replay --------------------------------------------------------------------------------
     def process(self, t0: float, t1: float) -> None:
-        """Work every live order through the market of ``(t0, t1]``: fills, opens, DAY expiries."""
+        """Work every live order through the market of ``(t0, t1]``: fills, opens, expiries (by the core)."""
         live = sorted((o for o in self._live.values() if o.active), key=lambda o: o.perm_id)
         symbols: dict[str, list[OrderRecord]] = {}
         for order in live:
@@ -470,69 +462,70 @@ class Broker:
                 for order in orders:
                     if not order.active or order.updated >= segment.end:
                         continue
-                    if order.expires is not None and segment.start >= order.expires:
-                        self._cancel(order, order.expires, "DAY order expired at the session close")
-                        continue
-                    if brackets.dormant(order, self.orders):
-                        continue  # a child waits for its parent's first fill
-                    if order.status == "PreSubmitted":
-                        order.status, order.arrival = "Submitted", True
-                        self.listener.order_changed(order)
-                    self._match(order, segment, segment.start)
-                    if order.tif in _IMMEDIATE and order.active:
-                        self._cancel(order, segment.start, f"{order.tif} order not filled on arrival")
+                    self._work(order, segment)
                     order.updated = max(order.updated, segment.end)
             for order in orders:
-                if order.active and order.expires is not None and order.expires <= t1:
-                    self._cancel(order, order.expires, "DAY order expired at the session close")
+                sim = self._twins.get(order.perm_id)
+                if order.active and sim is not None and self.engine.expire(twins.ms(t1), [sim]):
+                    self._ended(order)
                 elif order.active:
                     order.updated = max(order.updated, t1)
-        self._forget_old_bars(t1)
         self._live = {perm: o for perm, o in self._live.items() if o.active}  # finished orders leave the working set
+        for perm in [perm for perm in self._twins if perm not in self._live]:
+            sim = self._twins.pop(perm)
+            if sim.is_done:
+                self.engine.forget(sim.id)  # the record keeps the history
         self.flush()
 
-    def _match(self, order: OrderRecord, segment: Segment, now: float) -> None:
-        inst = self.instruments.get(order.symbol)
-        assert inst is not None
-        budget = None
-        if segment.bar_volume is not None:
-            budget = segment.bar_volume * self.participation - self._consumed.get(segment.bar_key, Decimal(0))
-        quantity = brackets.workable(order, self.orders)
-        if quantity <= 0:
+    def _work(self, order: OrderRecord, segment: Segment) -> None:
+        """One order meets one segment: its expiry, a child's wait for its parent, the open, then the core."""
+        sim = self._twins.get(order.perm_id)
+        if sim is None:
+            return  # restored from the state file for an instrument the data no longer holds
+        at = twins.ms(segment.start)
+        if self.engine.expire(at, [sim]):
+            self._ended(order)
             return
-        if order.order_type == "MKT" and order.protection is None:  # IB's protection: a cap set at arrival
-            order.protection = protection_cap(order.action, segment.slice, inst.ladder)
-        spec = OrderSpec(
-            side=order.action,
-            order_type=order.order_type,  # type: ignore[arg-type]
-            quantity=quantity,
-            limit_price=order.protection if order.order_type == "MKT" else order.lmt_price,
-            stop_price=order.aux_price,
-            triggered=order.triggered,
-        )
-        decision = match(
-            spec, segment.slice, volume_left=budget, arrival=order.arrival, ladder=inst.ladder,
-            size_increment=Decimal(1),
-        )  # fmt: skip
-        order.arrival = False
-        order.triggered = decision.triggered
-        if order.tif == "FOK" and decision.filled < order.remaining:
-            return  # fill or kill: not all of it at once, so none of it (the caller cancels it)
-        first = order.filled == 0
-        for fill in decision.fills:
-            if segment.bar_volume is not None:
-                self._consumed[segment.bar_key] = self._consumed.get(segment.bar_key, Decimal(0)) + fill.quantity
-            self._execute(order, inst, fill, now)
-        if decision.fills:
-            self._after_fill(order, first, segment.end, now)
+        if brackets.dormant(order, self.orders):
+            return  # a child waits for its parent's first fill
+        if order.status == "PreSubmitted" and (sim.opens_at is None or at >= sim.opens_at):
+            order.status, order.arrival, sim.arrival = "Submitted", True, True
+            self.listener.order_changed(order)
+        self._match(order, segment, segment.start)
 
-    def _forget_old_bars(self, now: float) -> None:
-        if len(self._consumed) > 10_000:
-            self._consumed = {k: v for k, v in self._consumed.items() if k[1] > now - 2 * 86_400}
+    def _match(self, order: OrderRecord, segment: Segment, now: float) -> None:
+        """Feed ``segment`` to ``order``'s twin (bounded by its bar's volume, shared by every segment of the bar)
+        and book what the core fills; a cancel by the core (IOC, FOK, OPG) is told after the fills."""
+        sim = self._twins.get(order.perm_id)
+        workable = brackets.workable(order, self.orders)
+        if sim is None or workable <= 0:
+            return
+        self._release(order, sim, workable)
+        first = order.filled == 0
+        executions = self.engine.on_slice(
+            order.symbol, segment.slice, twins.ms(segment.start), twins.ms(segment.end),
+            bar_key=twins.ms(segment.bar_key[1]), orders=[sim],
+        )  # fmt: skip
+        order.arrival, order.triggered, order.protection = sim.arrival, sim.triggered, sim.cap
+        if executions:
+            inst = self.instruments.get(order.symbol)
+            assert inst is not None
+            for execution in executions:
+                self._execute(order, inst, execution, now)
+            self._after_fill(order, first, segment.end, now)
+        self._ended(order)
+
+    def _release(self, order: OrderRecord, sim: SimOrder, workable: Decimal) -> None:
+        """An attached order's twin works what its parent has filled so far (:func:`brackets.workable`); one that
+        had filled all of that is opened again for the rest."""
+        if not order.parent_perm:
+            return
+        sim.amount = order.filled + workable
+        self._reopen(sim)
 
     # --- executions -----------------------------------------------------------------------------
-    def _execute(self, order: OrderRecord, inst: GatewayContract, fill: Fill, now: float) -> None:
-        qty, price = fill.quantity, fill.price
+    def _execute(self, order: OrderRecord, inst: GatewayContract, fill: Execution, now: float) -> None:
+        qty, price = fill.amount, fill.price
         previous = order.filled
         order.filled += qty
         order.avg_fill_price = (order.avg_fill_price * previous + price * qty) / order.filled
@@ -540,9 +533,11 @@ class Broker:
         order.updated = max(order.updated, now)
         if order.remaining <= 0:
             order.status, order.completed_time, order.completed_status = "Filled", now, "Filled"
+            self._retire(order)
         self._exec_seq += 1
+        fill.id = f"{self._exec_seq:08x}.{int(now):08x}.01.01"  # IB's execution id names the core's execution
         execution = ExecutionRecord(
-            exec_id=f"{self._exec_seq:08x}.{int(now):08x}.01.01",
+            exec_id=fill.id,
             order_id=order.order_id,
             client_id=order.client_id,
             perm_id=order.perm_id,
@@ -559,34 +554,27 @@ class Broker:
             order_ref=order.order_ref,
             liquidity=1 if fill.liquidity == "maker" else 2,
         )
-        realized = self._book(inst, order.action, qty, price)
-        execution.realized_pnl = realized
+        execution.realized_pnl = self._book(inst, fill)
         self._pending[execution.exec_id] = self._commission(inst, order.action, qty, price, now)
         self.executions.append(execution)
         self._dirty = True
         self.listener.executed(order, execution)
         self.listener.account_changed()
 
-    def _book(self, inst: GatewayContract, action: str, qty: Decimal, price: Decimal) -> Decimal | None:
-        """Move cash and the position; return the realised PnL (quote currency) of a closing trade.
-
-        The position moves at average cost by the simulation core's one implementation
-        (:class:`sdk.sim.account.Holding`); the gateway keeps IB's precision (average cost to 6 places, realised PnL
-        to 4) on its position record."""
-        signed = qty if action == "BUY" else -qty
-        base, quote = (inst.ib_symbol, inst.currency) if inst.is_fx else (None, inst.currency)
-        self.cash[quote] = self.cash.get(quote, Decimal(0)) - signed * price
-        if base is not None:
-            self.cash[base] = self.cash.get(base, Decimal(0)) + signed
+    def _book(self, inst: GatewayContract, fill: Execution) -> Decimal | None:
+        """Book ``fill`` in the core's account (cash of both legs for FX, the position at average cost, its
+        commission pending) and mirror the position on IB's record; the realised PnL (quote currency) of a closing
+        trade, None for one that opens or adds."""
         pos = self.positions.setdefault(inst.symbol, PositionRecord(inst.symbol, inst.con_id))
+        signed = fill.amount if fill.side == "buy" else -fill.amount
         closing = pos.quantity != 0 and (pos.quantity > 0) != (signed > 0)
-        holding = Holding(inst.symbol, pos.quantity, pos.avg_cost)
-        realized_raw = holding.apply("buy" if action == "BUY" else "sell", qty, price)
+        realized_raw = self.book.book(fill)
+        holding = self.book.holding(inst.symbol)
+        holding.average = holding.average.quantize(_AVERAGE_PLACES)
         realized = _money(realized_raw) if closing else None
         if realized is not None:
             pos.realized_pnl += realized
-        pos.avg_cost = holding.average.quantize(Decimal("0.000001"))
-        pos.quantity = holding.amount
+        pos.avg_cost, pos.quantity = holding.average, holding.amount
         return realized
 
     def _commission(
@@ -609,7 +597,7 @@ class Broker:
         return quote.amount, quote.currency
 
     def settle_commission(self, exec_id: str) -> ExecutionRecord | None:
-        """Charge a pending commission (when its report is sent); None when none is pending."""
+        """Charge a pending commission in the core's account (when its report is sent); None when none is pending."""
         pending = self._pending.pop(exec_id, None)
         if pending is None:
             return None
@@ -617,8 +605,10 @@ class Broker:
         if execution is None:
             return None
         amount, currency = pending
+        if exec_id not in self.book.pending_fees:  # booked before this account was restored: pending again
+            self.book.pending_fees[exec_id] = twins.execution_of(execution, self.orders[execution.perm_id])
+        self.book.settle_fee(exec_id, Fee(amount, currency, "actual"))
         execution.commission, execution.commission_currency = amount, currency
-        self.cash[currency] = self.cash.get(currency, Decimal(0)) - amount
         if execution.realized_pnl is not None:
             execution.realized_pnl = _money(execution.realized_pnl - amount)
         self._dirty = True
@@ -629,87 +619,6 @@ class Broker:
     def pending_commissions(self) -> list[str]:
         """Exec ids whose commission report has not been sent yet."""
         return list(self._pending)
-
-    # --- margin and what-if -------------------------------------------------------------------------
-    def stock_value(self, now: float, extra: Iterable[tuple[str, Decimal, Decimal]] = ()) -> Decimal:
-        """Gross value of stock positions in the base currency (plus hypothetical ``(symbol, qty, price)``)."""
-        total = Decimal(0)
-        quantities = {s: p.quantity for s, p in self.positions.items()}
-        prices: dict[str, Decimal] = {}
-        for symbol, qty, price in extra:
-            quantities[symbol] = quantities.get(symbol, Decimal(0)) + qty
-            prices[symbol] = price
-        for symbol, qty in quantities.items():
-            inst = self.instruments.get(symbol)
-            if inst is None or inst.sec_type != "STK" or qty == 0:
-                continue
-            mark = prices.get(symbol) or self.market.mark(symbol, now)
-            if mark is None:
-                continue
-            total += abs(qty) * mark * self.market.fx_rate(inst.currency, self.base_currency, now)
-        return total
-
-    def cash_value(self, now: float) -> Decimal:
-        """All cash balances in the base currency."""
-        return sum(
-            (amount * self.market.fx_rate(ccy, self.base_currency, now) for ccy, amount in self.cash.items() if amount),
-            Decimal(0),
-        )
-
-    def net_liquidation(self, now: float) -> Decimal:
-        """Cash plus signed stock positions at market, in the base currency."""
-        total = self.cash_value(now)
-        for symbol, pos in self.positions.items():
-            inst = self.instruments.get(symbol)
-            if inst is None or inst.sec_type != "STK" or pos.quantity == 0:
-                continue
-            mark = self.market.mark(symbol, now)
-            if mark is not None:
-                total += pos.quantity * mark * self.market.fx_rate(inst.currency, self.base_currency, now)
-        return total
-
-    def _order_price(self, action: str, inst: GatewayContract, lmt: Decimal | None, now: float) -> Decimal:
-        quote = self.market.quote(inst.symbol, now)
-        if quote is None:
-            if lmt is None:
-                raise OrderRejected(201, f"no market data for {inst.ib_symbol} at this time; a price is needed")
-            return lmt
-        touch = Decimal(repr(quote.ask if action == "BUY" else quote.bid))
-        return lmt if lmt is not None else touch
-
-    def _check_margin(self, action: str, inst: GatewayContract, qty: Decimal, lmt: Decimal | None, now: float) -> None:
-        price = self._order_price(action, inst, lmt, now)
-        signed = qty if action == "BUY" else -qty
-        after = self.stock_value(now, [(inst.symbol, signed, price)]) * INITIAL_MARGIN_RATE
-        equity = self.net_liquidation(now)
-        if after > equity:
-            raise OrderRejected(
-                201,
-                f"YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN "
-                f"VALUE [{_money(equity)} {self.base_currency}] MUST EXCEED THE INITIAL MARGIN "
-                f"[{_money(after)} {self.base_currency}]",
-            )
-
-    def _what_if(
-        self, req: PlaceOrderRequest, inst: GatewayContract, qty: Decimal, lmt: Decimal | None, now: float
-    ) -> WhatIf:
-        price = self._order_price(req.action, inst, lmt, now)
-        signed = qty if req.action == "BUY" else -qty
-        before = self.stock_value(now) * INITIAL_MARGIN_RATE
-        after = (
-            self.stock_value(now, [(inst.symbol, signed, price)]) * INITIAL_MARGIN_RATE
-            if inst.sec_type == "STK"
-            else before
-        )
-        equity = self.net_liquidation(now)
-        side: Literal["buy", "sell"] = "buy" if req.action == "BUY" else "sell"
-        usd = self.market.fx_rate(inst.currency, "USD", now) if inst.is_fx and inst.currency != "USD" else None
-        commission = ib_commission(
-            inst.sec_type, inst.currency, qty, price, side=side, plan=self.plan, gst=self.gst, usd_per_quote=usd
-        )
-        return WhatIf(_money(before), _money(before), _money(equity), _money(after - before), _money(after - before),
-                      -_money(commission.amount * self.market.fx_rate(commission.currency, self.base_currency, now)),
-                      _money(commission.amount), commission.currency)  # fmt: skip
 
     # --- queries --------------------------------------------------------------------------------
     def open_orders(self, client_id: int | None = None) -> list[OrderRecord]:
@@ -730,13 +639,10 @@ class Broker:
             self._dirty = False
             return
         self._dirty = False
-        payload = self.to_state()
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-        os.replace(tmp, self.state_file)
+        write_state(self.state_file, self.to_state())
 
     def to_state(self, clock: float | None = None) -> dict[str, Any]:
+        """The state file's content (:mod:`sdk.gateway.state`)."""
         return {
             "version": STATE_VERSION,
             "account": self.account,
@@ -754,54 +660,38 @@ class Broker:
         }
 
     def _load(self, path: Path) -> None:
-        """Restore the account from the state file ``path``; nothing is changed when it is not usable.
+        """Restore the account from the state file ``path`` (:func:`sdk.gateway.state.read_state`): the records,
+        the core's account (cash, positions, pending commissions) and the working orders' twins.
 
         Raises:
-            ValueError: the file is unreadable, not JSON, of another account, misses one of
-                :data:`STATE_KEYS` or holds a malformed value; the message names the file, what is wrong
-                and what to do.
+            ValueError: the file is not usable (nothing is changed then).
         """
-        fresh = "move it away (or pass another --state-file) to start a fresh account"
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"state file {path} is unreadable ({exc}); {fresh}") from None
-        if not isinstance(data, dict):
-            raise ValueError(
-                f"state file {path} holds a JSON {type(data).__name__}, not this gateway's object; {fresh}"
-            )
-        missing = [key for key in STATE_KEYS if key not in data]
-        if missing:
-            raise ValueError(
-                f"state file {path} has no {', '.join(repr(k) for k in missing)} (a state file of this gateway has "
-                f"{', '.join(STATE_KEYS)}); restore it from a copy, or {fresh}"
-            )
-        if data.get("account") != self.account:
-            raise ValueError(
-                f"state file {path} belongs to account {mask_account(data.get('account'))}, not "
-                f"{mask_account(self.account)}; pass --account to match or use another --state-file"
-            )
-        try:
-            cash = {k: Decimal(v) for k, v in data["cash"].items()}
-            positions = {p["symbol"]: from_json(PositionRecord, p) for p in data["positions"]}
-            orders = {o["perm_id"]: from_json(OrderRecord, o) for o in data["orders"]}
-            executions = [from_json(ExecutionRecord, e) for e in data["executions"]]
-            max_order_ids = {int(k): int(v) for k, v in data["max_order_ids"].items()}
-            perm_seq, exec_seq = int(data["perm_seq"]), int(data["exec_seq"])
-            monthly = dict(data.get("monthly") or {})
-            pending = {k: (Decimal(a), str(c)) for k, (a, c) in (data.get("pending_commissions") or {}).items()}
-            clock = data.get("clock")
-            if clock is not None and (
-                isinstance(clock, bool) or not isinstance(clock, int | float) or not math.isfinite(clock)
-            ):
-                raise ValueError(f"clock {clock!r} is not epoch seconds")
-        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-            what = f"misses {exc}" if isinstance(exc, KeyError) else f"holds a malformed value ({exc})"
-            raise ValueError(f"state file {path} {what}; restore it from a copy, or {fresh}") from None
-        self.cash, self.positions, self.orders, self.executions = cash, positions, orders, executions
+        saved = read_state(path, self.account)
+        self.positions, self.orders, self.executions = saved.positions, saved.orders, saved.executions
+        self.book = Account(
+            self.base_currency,
+            saved.cash,
+            [Holding(s, p.quantity, p.avg_cost, p.realized_pnl) for s, p in saved.positions.items()],
+        )
         self._by_client = {(o.client_id, o.order_id): o.perm_id for o in self.orders.values()}
         self._live = {perm: o for perm, o in self.orders.items() if o.active}
-        self._max_order_id, self._perm_seq, self._exec_seq = max_order_ids, perm_seq, exec_seq
-        self._monthly, self._pending = monthly, pending
-        self.saved_clock = float(clock) if clock is not None else None
+        self._max_order_id, self._perm_seq, self._exec_seq = saved.max_order_ids, saved.perm_seq, saved.exec_seq
+        self._monthly, self._pending = saved.monthly, saved.pending
+        self._restore_twins(self._live)
+        by_id = {e.exec_id: e for e in self.executions}
+        for exec_id in self._pending:
+            record = by_id.get(exec_id)
+            if record is not None:
+                self.book.pending_fees[exec_id] = twins.execution_of(record, self.orders[record.perm_id])
+        self.saved_clock = saved.clock
         log.info("state file %s: %d orders, %d executions restored", path, len(self.orders), len(self.executions))
+
+    def _restore_twins(self, live: Mapping[int, OrderRecord]) -> None:
+        for perm, order in sorted(live.items()):
+            inst = self.instruments.get(order.symbol)
+            if inst is None:
+                log.warning("order %d on %s: no such instrument in the data; it will not work", perm, order.symbol)
+                continue
+            sim = twins.restored_twin(order)
+            self.engine.restore(sim, self._spec(inst))
+            self._twins[perm] = sim

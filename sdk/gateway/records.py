@@ -57,6 +57,8 @@ class OrderRecord:
     completed_status: str = ""
     why_held: str = ""
     expires: float | None = None
+    #: an OPG order's opening auction (the session open it trades at), None for other orders
+    opens: float | None = None
     exchange: str = ""
     parent_id: int = 0  # the parent's orderId (same client) of an attached order, 0 for none
     parent_perm: int = 0  # the parent's permId

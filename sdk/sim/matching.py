@@ -134,7 +134,55 @@ class MatchingEngine:
         order.last_update = order.last_update or order.timestamp
         self.orders[order.id] = order
         self._instruments[order.symbol] = instrument
-        now = order.timestamp
+        if not self._schedule(order, instrument, order.timestamp):
+            return order
+        self._working.setdefault(order.symbol, []).append(order)
+        return order
+
+    def amend(
+        self,
+        order_id: str,
+        at: int,
+        *,
+        type: str,
+        amount: Decimal,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        time_in_force: str,
+    ) -> SimOrder:
+        """Modify an open order at ``at`` (ms): IB's modification (``placeOrder`` again with the order's id), ccxt's
+        ``edit_order``. Its type, ``amount`` (base units, what filled included), limit, stop and time in force become
+        the new ones; it arrives again (a marketable limit takes the touch, a market order gets a new cap); a ``DAY``
+        or ``OPG`` time in force is scheduled from ``at``, as :meth:`submit` schedules it; what filled stays filled
+        (an ``amount`` equal to it closes the order). Side, symbol and id do not change.
+
+        Raises:
+            OrderNotFound: no such order.
+            InvalidOrder: the order is finished, the new terms break a rule of :func:`sdk.sim.orders.validate_order`,
+                or ``amount`` is below what already filled; nothing changes then.
+        """
+        order = self.get(order_id)
+        if order.is_done:
+            raise InvalidOrder(f"order {order_id!r} is {order.status}; only an open order can be modified")
+        instrument = self._instruments[order.symbol]
+        validate_order(instrument, type, order.side, amount, price, stop_price, time_in_force)
+        if amount < order.filled:
+            raise InvalidOrder(f"amount {amount} is below the {order.filled} already filled; cancel the order instead")
+        order.type, order.amount, order.price, order.stop_price = type, amount, price, stop_price
+        order.time_in_force, order.cap, order.arrival = time_in_force, None, True
+        order.expires_at = order.opens_at = None
+        order.last_update = max(order.last_update or at, at)
+        if order.remaining <= 0:
+            order.status = "closed"
+            return order
+        working = self._working.get(order.symbol, [])
+        if self._schedule(order, instrument, at) and all(o is not order for o in working):
+            self._working.setdefault(order.symbol, []).append(order)
+        return order
+
+    def _schedule(self, order: SimOrder, instrument: InstrumentSpec, now: int) -> bool:
+        """Set a ``DAY`` order's expiry and an ``OPG`` order's opening auction from ``now`` (ms); cancel an ``IOC`` or
+        ``FOK`` order placed while its market is shut. False when the order ended here."""
         session = self._session_at(instrument, now)
         if instrument.market is not None:
             calendar = get_calendar(instrument.market)
@@ -145,9 +193,8 @@ class MatchingEngine:
                 order.opens_at, order.expires_at = _ms(opening.open), _ms(opening.close)
         if instrument.market is not None and session is None and order.time_in_force in ("IOC", "FOK"):
             order.end("canceled", f"{order.time_in_force} order outside market hours", now)
-            return order
-        self._working.setdefault(order.symbol, []).append(order)
-        return order
+            return False
+        return True
 
     def restore(self, order: SimOrder, instrument: InstrumentSpec | None = None) -> None:
         """Put back an order as it was (a shadow run resumed from the ledger): no checks; an open one is worked again
@@ -182,6 +229,23 @@ class MatchingEngine:
         order = self.get(order_id)
         order.end("canceled", reason, at)
         return order
+
+    def forget(self, order_id: str) -> None:
+        """Drop a finished order from the book (a long-running driver that keeps its own history, as the offline
+        gateway does, so the book does not grow with it); an unknown id is ignored.
+
+        Raises:
+            InvalidOrder: the order is still open (cancel it first).
+        """
+        order = self.orders.get(order_id)
+        if order is None:
+            return
+        if not order.is_done:
+            raise InvalidOrder(f"order {order_id!r} is {order.status}; only a finished order can be forgotten")
+        del self.orders[order_id]
+        working = self._working.get(order.symbol)
+        if working is not None and any(o is order for o in working):
+            self._working[order.symbol] = [o for o in working if o is not order]
 
     def reject(self, order_id: str, at: int, reason: str) -> SimOrder:
         """Reject an open order the driver cannot work (no market to fill a market order against)."""
