@@ -23,6 +23,7 @@ expires on the database's clock and is redeemed once across every MCP server pro
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import socket
@@ -194,9 +195,13 @@ class LedgerTokenStore:
     across processes. Raises :class:`TokenRefused` also when the ledger cannot be reached (nothing is placed).
     """
 
-    def __init__(self, ledger: Ledger, ttl: float = TOKEN_TTL_SECONDS) -> None:
+    def __init__(
+        self, ledger: Ledger, ttl: float = TOKEN_TTL_SECONDS, placing_timeout: float = rows.PLACING_TIMEOUT_MS / 1000
+    ) -> None:
         self.ledger = ledger
         self.ttl = ttl
+        #: seconds after which a claim for placing that never finished (its process died) may be taken again
+        self.placing_timeout = placing_timeout
         self._issuer = f"{socket.gethostname()[:100]}:{os.getpid()}"
 
     def issue(self, intent: OrderIntent, decision: Approved) -> Confirmation:
@@ -222,7 +227,9 @@ class LedgerTokenStore:
         if not isinstance(token, str):
             raise _unknown()
         try:
-            won, row = await asyncio.to_thread(rows.claim, self.ledger, token)
+            won, row = await asyncio.to_thread(
+                functools.partial(rows.claim, placing_timeout_ms=int(self.placing_timeout * 1000)), self.ledger, token
+            )
         except rows.TokenRowError as exc:
             raise TokenRefused(str(exc)) from None
         if row is None:
@@ -235,9 +242,11 @@ class LedgerTokenStore:
                     "check it with get_open_orders or get_trades, and call preview_order again for a new order"
                 )
             if row["state"] == TokenState.PLACING:
+                minutes = self.placing_timeout / 60
                 raise TokenRefused(
-                    f"order {cid} is being placed with this token by another call right now; "
-                    "wait for it and check get_open_orders instead of retrying"
+                    f"order {cid} is being placed with this token by another call right now; wait for it and check "
+                    f"get_open_orders instead of retrying. If that call's server died, this token places again "
+                    f"{minutes:g} minutes after it began: the order keeps its client order id and is never sent twice"
                 )
             raise TokenRefused(
                 f"this confirmation token expired (tokens are valid {self.ttl:g} s); "

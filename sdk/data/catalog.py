@@ -30,7 +30,7 @@ import pandas as pd
 
 from sdk.data.barsizes import BAR_SIZES, BarSize, parse_bar_size
 from sdk.data.cache import cache_path, file_stamps, read_manifest, scan_parquet, write_frame, write_manifest
-from sdk.data.files import SourceFile, SymbolSpan, candidate_files, load_source, scan_file
+from sdk.data.files import PriceSource, SourceFile, SymbolSpan, candidate_files, load_source, scan_file
 from sdk.data.formats import UnsupportedFile
 from sdk.data.frames import REGULAR_HOURS, TIME_ZONES, session_dates
 from sdk.data.instruments import CatalogEntry
@@ -95,7 +95,8 @@ class Catalog:
         for source in self._sources:
             for symbol in source.symbols:
                 self._by_symbol.setdefault(symbol, []).append(source)
-        self.kept_apart: Mapping[str, str] = MappingProxyType(_keep_adjusted_apart(self._by_symbol))
+        self._apart: dict[str, list[tuple[SourceFile, str]]] = {}
+        self.kept_apart: Mapping[str, str] = MappingProxyType(_keep_adjusted_apart(self._by_symbol, self._apart))
         self.instruments: Mapping[str, CatalogEntry] = MappingProxyType(
             {symbol: self._describe(symbol) for symbol in sorted(self._by_symbol)}
         )
@@ -153,6 +154,23 @@ class Catalog:
             f"no market data for {symbol!r} in {where}{close}. `trader data list` shows the "
             f"{len(candidates)} instruments available."
         )
+
+    def price_sources(self, symbol: str) -> tuple[PriceSource, ...]:
+        """Every file holding bars of ``symbol`` with its price basis and span, those kept apart included
+        (``merged=False``, see :func:`_keep_adjusted_apart`), sorted by file.
+
+        A file's basis is :func:`sdk.data.formats.price_basis` of its name and the catalog's adjusted flag.
+        A catalog read from a cache lists the cache's origin files with the cached frame's span, and
+        knows nothing of files kept apart when the cache was written (they were not cached).
+
+        Raises:
+            ccxt.BadSymbol: unknown symbol (one whose only files were kept apart is unknown too).
+        """
+        self.info(symbol)
+        found = [p for s in self._by_symbol[symbol] for p in s.price_sources(symbol)]
+        for source, clash in self._apart.get(symbol, []):
+            found += source.price_sources(symbol, merged=False, overlaps=clash)
+        return tuple(sorted(found, key=lambda p: (p.rel, p.first)))
 
     def native_spans(self, symbol: str) -> dict[str, tuple[datetime, datetime]]:
         """For each native bar size of ``symbol``: (first, last) bar start in UTC."""
@@ -454,9 +472,12 @@ class Catalog:
         return written
 
 
-def _keep_adjusted_apart(by_symbol: dict[str, list[SourceFile]]) -> dict[str, str]:
+def _keep_adjusted_apart(
+    by_symbol: dict[str, list[SourceFile]], apart: dict[str, list[tuple[SourceFile, str]]]
+) -> dict[str, str]:
     """Take out of ``by_symbol`` (in place) every adjusted source whose span overlaps a raw source of the
-    same symbol; returns ``{rel: reason}`` for them.
+    same symbol; returns ``{rel: reason}`` for them, and fills ``apart`` with ``symbol -> [(source, the
+    raw file it overlaps)]``.
 
     A back-adjusted series (dividends or splits) and a raw one disagree on every bar before the last
     adjustment, so uniting them by time would mix two price scales in one series (a dividend-adjusted
@@ -474,6 +495,7 @@ def _keep_adjusted_apart(by_symbol: dict[str, list[SourceFile]]) -> dict[str, st
             if clash is None:
                 continue
             sources.remove(source)
+            apart.setdefault(symbol, []).append((source, clash.rel))
             kept_apart[source.rel] = (
                 f"{symbol}: adjusted prices overlap the raw series of {clash.rel}; not merged into {symbol} "
                 "(read it on its own: a data directory holding only this file)"

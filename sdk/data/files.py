@@ -20,12 +20,21 @@ import numpy as np
 import pandas as pd
 
 from sdk.data.barsizes import BarSize
-from sdk.data.formats import FileFormat, UnsupportedFile, detect, parse_times, read_table, sniff
+from sdk.data.formats import (
+    FileFormat,
+    PriceBasis,
+    UnsupportedFile,
+    detect,
+    parse_times,
+    price_basis,
+    read_table,
+    sniff,
+)
 from sdk.data.frames import session_opens
 from sdk.data.instruments import TickerFacts, describe_ticker
 from sdk.data.loaders import LoadedFile, load_file, load_table
 
-__all__ = ["DATA_SUFFIXES", "SourceFile", "SymbolSpan", "candidate_files", "load_source", "scan_file"]
+__all__ = ["DATA_SUFFIXES", "PriceSource", "SourceFile", "SymbolSpan", "candidate_files", "load_source", "scan_file"]
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +80,39 @@ class SourceFile:
         """The file names an instrument lists as its sources."""
         return self.origin if self.use_origin and self.origin else (self.rel,)
 
+    def price_sources(self, symbol: str, *, merged: bool = True, overlaps: str | None = None) -> list[PriceSource]:
+        """:class:`PriceSource` of each file this source lists, for ``symbol`` (one per origin file of a cache)."""
+        span = self.symbols[symbol]
+        adjusted = set(self.listed_adjusted)
+        return [
+            PriceSource(name, price_basis(name, name in adjusted), span.first, span.last, merged, overlaps)
+            for name in self.listed
+        ]
+
     @property
     def listed_adjusted(self) -> tuple[str, ...]:
         """Those of :attr:`listed` whose prices are dividend-adjusted."""
         if self.use_origin and self.origin:
             return self.origin_adjusted
         return (self.rel,) if self.adjusted else ()
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSource:
+    """One file's bars of one symbol, as :meth:`sdk.data.Catalog.price_sources` lists them.
+
+    ``rel``: the file (relative to the data directory); ``basis``: what its prices are adjusted for
+    (:func:`sdk.data.formats.price_basis`); ``first``/``last``: its first and last bar start (UTC);
+    ``merged``: its bars are in the symbol's series; False when the catalog kept it apart because its
+    span overlaps ``overlaps``, a raw file of the same symbol.
+    """
+
+    rel: str
+    basis: PriceBasis
+    first: datetime
+    last: datetime
+    merged: bool = True
+    overlaps: str | None = None
 
 
 def candidate_files(data_dir: Path) -> tuple[list[Path], list[Path]]:
@@ -128,10 +164,10 @@ def scan_file(path: Path, rel: str) -> SourceFile:
     except (ValueError, KeyError) as exc:
         raise UnsupportedFile(f"{rel}: cannot be read as {fmt.name}: {exc}") from exc
     first, last = _spans(head), _spans(tail)
-    symbols = {
-        sym: SymbolSpan(head.metas[sym], first[sym][0].to_pydatetime(), last.get(sym, first[sym])[1].to_pydatetime())
-        for sym in first
-    }
+    symbols: dict[str, SymbolSpan] = {}
+    for sym, (lo, hi) in first.items():  # rows may run newest first (Alpha Vantage): take both samples' extremes
+        tail_lo, tail_hi = last.get(sym, (lo, hi))
+        symbols[sym] = SymbolSpan(head.metas[sym], min(lo, tail_lo).to_pydatetime(), max(hi, tail_hi).to_pydatetime())
     if not symbols:
         raise UnsupportedFile(f"{rel}: no bars with a full open/high/low/close in the first rows")
     return SourceFile(

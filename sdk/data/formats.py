@@ -23,7 +23,9 @@ are :attr:`FileFormat.name`):
 ``ib_bardata_jsonl`` ib_async/ib_insync ``BarData`` as JSON lines (``date, open, ..., average, barCount``).
 
 Any other header with a recognisable time column and open/high/low/close columns loads as
-``ohlc_csv``. Columns are matched case-insensitively.
+``ohlc_csv`` (Alpha Vantage's ``timestamp,open,...,adjusted_close,...,split_coefficient`` and its
+``1. open, 2. high, ...`` files among them: ``close`` is the raw close, rows may run newest first).
+Columns are matched case-insensitively.
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ from sdk.data.frames import REGULAR_HOURS, TIME_ZONES
 __all__ = [
     "SAMPLE_BYTES",
     "FileFormat",
+    "PriceBasis",
     "Sniff",
     "UnsupportedFile",
     "detect",
     "infer_bar_size",
     "infer_timezone",
     "parse_times",
+    "price_basis",
     "read_table",
     "sniff",
     "ticker_from_filename",
@@ -70,6 +74,9 @@ _COLUMN_NAMES: Final[dict[str, str]] = {
     "barcount": "bar_count", "transactions": "bar_count", "trades": "bar_count", "trade_count": "bar_count",
     "ticker": "ticker", "symbol": "ticker",
     "dividends": "dividends", "stock splits": "splits",
+    # Alpha Vantage: TIME_SERIES_DAILY written from its JSON keys, and TIME_SERIES_DAILY_ADJUSTED's CSV
+    "1. open": "open", "2. high": "high", "3. low": "low", "4. close": "close", "5. volume": "volume",
+    "adjusted_close": "adj_close", "dividend_amount": "dividends", "split_coefficient": "splits",
 }  # fmt: skip
 _INDEX_COLUMNS: Final = {"", "unnamed: 0", "index"}
 _OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
@@ -208,6 +215,23 @@ def _map_columns(header: Iterable[str]) -> dict[str, str]:
 #: File-name words that declare back-adjusted prices (TradingView's "divadj" exports, yfinance "splitadj",
 #: "..._adj_..."); content alone cannot tell an adjusted series from a raw one.
 _ADJUSTED_NAME = re.compile(r"(?:^|[_\-.])(?:divadj|splitadj|adj)(?=[_\-.]|$)", re.IGNORECASE)
+_SPLIT_ADJUSTED_NAME = re.compile(r"(?:^|[_\-.])splitadj(?=[_\-.]|$)", re.IGNORECASE)
+
+#: What a file's prices are adjusted for: nothing, splits only, or splits and dividends (a total-return series).
+PriceBasis = Literal["raw", "split_adjusted", "total_return"]
+
+
+def price_basis(name: str, adjusted: bool) -> PriceBasis:
+    """The price basis of a source file from its name and the catalog's ``adjusted`` flag.
+
+    ``raw`` when not adjusted; ``split_adjusted`` when the name says ``splitadj`` (yfinance's
+    ``auto_adjust=False`` Close); otherwise ``total_return``: yfinance ``history()`` exports
+    (Dividends/Stock Splits, no Adj Close) and ``divadj``/``adj`` files are back-adjusted for dividends and
+    splits alike (yfinance ``auto_adjust=True``; TradingView's "adjust for dividends").
+    """
+    if not adjusted:
+        return "raw"
+    return "split_adjusted" if _SPLIT_ADJUSTED_NAME.search(Path(name).name) else "total_return"
 
 
 def detect(s: Sniff, *, ticker: str | None = None) -> FileFormat:

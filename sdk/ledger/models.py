@@ -460,6 +460,7 @@ class ConfirmationTokenRow(Base):
     issued_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
     expires_at: Mapped[int] = mapped_column(Ms, doc="database clock, ms UTC")
     issued_by: Mapped[str] = mapped_column(String(128), doc="host:pid:token of the issuing process")
+    claimed_at: Mapped[int | None] = mapped_column(Ms, doc="database clock, ms UTC: when placing last began")
     result: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index(None, "client_order_id"), Index(None, "expires_at"))

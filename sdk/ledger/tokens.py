@@ -20,7 +20,7 @@ from sdk.ledger.errors import LedgerError
 from sdk.ledger.leases import db_now_ms
 from sdk.ledger.models import ConfirmationTokenRow
 
-__all__ = ["TokenRowError", "claim", "issue", "now_ms", "set_state", "token_hash"]
+__all__ = ["PLACING_TIMEOUT_MS", "TokenRowError", "claim", "issue", "now_ms", "set_state", "token_hash"]
 
 _T = ConfirmationTokenRow
 
@@ -82,17 +82,30 @@ def _row(conn: Connection, key: str) -> dict[str, Any] | None:
     return dict(first) if first is not None else None
 
 
-def claim(ledger: Ledger, token: str) -> tuple[bool, dict[str, Any] | None]:
+#: Milliseconds after which a claim for placing that never finished is taken to be a dead process's: the token may
+#: be claimed again. Far beyond any venue's acknowledgement (IB's is seconds); safe because a retried placing
+#: answers from the order's client order id and never sends it twice.
+PLACING_TIMEOUT_MS = 300_000
+
+
+def claim(
+    ledger: Ledger, token: str, *, placing_timeout_ms: int = PLACING_TIMEOUT_MS
+) -> tuple[bool, dict[str, Any] | None]:
     """Claim ``token`` for placing: ``(True, row)`` when this call won it (issued, and submitted before or not
-    yet expired), else ``(False, row)`` with the row as it is (None: never issued) for the caller to say why."""
+    yet expired; or claimed for placing more than ``placing_timeout_ms`` ago by a process that never finished),
+    else ``(False, row)`` with the row as it is (None: never issued) for the caller to say why."""
     key = token_hash(token)
     try:
         with ledger.write() as conn:
             now = db_now_ms(conn)
+            claimable = (_T.state == "issued") & (_T.submitted.is_(True) | (_T.expires_at > now))
+            abandoned = (_T.state == "placing") & (
+                _T.claimed_at.is_(None) | (_T.claimed_at <= now - placing_timeout_ms)
+            )
             done = conn.execute(
                 update(_T)
-                .where(_T.token_hash == key, _T.state == "issued", _T.submitted.is_(True) | (_T.expires_at > now))
-                .values(state="placing", submitted=True)
+                .where(_T.token_hash == key, claimable | abandoned)
+                .values(state="placing", submitted=True, claimed_at=now)
             )
             return done.rowcount == 1, _row(conn, key)
     except SQLAlchemyError as exc:

@@ -136,6 +136,34 @@ def test_an_adjusted_series_overlapping_a_raw_one_is_kept_apart(tmp_path: Path, 
     assert bars.loc["2025-07-15 19:45Z", "close"] == pytest.approx(623.468)
 
 
+def test_price_sources_name_each_files_basis_and_those_kept_apart(tmp_path: Path, shared_data: Path) -> None:
+    raw, split_adjusted = (
+        "corporate_actions/NVDA_daily_alphavantage_unadjusted_1999-11-01_2024-06-07.csv.gz",
+        "corporate_actions/NVDA_daily_yfinance_multiindex_splitadj_to_2025-06-27.csv.gz",
+    )
+    catalog = load_catalog(_linked(tmp_path, shared_data, raw, split_adjusted, SPY_DIVADJ_5MIN))
+    nvda = {p.rel: p for p in catalog.price_sources("NVDA/USD")}
+    assert (nvda[raw].basis, nvda[raw].merged) == ("raw", True)
+    assert (nvda[split_adjusted].basis, nvda[split_adjusted].merged) == ("split_adjusted", False)
+    assert nvda[split_adjusted].overlaps == raw
+    assert nvda[split_adjusted].last == datetime(2025, 6, 27, 13, 30, tzinfo=UTC)
+    (spy,) = catalog.price_sources("SPY/USD")
+    assert (spy.rel, spy.basis, spy.merged) == (SPY_DIVADJ_5MIN, "total_return", True)
+
+
+def test_files_written_newest_first_span_their_whole_range(tmp_path: Path, shared_data: Path) -> None:
+    """Alpha Vantage writes the newest row first; the span is that of the whole file, not of its first rows."""
+    adjusted = "corporate_actions/TSLA_daily_adjusted_alphavantage_to_2020-12-04.csv.gz"
+    unadjusted = "corporate_actions/TSLA_daily_alphavantage_unadjusted_to_2025-03-14.csv.gz"  # `1. open` headers
+    catalog = load_catalog(_linked(tmp_path, shared_data, adjusted, unadjusted))
+    assert not catalog.skipped
+    spans = {p.rel: (p.first, p.last) for p in catalog.price_sources("TSLA/USD")}
+    assert spans[adjusted] == (datetime(2010, 6, 29, 13, 30, tzinfo=UTC), datetime(2020, 12, 4, 14, 30, tzinfo=UTC))
+    assert spans[unadjusted][1] == datetime(2025, 3, 14, 13, 30, tzinfo=UTC)
+    bars = catalog.bars("TSLA/USD", "1 day")
+    assert bars.index[-1] == spans[unadjusted][1] and bars.loc["2022-08-25 13:30Z", "close"] == pytest.approx(296.07)
+
+
 def test_an_adjusted_series_alone_is_served_and_named_adjusted(tmp_path: Path, shared_data: Path) -> None:
     catalog = load_catalog(_linked(tmp_path, shared_data, SPY_DIVADJ_5MIN))
     spy = catalog.instruments["SPY/USD"]

@@ -202,7 +202,7 @@ def test_0004_adds_and_removes_the_shared_state_tables(empty_url: str) -> None:
 PACING_TABLES = {"pacing_logins", "pacing_requests"}
 
 
-def test_0005_adds_and_removes_the_shared_pacing_tables(empty_url: str) -> None:
+def test_0005_adds_and_removes_the_pacing_tables_and_token_claim_times(empty_url: str) -> None:
     assert upgrade(empty_url, "0004") == "0004"
     engine = create_ledger_engine(normalise_url(empty_url))
     try:
@@ -214,10 +214,12 @@ def test_0005_adds_and_removes_the_shared_pacing_tables(empty_url: str) -> None:
             assert {c["name"] for c in inspect(conn).get_columns("pacing_requests")} == {
                 "id", "login", "at_us", "weight", "identity", "series",
             }  # fmt: skip
+            assert "claimed_at" in {c["name"] for c in inspect(conn).get_columns("confirmation_tokens")}
         with engine.execution_options(**WRITE).begin() as conn:
             command.downgrade(alembic_config(conn), "0004")
         with engine.connect() as conn:
             assert not PACING_TABLES & set(inspect(conn).get_table_names())
             assert "kill_switch" in inspect(conn).get_table_names(), "0004's table stays"
+            assert "claimed_at" not in {c["name"] for c in inspect(conn).get_columns("confirmation_tokens")}
     finally:
         engine.dispose()

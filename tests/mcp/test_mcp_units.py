@@ -180,3 +180,34 @@ async def test_a_ledger_token_is_redeemed_once_across_server_processes(tmp_path:
     with pytest.raises(TokenRefused, match="expired"):
         await first.begin(expired.issue(intent("trd-00000000000000a2"), decision).token)
     first.ledger.close(), second.ledger.close(), expired.ledger.close()
+
+
+async def test_a_token_whose_placing_process_died_places_again_after_the_timeout_with_the_same_id(
+    tmp_path: Any,
+) -> None:
+    from sdk.ledger import upgrade
+
+    url = f"sqlite:///{tmp_path}/trader.db"
+    upgrade(url)
+    dead, alive = _ledger_store(url), _ledger_store(url)
+    alive.placing_timeout = 0.5
+    record = dead.issue(intent(), APPROVED)
+    claimed = await dead.begin(record.token)  # ... and the process dies before it finishes or releases
+    with pytest.raises(TokenRefused, match=r"being placed.*0\.00833333 minutes after it began"):
+        await alive.begin(record.token)
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:  # poll until the abandoned claim is older than the timeout on the database's clock
+        try:
+            again = await alive.begin(record.token)
+            break
+        except TokenRefused:
+            assert asyncio.get_running_loop().time() < deadline, "the abandoned claim was never taken again"
+            await asyncio.sleep(0.05)
+    assert again.client_order_id == claimed.client_order_id, "the retry keeps the order's id: never a second order"
+    with pytest.raises(TokenRefused, match="being placed"):
+        await dead.begin(record.token)  # the new claim is live: nobody else takes it
+    alive.finish(again, {"ok": True})
+    with pytest.raises(TokenRefused, match="already used"):
+        await alive.begin(record.token)
+    dead.ledger.close(), alive.ledger.close()

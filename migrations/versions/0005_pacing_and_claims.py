@@ -39,9 +39,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pacing_requests")),
     )
     op.create_index(op.f("ix_pacing_requests_login_at_us"), "pacing_requests", ["login", "at_us"], unique=False)
+    op.add_column("confirmation_tokens", sa.Column("claimed_at", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("confirmation_tokens") as batch:
+        batch.drop_column("claimed_at")
     op.drop_index(op.f("ix_pacing_requests_login_at_us"), table_name="pacing_requests")
     op.drop_table("pacing_requests")
     op.drop_table("pacing_logins")
