@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from runner.backtest.engine import BacktestResult
-from runner.backtest.prepare import warmup_start
+from runner.backtest.prepare import warmup_bars
 from sdk.backtest import write_report
 from sdk.ledger import git_sha
 
@@ -201,7 +201,7 @@ def equity_table(result: BacktestResult) -> pa.Table:
 def summary(result: BacktestResult) -> dict[str, Any]:
     """``summary.json`` (module docstring): deterministic for one configuration on one data."""
     prepared, config = result.prepared, result.prepared.config
-    warm = warmup_start(prepared)
+    warm = warmup_bars(prepared)
     symbols = {}
     for symbol in config.symbols:
         bars = prepared.prices[symbol].bars

@@ -26,7 +26,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from sdk.settings import Settings
 
 __all__ = [
     "FILL_CHOICES",
+    "SETTINGS_IN_CONFIG",
     "BacktestConfig",
     "BacktestInputError",
     "FillChoice",
@@ -46,6 +47,7 @@ __all__ = [
     "parse_decimal",
     "parse_price_mode",
     "parse_symbols",
+    "settings_in_config",
 ]
 
 FillChoice = Literal["next-open", "at-close"]
@@ -173,8 +175,6 @@ class BacktestConfig:
 
     def with_settings(self, settings: Settings) -> BacktestConfig:
         """This configuration with ``settings``' part in it (:func:`settings_in_config`)."""
-        from dataclasses import replace
-
         return replace(self, settings=settings_in_config(settings))
 
     def to_dict(self) -> dict[str, Any]:

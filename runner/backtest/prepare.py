@@ -48,7 +48,7 @@ from sdk.data.corporate_actions import ConflictingActions, CorporateAction
 from sdk.errors import BadSymbol
 from sdk.sim.orders import AUCTION_MARKETS
 
-__all__ = ["TIMEFRAMES", "WARMUP_MARGIN", "PreparedRun", "PricedCatalog", "build_strategy", "prepare"]
+__all__ = ["TIMEFRAMES", "WARMUP_MARGIN", "PreparedRun", "PricedCatalog", "build_strategy", "prepare", "warmup_bars"]
 
 #: Timeframes a backtest runs on: the runner's bar schedule aligns intraday bars to UTC multiples of the timeframe
 #: and the catalog to the session open (NYSE 09:30, ASX 10:00); they agree for these.
@@ -341,7 +341,7 @@ def prepare(config: BacktestConfig, catalog: Any, *, check_window: bool = True) 
     )  # fmt: skip
 
 
-def warmup_start(prepared: PreparedRun) -> dict[str, int]:
+def warmup_bars(prepared: PreparedRun) -> dict[str, int]:
     """Per symbol, how many bars before ``--start`` were loaded for the warm-up."""
     start = pd.Timestamp(prepared.start_ms, unit="ms", tz="UTC")
     return {s: int((p.bars.index < start).sum()) for s, p in prepared.prices.items()}

@@ -119,6 +119,7 @@ def test_at_close_fills_in_the_closing_auction_of_the_bar_decided_on(env: dict[s
         (("--strategy", "nope"), "no strategy 'nope'", "ma_crossover"),
         (("--param", "speed=3"), "no parameter(s) ['speed']", "fast=10"),
         (("--param", "fast"), "write NAME=NUMBER", "--param fast=5"),
+        (("--plugin", "no_such_strategies"), "cannot be imported", "PYTHONPATH"),
         (("--start", "2010-01-01"), "outside the data", "give --start and --end within it"),
         (("--symbols", "BHP.AX"), "no market data for 'BHP.AX'", "BHP/AUD"),
         (("--timeframe", "5m"), "finer than the data", "--timeframe of 1d"),
