@@ -2,7 +2,9 @@
 
 ``st.navigation`` over one page script per concern in ``app_pages/``. Before the pages, the shell
 opens the ledger at ``DATABASE_URL`` read-only: a database that is not migrated shows the command
-that migrates it, an empty ledger shows a first-run page (run ``make demo``), never a traceback.
+that migrates it, an empty ledger shows a first-run page (run ``make demo``), never a traceback. The
+Backtests page reads no ledger (``trader backtest``'s run directories under ``BACKTEST_DIR``): it is there
+in every case.
 Streamlit runs this file with ``__name__ == "__main__"``; importing it does nothing.
 """
 
@@ -16,6 +18,8 @@ from dashboard.app_pages import common
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
+#: The page that reads no ledger (``trader backtest``'s run directories): shown whatever state the ledger is in.
+BACKTESTS = ("backtests.py", "Backtests", ":material/science:")
 #: (script, title, Material icon) of each page, in the order of the navigation.
 PAGES = (
     ("account.py", "Account", ":material/account_balance:"),
@@ -25,6 +29,7 @@ PAGES = (
     ("costs.py", "Costs", ":material/payments:"),
     ("status.py", "Status", ":material/monitor_heart:"),
     ("agents.py", "Agent activity", ":material/smart_toy:"),
+    BACKTESTS,
 )
 
 
@@ -32,12 +37,15 @@ def main() -> None:
     """Render one run of the app: the shell, then the page the browser asked for."""
     st.set_page_config(page_title="trader-sdk", page_icon=":material/monitoring:", layout="wide")
     found = common.connect()
+    backtests = st.Page(PAGES_DIR / BACKTESTS[0], title=BACKTESTS[1], icon=BACKTESTS[2])
     if isinstance(found, common.Problem):
         problem = found
-        page = st.navigation([st.Page(lambda: common.show_problem(problem), title=problem.title, url_path="setup")])
+        setup = st.Page(lambda: common.show_problem(problem), title=problem.title, url_path="setup", default=True)
+        page = st.navigation([setup, backtests])
     elif common.is_empty(found.url):
         context = found
-        page = st.navigation([st.Page(lambda: common.show_first_run(context), title="Welcome", url_path="welcome")])
+        welcome = st.Page(lambda: common.show_first_run(context), title="Welcome", url_path="welcome", default=True)
+        page = st.navigation([welcome, backtests])
         common.sidebar(found)
     else:
         pages = [

@@ -5,7 +5,7 @@ RiskManager as the runner (limits and costs in the base currency) and placed exa
 confirmation token. Build it with :func:`build_server`; run it with ``trader mcp``. See ``docs/mcp.md``.
 """
 
-from mcp_server.server import READ_TOOLS, WRITE_TOOLS, build_server
+from mcp_server.server import BACKTEST_TOOLS, READ_TOOLS, WRITE_TOOLS, build_server
 from mcp_server.state import AppState
 
-__all__ = ["READ_TOOLS", "WRITE_TOOLS", "AppState", "build_server"]
+__all__ = ["BACKTEST_TOOLS", "READ_TOOLS", "WRITE_TOOLS", "AppState", "build_server"]

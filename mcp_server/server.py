@@ -16,14 +16,22 @@ from pydantic import ValidationError
 
 from mcp_server.audit import AuditMiddleware
 from mcp_server.state import AppState, ServicesFactory, TraderFactory, make_lifespan
-from mcp_server.toolkit import READ, READ_LOCAL, add_tool
-from mcp_server.tools import account, market
+from mcp_server.toolkit import LOCAL_FILES, READ, READ_LOCAL, add_tool
+from mcp_server.tools import account, backtest, market
 
 if TYPE_CHECKING:
     from sdk.clock import Clock
     from sdk.settings import Settings
 
-__all__ = ["INSTRUCTIONS", "READ_TOOLS", "WRITE_TOOLS", "TradingServer", "build_server", "check_client_ids"]
+__all__ = [
+    "BACKTEST_TOOLS",
+    "INSTRUCTIONS",
+    "READ_TOOLS",
+    "WRITE_TOOLS",
+    "TradingServer",
+    "build_server",
+    "check_client_ids",
+]
 
 #: Tools registered in every mode.
 READ_TOOLS = (
@@ -32,9 +40,12 @@ READ_TOOLS = (
 )  # fmt: skip
 #: Tools registered only with ``MCP_TRADING_ENABLED=true``.
 WRITE_TOOLS = ("preview_order", "place_order", "cancel_order", "create_plan", "cancel_plan")
+#: Registered in every mode: they trade nothing, but write a run directory of their own (not read-only).
+BACKTEST_TOOLS = ("run_backtest",)
 
 INSTRUCTIONS = (
-    "Trading tools for one brokerage account. Call get_trading_context first: it names the venue, the base "
+    "Trading tools for one brokerage account, and run_backtest to test a strategy on history (it trades nothing). "
+    "Call get_trading_context first: it names the venue, the base "
     "currency every limit and equity figure is in, the mode (shadow: nothing is sent), the allowed symbols and "
     "the market hours. Symbols are canonical BASE/QUOTE (BHP/AUD, AAPL/USD, AUD/USD); amounts are in base units; "
     "prices in the quote currency. To trade: preview_order (risk checks and costs; returns a token valid 60 s), "
@@ -143,6 +154,7 @@ def build_server(
     add_tool(server, account.get_trades, title="Fills", annotations=READ)
     add_tool(server, account.get_plans, title="Trade plans", annotations=READ_LOCAL)
     add_tool(server, market.estimate_costs, title="Cost estimate", annotations=READ)
+    add_tool(server, backtest.run_backtest, title="Backtest a strategy", annotations=LOCAL_FILES)
     if settings.mcp_trading_enabled:
         from mcp_server.tools.trading import register as register_write_tools
 

@@ -30,7 +30,7 @@ from mcp_server.errors import ToolError, tool_error_for
 from mcp_server.killswitch import kill_switch_engaged, kill_switch_message
 from mcp_server.state import AppState
 
-__all__ = ["READ", "READ_LOCAL", "add_tool", "current_agent", "tool_result"]
+__all__ = ["LOCAL_FILES", "READ", "READ_LOCAL", "add_tool", "current_agent", "tool_result"]
 
 #: The calling agent's id (its MCP client name, sanitised) during a tool call: intents' origin ``agent:<id>``.
 current_agent: ContextVar[str] = ContextVar("mcp_current_agent", default="mcp-client")
@@ -42,6 +42,10 @@ M = TypeVar("M", bound=BaseModel)
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 #: Reads only this server and its ledger.
 READ_LOCAL = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+#: Trades nothing and talks to no outside system, but writes new files of its own (a backtest's run directory).
+LOCAL_FILES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
 
 
 def tool_result(model: BaseModel) -> CallToolResult:

@@ -7,7 +7,9 @@
 * **Sizing.** A decision without an amount is sized to ``order_value`` in the base currency at the bar's
   close and the venue's FX rate, cut down to the instrument's size step.
 * **Market-hours gate.** A decision made while the symbol's market is shut (a daily bar completes at
-  the close) waits for the next moment the market is open (``deferred``).
+  the close) waits for the next moment the market is open (``deferred``). With ``at_close`` (a backtest's
+  ``--fill at-close``) a decision made at the very close of its bar is sent then instead: the venue matches it in
+  that session's closing auction (market-on-close).
 * **Durable decisions** (:mod:`sdk.ledger.decisions`). Every decision is a row of the ledger's
   ``decisions`` table, its id derived like the client order id, its life written as it happens (with a
   ``runner.decision`` event): ``decided``, then ``deferred`` or ``sent``; a newer decision on the same symbol
@@ -113,8 +115,10 @@ class DecisionExecutor:
         schedule_of: Callable[[str], BarSchedule],
         instrument_of: Callable[[str], InstrumentSpec],
         on_event: EventSink | None = None,
+        at_close: bool = False,
     ) -> None:
         self.services = services
+        self.at_close = at_close
         self.monitor = monitor
         self.telemetry = telemetry
         self.strategy = strategy
@@ -219,7 +223,7 @@ class DecisionExecutor:
         if item.valid_until is not None and now > item.valid_until:
             await self._expire(item)
             return "expired: decided after the end of its validity"
-        if not schedule.is_open(now):
+        if not schedule.is_open(now) and not (self.at_close and now == schedule.bar_close(bar_ts)):
             if row["status"] == "decided":
                 await self._move(item, "deferred", "the market is shut: waits for the open")
                 self.telemetry.counters.deferred += 1

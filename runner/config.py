@@ -39,6 +39,9 @@ class RunnerConfig:
             ``@register_strategy``), for strategies not installed under the ``trader_sdk.strategies`` entry point.
         take_over: when the run to resume is held by another process's lease, wait (bounded) for that lease
             to expire instead of refusing at once; a live lease is never taken (``sdk.services.lease``).
+        send_at_close: a decision made at the very close of its bar is sent then rather than at the next open
+            (market-on-close: a backtest's ``--fill at-close``, whose simulated venue matches it in the closing
+            auction; :class:`~runner.actions.DecisionExecutor`).
     """
 
     symbols: tuple[str, ...]
@@ -56,6 +59,7 @@ class RunnerConfig:
     resume: bool | None = None
     plugins: tuple[str, ...] = ()
     take_over: bool = False
+    send_at_close: bool = False
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -70,7 +74,7 @@ class RunnerConfig:
 
     def fingerprint(self) -> dict[str, Any]:
         """What a resumed run must share with the interrupted one."""
-        return {
+        found: dict[str, Any] = {
             "symbols": list(self.symbols),
             "strategy": self.strategy,
             "plugins": list(self.plugins),
@@ -78,6 +82,9 @@ class RunnerConfig:
             "timeframe": self.timeframe,
             "shadow": self.shadow,
         }
+        if self.send_at_close:  # only when set: the fingerprints of runs made before it existed stay the same
+            found["send_at_close"] = True
+        return found
 
 
 def parse_until(text: str) -> float:

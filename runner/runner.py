@@ -122,6 +122,8 @@ class StrategyRunner:
         ledger: an opened ledger (default: ``DATABASE_URL``, closed at the end).
         on_event: called with ``("started" | "bar" | "bar_failed" | "order" | "plan", payload)`` as the run goes
             (the demo prints them; ``started`` comes once, after the backfill, before the first bar).
+        run_id: the id of a fresh run (default: a new random one). A backtest derives it from its configuration,
+            so its client order ids (which derive from the run id) are the same in every run of it.
     """
 
     def __init__(
@@ -133,8 +135,10 @@ class StrategyRunner:
         trader: BaseTrader | None = None,
         ledger: Ledger | None = None,
         on_event: EventSink | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.settings = settings
+        self._fresh_run_id = run_id
         self.config = config
         self.clock = clock
         self.trader = trader
@@ -224,7 +228,7 @@ class StrategyRunner:
             )  # fmt: skip
         if self.config.resume is True and resumed is None:
             raise RunnerError("no interrupted run of this configuration to resume; run without --resume")
-        self.run_id = resumed or new_run_id()
+        self.run_id = resumed or self._fresh_run_id or new_run_id()
         set_run_id(self.run_id)
         return resumed is not None
 
@@ -312,7 +316,7 @@ class StrategyRunner:
         executor = DecisionExecutor(
             services, monitor, self.telemetry, strategy=strategy.name, timeframe=config.timeframe,
             order_value=order_value, schedule_of=schedules.__getitem__, instrument_of=instruments.__getitem__,
-            on_event=self.on_event,
+            on_event=self.on_event, at_close=config.send_at_close,
         )  # fmt: skip
         health = HealthCircuitManager(trader, writer, session_id=run_id, clock=clock.now)
         resync = ResyncService(services)

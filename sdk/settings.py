@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", examples=["INFO"])
     log_format: Literal["text", "json"] = Field("text", examples=["json"])
     market_data_dir: Path = Field(Path("../shared/data"), examples=["../shared/data"])
+    #: Where ``trader backtest`` writes each run's directory (``<dir>/<run id>/``), and where the dashboard's
+    #: Backtests page and the MCP tool ``run_backtest`` look for runs.
+    backtest_dir: Path = Field(Path("./backtests"), examples=["./backtests"])
 
     # --- Interactive Brokers ---------------------------------------------------------------
     ib_host: str = Field("127.0.0.1", examples=["127.0.0.1"])

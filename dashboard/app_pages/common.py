@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.logic import reads
+from dashboard.logic.backtests import BacktestListing, list_runs
 from dashboard.logic.formatting import home_tz
 from dashboard.logic.readonly import open_readonly_ledger
 from sdk.ledger import EventKind, Ledger, LedgerError, LedgerNotMigrated
@@ -226,6 +227,28 @@ def estimates(url: str) -> tuple[list[Row], list[Row]]:
     found = reads.orders_with_estimates(ledger)
     ids = [o["client_order_id"] for o in found if o.get("client_order_id")]
     return found, reads.trades_for_orders(ledger, ids)
+
+
+@_cached
+def backtest_runs(directory: str) -> BacktestListing:
+    """The finished backtest runs under ``directory`` (``BACKTEST_DIR``), newest first."""
+    return list_runs(Path(directory))
+
+
+def backtest_settings() -> tuple[Path, str]:
+    """``BACKTEST_DIR`` (absolute) and the time zone to show times in (the ledger's, else the base currency's).
+
+    The Backtests page needs no ledger: it reads the run directories ``trader backtest`` wrote.
+    """
+    env_file = Path(".env")
+    try:
+        settings = load_settings(env_file if env_file.is_file() else None)
+    except SettingsError as exc:
+        st.error(str(exc))
+        st.stop()
+    found = st.session_state.get(_CONTEXT_KEY)
+    tz = found.tz if isinstance(found, Context) else home_tz(settings.base_currency)
+    return settings.backtest_dir.resolve(), tz
 
 
 # --- the shell's pages when there is nothing to show yet ---------------------------------------

@@ -57,7 +57,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from sdk.data.corporate_actions import ConflictingActions, CorporateAction, merge_actions
+from sdk.data.corporate_actions import ActionConflict, ConflictingActions, CorporateAction, merge_actions
 from sdk.data.formats import PriceBasis
 from sdk.data.frames import TIME_ZONES
 
@@ -190,6 +190,17 @@ def _select(actions: Iterable[CorporateAction], symbol: str | None) -> tuple[str
     return (symbols[0] if symbols else None), chosen
 
 
+def _would_apply(conflict: ActionConflict, mode: PriceMode, basis: PriceBasis, as_of: date) -> bool:
+    """Whether a disagreement concerns an event this conversion would apply (one after ``as_of``, or a dividend in a
+    mode that applies none, changes no factor: a raw backtest is not stopped by two vendors' dividend amounts)."""
+    if conflict.ex_date > as_of:
+        return False
+    kinds = {a.kind for a in conflict.actions}
+    splits = mode in _SPLIT_MODES or basis == "split_adjusted"
+    dividends = mode == "total_return" and basis != "total_return"
+    return bool(kinds - {"split", "dividend"}) or ("split" in kinds and splits) or ("dividend" in kinds and dividends)
+
+
 def plan_adjustment(
     bars: pd.DataFrame,
     actions: Iterable[CorporateAction],
@@ -226,7 +237,9 @@ def plan_adjustment(
         ValueError: unknown mode/basis/market, a ``total_return`` basis turned into another mode, a dividend
             at least as large as the close it is measured against, a dividend whose factor needs a close the
             bars do not hold (ex-date after the last bar), or events of several symbols without ``symbol``.
-        ConflictingActions: sources disagree about an event (never settled here).
+        ConflictingActions: sources disagree about an event the conversion would apply (never settled here); a
+            disagreement about an event after ``as_of``, or about dividends in a mode that applies none, is left out
+            with the events of its day.
     """
     if mode not in PRICE_MODES or basis not in PRICE_MODES:
         raise ValueError(f"price mode and basis must be one of {', '.join(PRICE_MODES)}; got {mode!r}, {basis!r}")
@@ -238,13 +251,14 @@ def plan_adjustment(
     symbol, chosen = _select(actions, symbol)
     market = resolve_market(market, symbol)
     merged = merge_actions(chosen)
-    if merged.conflicts:
-        raise ConflictingActions(merged.conflicts)
     n = len(bars)
     index = pd.DatetimeIndex(bars.index)
     tz = TIME_ZONES[market]
     if as_of is None:
         as_of = index[-1].tz_convert(tz).date() if n else date.max
+    relevant = [c for c in merged.conflicts if _would_apply(c, mode, basis, as_of)]
+    if relevant:
+        raise ConflictingActions(relevant)
     in_range = [a for a in merged.actions if a.ex_date <= as_of]
     later = [AppliedAction(a, 1.0, 0, f"ex-date after the adjustment base date {as_of}")
              for a in merged.actions if a.ex_date > as_of]  # fmt: skip

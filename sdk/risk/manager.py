@@ -7,7 +7,9 @@
 1. the intent fits the instrument; reduce-only / exit orders do not exceed the position;
 2. daily-loss switch (``DAILY_LOSS_LIMIT``): when today's loss reaches it, only reducing orders pass;
 3. allow-lists (``ALLOWED_SYMBOLS``, ``ALLOWED_INSTRUMENT_TYPES``); the client order id prefix;
-4. market hours from ``exchange_calendars`` (XASX, XNYS) and IDEALPRO's 24/5 (:mod:`sdk.calendars`);
+4. market hours from ``exchange_calendars`` (XASX, XNYS) and IDEALPRO's 24/5 (:mod:`sdk.calendars`); an order
+   sent at the very close of a session (to the millisecond) on a market with a closing auction (ASX, NYSE:
+   :data:`sdk.sim.orders.AUCTION_MARKETS`) is for that auction (market-on-close: a backtest's ``--fill at-close``);
 5. pricing (:mod:`sdk.risk.pricing`): tick ladder in the safe direction, market orders priced from the
    far touch plus ``MARKET_ORDER_BUFFER_PCT`` or refused (``no_quote``), marketable limits where the
    venue takes no market orders; the amount cut to the size step and checked against the venue minimum;
@@ -37,6 +39,7 @@ get warnings instead; they still need an open market and a price. Values are com
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import NoReturn, Protocol
 
@@ -49,6 +52,7 @@ from sdk.risk.decision import Approved, Decision, NormalisedOrder, RejectCode, R
 from sdk.risk.intent import OrderIntent
 from sdk.risk.pricing import PricedOrder, PricingRefused, price_order, round_amount, through_market
 from sdk.settings import Settings
+from sdk.sim.orders import AUCTION_MARKETS
 from sdk.symbols import InstrumentType
 
 __all__ = ["ASX_MIN_PARCEL_AUD", "RiskManager"]
@@ -301,6 +305,10 @@ class RiskManager:
             reject(RejectCode.INVALID_ORDER, f"no trading calendar for {ctx.instrument.symbol}: {exc}")
         if calendar.is_open(ctx.now):
             return
+        if market in AUCTION_MARKETS:
+            just_before = calendar.session_at(ctx.now - timedelta(milliseconds=1))
+            if just_before is not None and just_before.close == ctx.now:
+                return  # at the close itself: the closing auction takes it (market-on-close)
         upcoming = calendar.next_session(ctx.now)
         local = upcoming.open.astimezone(calendar.tz)
         reject(

@@ -8,7 +8,8 @@ sleeping, no SQL: a backtest steps it bar by bar.
 What it shows at simulated time ``t`` (no look-ahead):
 
 * ``fetch_ohlcv``: only bars that had closed by ``t`` (a bar ``[start, end)`` with ``end <= t``; a daily bar ends at
-  its session's close), at any timeframe the catalog can build;
+  its session's close), at any timeframe the catalog can build; each row stamped as the IB venue stamps it (an
+  intraday bar by its start, a daily bar at 00:00 UTC of its session's date: :attr:`sdk.sim.bars.BarSeries.stamp`);
 * ``fetch_ticker``: the last closed bar of the driving timeframe: ``last`` its close, ``bid``/``ask`` one price step
   around it (:func:`sdk.sim.fills.quote_for`); positions are marked there too.
 
@@ -146,6 +147,10 @@ class SimulatedVenue(BaseTrader):
     """
 
     id = "SIM"
+    #: Whose contracts the catalog describes and whose commission schedules price the fills (IB's: ASX, NYSE and
+    #: IDEALPRO contracts, :class:`~sdk.sim.commissions.ScheduleCommissions`). The instruments say so
+    #: (``InstrumentSpec.venue``), so the RiskManager estimates an order's cost by the schedule that charges its fills.
+    contracts_venue = "IB"
     default_clock = "venue"
     has = with_conveniences({
         "fetchOHLCV": True, "fetchTicker": True, "fetchTime": True, "fetchBalance": True, "fetchPositions": True,
@@ -201,6 +206,11 @@ class SimulatedVenue(BaseTrader):
         self._by_cid: dict[str, SimOrder] = {}
         self.clock = SimulatedClock(_VenueTime(self))
 
+    def mode_facts(self) -> dict[str, Any]:
+        """``{"simulated": True}``: a simulation in this process, ``paper`` for the live gate
+        (:func:`sdk.venues.mode.venue_mode`); nothing it is asked reaches a broker."""
+        return {"simulated": True}
+
     # --- set-up -------------------------------------------------------------------------------------
     @staticmethod
     def _bar_size(timeframe: str) -> BarSize:
@@ -219,9 +229,8 @@ class SimulatedVenue(BaseTrader):
         return found
 
     def _instrument(self, symbol: str) -> InstrumentSpec:
-        return catalog_instrument(
-            self.catalog, symbol, venue=self.id, market_orders_as_limits=self.settings.market_orders_as_limits
-        )
+        as_limits = self.settings.market_orders_as_limits
+        return catalog_instrument(self.catalog, symbol, venue=self.contracts_venue, market_orders_as_limits=as_limits)
 
     def _known(self, symbol: str) -> InstrumentSpec:
         found = self._instruments.get(symbol)
@@ -302,8 +311,8 @@ class SimulatedVenue(BaseTrader):
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[OHLCV]:
-        """Bars closed by the simulated time, oldest first: from ``since`` (ms, a bar start) the first ``limit``,
-        else the last ``limit`` (None: all).
+        """Bars closed by the simulated time, oldest first: from ``since`` (ms, a bar's timestamp) the first
+        ``limit``, else the last ``limit`` (None: all).
 
         Raises:
             BadSymbol: not a simulated symbol. BadRequest: a timeframe finer than the data or coarser than a day.
@@ -315,7 +324,7 @@ class SimulatedVenue(BaseTrader):
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
         last = bars.closed_by(self.now_ms)
-        first = 0 if since is None else min(bars.started_by(since - 1), last)
+        first = 0 if since is None else min(bars.stamped_by(since - 1), last)
         if since is not None and limit is not None:
             last = min(last, first + limit)
         elif limit is not None:

@@ -22,6 +22,9 @@ The offline gateway (:mod:`sdk.gateway`) identifies itself at connect with the n
 sent after ``managedAccounts``/``nextValidId``); real TWS/IB Gateway never sends it. A session that saw it
 is ``simulated``: its orders never reach a broker, whatever the account prefix says (a gateway configured
 with a ``U…`` account is still live by the facts, and its paper runs never validate the live gate).
+
+A venue that is a simulation in this process (``sdk.sim.venue.SimulatedVenue``, the backtester's venue) says so in
+its facts (``{"simulated": True}``): ``paper`` and ``simulated``; nothing it is asked reaches a broker.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "ib_mode",
     "is_offline_gateway_notice",
     "settings_mode",
+    "simulated_mode",
     "venue_mode",
 ]
 
@@ -115,8 +119,11 @@ class VenueMode:
 
     @property
     def broker(self) -> str:
-        """``offline gateway`` for the simulation, else the venue (``IB``, a ccxt id)."""
-        return "offline gateway" if self.simulated else self.venue
+        """``offline gateway`` for IB's simulation, ``simulated venue (SIM)`` for an in-process simulation, else the
+        venue (``IB``, a ccxt id)."""
+        if not self.simulated:
+            return self.venue
+        return "offline gateway" if self.venue == "IB" else f"simulated venue ({self.venue})"
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -184,6 +191,12 @@ def ccxt_mode(venue: str, *, sandbox: bool) -> VenueMode:
     return VenueMode(venue, fact.says, (fact,), simulated=False, paper_venue=f"{venue}'s sandbox (CCXT_SANDBOX=true)")
 
 
+def simulated_mode(venue: str) -> VenueMode:
+    """An in-process simulated venue's mode (module docstring): ``paper``, ``simulated``; it reaches no broker."""
+    fact = Fact("simulated", "true", "paper")
+    return VenueMode(venue, "paper", (fact,), simulated=True, paper_venue="the simulated venue")
+
+
 def settings_mode(settings: Settings) -> VenueMode:
     """The mode the settings alone give (before connecting): ``ACTIVE_EXCHANGE``, ``IB_PAPER``, ``IB_PORT``,
     ``IB_ACCOUNT_ID``, ``CCXT_SANDBOX``.
@@ -197,9 +210,9 @@ def settings_mode(settings: Settings) -> VenueMode:
 
 
 def venue_mode(trader: Any, settings: Settings) -> VenueMode:
-    """The mode of a connected venue, from the facts it exposes (:meth:`mode_facts` of ``IBTrader`` and
-    ``CcxtTrader``: ``{"port", "account", "simulated"}`` or ``{"sandbox"}``); a venue without them is judged
-    on the settings (:func:`settings_mode`).
+    """The mode of a connected venue, from the facts it exposes (:meth:`mode_facts` of ``IBTrader``,
+    ``CcxtTrader`` and ``SimulatedVenue``: ``{"port", "account", "simulated"}``, ``{"sandbox"}`` or
+    ``{"simulated"}``); a venue without them is judged on the settings (:func:`settings_mode`).
 
     Raises:
         ModeConflict: see :func:`ib_mode`.
@@ -210,6 +223,8 @@ def venue_mode(trader: Any, settings: Settings) -> VenueMode:
         return ib_mode(
             settings, port=facts.get("port"), account=facts.get("account"), simulated=bool(facts.get("simulated"))
         )
+    if facts.get("simulated"):
+        return simulated_mode(venue)
     if "sandbox" in facts:
         return ccxt_mode(venue, sandbox=bool(facts["sandbox"]))
     if venue == settings.active_exchange:

@@ -171,3 +171,21 @@ def test_prepared_prices_say_what_was_done_in_the_summary(catalog: Catalog, fold
         prepare_prices(catalog, "AAPL/USD", "1 day", "2020-01-01T00:00Z", "2020-12-05T00:00Z", actions=actions,
                        mode="total_return")  # fmt: skip
     assert AV_UNADJUSTED.format("AAPL") in summary["files"]
+
+
+def test_a_disagreement_stops_only_a_run_that_would_apply_the_event(catalog: Catalog, folder: Path) -> None:
+    """The vendors' 0.205 vs 0.21 USD dividend of 2020-11-06 changes no raw or split-adjusted price, nor any price
+    adjusted as of a day before it: those runs go ahead (the audit still reports the disagreement)."""
+    actions = read_actions_dir(folder).actions
+    window = ("2020-01-01T00:00Z", "2020-12-05T00:00Z")
+    for mode in ("raw", "split_adjusted"):
+        prices = prepare_prices(catalog, "AAPL/USD", "1 day", *window, actions=actions, mode=mode)
+        assert any("2020-11-06" in line for line in prices.audit.lines()), mode
+    split = [a for a in prepare_prices(catalog, "AAPL/USD", "1 day", *window, actions=actions,
+                                       mode="split_adjusted").plan.actions if a.action.kind == "split"]  # fmt: skip
+    assert [(str(a.action.ex_date), a.price_factor) for a in split if a.price_factor != 1.0] == [("2020-08-31", 0.25)]
+    before = prepare_prices(catalog, "AAPL/USD", "1 day", "2020-01-01T00:00Z", "2020-11-01T00:00Z", actions=actions,
+                            mode="total_return", as_of=date(2020, 10, 30))  # fmt: skip
+    assert before.plan.as_of == date(2020, 10, 30)
+    with pytest.raises(ConflictingActions, match="2020-11-06"):
+        prepare_prices(catalog, "AAPL/USD", "1 day", *window, actions=actions, mode="total_return")

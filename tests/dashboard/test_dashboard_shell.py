@@ -15,7 +15,9 @@ from sdk.ledger import open_ledger
 from sdk.ledger.models import Base
 
 RunApp = Callable[..., Any]
-PAGES = ["account.py", "positions.py", "orders.py", "equity.py", "costs.py", "status.py", "agents.py"]
+PAGES = [
+    "account.py", "positions.py", "orders.py", "equity.py", "costs.py", "status.py", "agents.py", "backtests.py",
+]  # fmt: skip
 
 
 def test_empty_ledger_shows_the_first_run_page(empty_url: str, run_app: RunApp) -> None:

@@ -25,7 +25,7 @@ from mcp_helpers import (
     text_of,
 )
 
-from mcp_server import READ_TOOLS, WRITE_TOOLS
+from mcp_server import BACKTEST_TOOLS, READ_TOOLS, WRITE_TOOLS
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 
@@ -74,7 +74,7 @@ VALID_ARGUMENTS: dict[str, dict[str, Any]] = {
 
 async def test_read_only_mode_exposes_exactly_the_read_tools(env: Env) -> None:
     tools = await env.harness.tools()
-    assert set(tools) == set(READ_TOOLS) == set(VALID_ARGUMENTS)
+    assert set(tools) == {*READ_TOOLS, *BACKTEST_TOOLS} and set(READ_TOOLS) == set(VALID_ARGUMENTS)
     assert not set(tools) & set(WRITE_TOOLS)
     for name in WRITE_TOOLS:
         assert "Unknown tool" in await env.harness.error(name, {"token": "x"})
@@ -83,6 +83,8 @@ async def test_read_only_mode_exposes_exactly_the_read_tools(env: Env) -> None:
 async def test_read_tools_are_annotated_read_only(env: Env) -> None:
     tools = await env.harness.tools()
     for name, tool in tools.items():
+        if name in BACKTEST_TOOLS:  # it writes a run directory of its own (tests/mcp/test_mcp_backtest.py)
+            continue
         hints = tool.annotations
         assert hints is not None, name
         assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint) == (True, False, True), name

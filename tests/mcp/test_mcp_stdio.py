@@ -20,7 +20,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_helpers import copy_ledger, gateway_orders, start_gateway, text_of
 
-from mcp_server import READ_TOOLS, WRITE_TOOLS
+from mcp_server import BACKTEST_TOOLS, READ_TOOLS, WRITE_TOOLS
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 
@@ -67,7 +67,7 @@ async def test_every_tool_over_stdio(gateway: Any, ledger_template: Path, tmp_pa
     transport, log = server_process(gateway, url, tmp_path, MCP_TRADING_ENABLED="true")
     async with Client(transport) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS)
+        assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS) | set(BACKTEST_TOOLS)
         for name, arguments in READ_CALLS.items():
             result = await client.call_tool(name, arguments)
             assert not result.is_error, f"{name}: {text_of(result)}"

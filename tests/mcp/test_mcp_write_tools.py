@@ -25,7 +25,7 @@ from mcp_helpers import (
     start_gateway,
 )
 
-from mcp_server import READ_TOOLS, WRITE_TOOLS
+from mcp_server import BACKTEST_TOOLS, READ_TOOLS, WRITE_TOOLS
 from sdk.ledger import open_ledger
 from sdk.ledger import queries as q
 
@@ -72,7 +72,8 @@ async def env(catalog: Any, ledger_template: Path, tmp_path_factory: pytest.Temp
 class Effect:
     """What a tool does, in plain facts; its MCP hints must follow from them."""
 
-    changes_the_account: bool  # sends, cancels or creates something outside this server (a token is not)
+    changes_the_account: bool  # sends, cancels or creates something outside this server (a token is not; a run
+    # directory a backtest writes is)
     irreversible: bool  # can send or cancel a venue order (a fill cannot be undone)
     repeat_is_harmless: bool  # the same arguments again have no further effect
     reaches_the_venue: bool  # answers from the venue, not only this server and its ledger
@@ -96,12 +97,13 @@ EFFECTS = {
     "cancel_order": Effect(True, True, True, True),  # cancelling a cancelled order changes nothing
     "create_plan": Effect(True, True, True, True),  # sends its entry now; the same arguments: the same plan
     "cancel_plan": Effect(True, True, True, True),  # cancels its entry order
+    "run_backtest": Effect(True, False, False, False),  # a new run directory each call; no account, no venue
 }
 
 
 async def test_every_tool_has_hints_that_match_what_it_does(env: Env) -> None:
     tools = await env.harness.tools()
-    assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS) == set(EFFECTS)
+    assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS) | set(BACKTEST_TOOLS) == set(EFFECTS)
     for name, effect in EFFECTS.items():
         a = tools[name].annotations
         assert a is not None, name

@@ -3,7 +3,7 @@ shorts in gross exposure, tick rounding, market orders priced or refused, hours,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -183,6 +183,25 @@ def test_market_hours_from_exchange_calendars_and_fx_24_5(real: RealPrices, make
     in_aud = (20_000 * Decimal("0.64985") / real.close("AUD/USD")).quantize(Decimal("0.0001"), ROUND_HALF_UP)
     assert fx_trade.notional_base == in_aud and fx_trade.notional == Decimal("12997.00000")
     assert fx_trade.cost.currency == "USD" and fx_trade.cost.amount == Decimal("2.00")  # IDEALPRO minimum
+
+
+def test_the_close_itself_takes_orders_for_the_closing_auction_only(real: RealPrices, make_context: Any) -> None:
+    """Market-on-close: at the very millisecond a session closes, an ASX or NYSE order is for the closing auction (a
+    backtest's --fill at-close sends there); a millisecond later the market is shut. FX has no auction."""
+    close = datetime(2025, 6, 3, 16, 0, tzinfo=NEW_YORK)
+    order = intent("SPY/USD", "buy", 10, "596.10")
+    approved(manager().validate(order, make_context(SPY, quote=real.quote("SPY/USD"), now=close)))
+    later = close + timedelta(milliseconds=1)
+    rejected(
+        manager().validate(order, make_context(SPY, quote=real.quote("SPY/USD"), now=later)), RejectCode.MARKET_CLOSED
+    )
+    asx_close = datetime(2025, 6, 3, 16, 0, tzinfo=SYDNEY)
+    approved(manager().validate(intent("BHP/AUD", "buy", 100, "37.20"),
+                                make_context(BHP, quote=real.quote("BHP/AUD"), now=asx_close)))  # fmt: skip
+    fx_quote = Quote(bid=Decimal("0.6498"), ask=Decimal("0.64985"), bid_size=Decimal(10**6), ask_size=Decimal(10**6))
+    friday_close = datetime(2025, 6, 6, 17, 0, tzinfo=NEW_YORK)  # IDEALPRO's week ends; no auction
+    fx = intent("AUD/USD", "buy", 20_000, "0.64985")
+    rejected(manager().validate(fx, make_context(AUDUSD, quote=fx_quote, now=friday_close)), RejectCode.MARKET_CLOSED)
 
 
 def test_daily_loss_switch_stops_new_risk_but_lets_exits_through(real: RealPrices, make_context: Any) -> None:

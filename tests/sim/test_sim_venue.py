@@ -17,11 +17,15 @@ from ccxt.test.exchange.base.test_ticker import test_ticker as check_ticker
 from ccxt.test.exchange.base.test_trade import test_trade as check_trade
 from sim_support import D, ms  # type: ignore[import-not-found]
 
+from sdk.costs import CostTracker
 from sdk.errors import BadRequest, BadSymbol, InsufficientFunds, InvalidOrder, NotSupported, OrderNotFound
+from sdk.risk import Approved, OrderIntent, RiskManager, build_risk_context
+from sdk.services.live_gate import is_live
 from sdk.settings import load_settings
 from sdk.sim.fills import quote_for
 from sdk.sim.venue import SimulatedVenue
 from sdk.ticks import US_EQUITY
+from sdk.venues.mode import venue_mode
 
 pytestmark = pytest.mark.shared_data
 
@@ -81,13 +85,14 @@ async def test_every_answer_is_a_ccxt_structure(catalog: Any) -> None:
 async def test_candles_are_shown_only_once_they_have_closed(catalog: Any) -> None:
     sim = venue(catalog, start=datetime(2025, 3, 5, 4, 59, tzinfo=UTC))  # a minute before the ASX closes
     last = (await sim.fetch_ohlcv("BHP/AUD", "1d"))[-1]
-    assert last[0] == ms("2025-03-03T23:00"), "the 5th's session is still trading: its bar is not there yet"
+    # a daily bar is stamped as IB dates it: 00:00 UTC of its session's day (the 4th's session opened 23:00 UTC the 3rd)
+    assert last[0] == ms("2025-03-04T00:00"), "the 5th's session is still trading: its bar is not there yet"
     ticker = await sim.fetch_ticker("BHP/AUD")
-    assert ticker["last"] == last[4] and ticker["info"]["barStart"] == last[0]
+    assert ticker["last"] == last[4] and ticker["info"]["barStart"] == ms("2025-03-03T23:00")
     sim.step(datetime(2025, 3, 5, 5, 0, tzinfo=UTC))
-    assert (await sim.fetch_ohlcv("BHP/AUD", "1d"))[-1][0] == ms("2025-03-04T23:00")
-    since = await sim.fetch_ohlcv("BHP/AUD", "1d", since=ms("2025-03-03T00:00"), limit=1)
-    assert [row[0] for row in since] == [ms("2025-03-03T23:00")]
+    assert (await sim.fetch_ohlcv("BHP/AUD", "1d"))[-1][0] == ms("2025-03-05T00:00")
+    since = await sim.fetch_ohlcv("BHP/AUD", "1d", since=ms("2025-03-04T00:00"), limit=1)
+    assert [row[0] for row in since] == [ms("2025-03-04T00:00")]
 
     minutes = venue(catalog, symbols=["SPY/USD"], timeframe="1m", start=datetime(2024, 3, 4, 14, 34, tzinfo=UTC),
                     history_start=datetime(2024, 3, 4, tzinfo=UTC), end=datetime(2024, 3, 5, tzinfo=UTC))  # fmt: skip
@@ -189,3 +194,20 @@ async def test_two_runs_of_the_same_script_are_identical(catalog: Any) -> None:
     assert first == second
     state = json.loads(first)
     assert len(state["trades"]) >= 4 and state["positions"], "the script traded"
+
+
+async def test_a_simulation_is_paper_and_its_orders_pass_the_risk_manager_at_ibs_costs(catalog: Any) -> None:
+    """The live gate sees a simulated paper venue; the instruments are IB's contracts, so the RiskManager estimates a
+    cost by the schedule the simulated fills are charged by (it refused every order as cost_unavailable before)."""
+    settings = load_settings()
+    sim = venue(catalog, start=datetime(2025, 3, 4, 15, 0, tzinfo=UTC))  # NYSE open
+    mode = venue_mode(sim, settings)
+    assert (mode.mode, mode.simulated, mode.broker) == ("paper", True, "simulated venue (SIM)")
+    assert not is_live(mode, execute=True)
+    spec = await sim.fetch_instrument("SPY/USD")
+    assert spec.venue == "IB"
+    intent = OrderIntent(symbol="SPY/USD", side="buy", type="market", amount=D(10), origin="manual:test")
+    context = await build_risk_context(sim, "SPY/USD", pnl_today=0, now=datetime(2025, 3, 4, 15, 0, tzinfo=UTC))
+    decision = RiskManager(settings, CostTracker(settings)).validate(intent, context)
+    assert isinstance(decision, Approved), decision
+    assert decision.cost.currency == "USD" and decision.cost.amount is not None and decision.cost.amount > 0
