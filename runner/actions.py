@@ -42,7 +42,7 @@ from sdk.risk import OrderIntent
 from sdk.services import Services
 from sdk.services.execution import ExecutionResult
 from sdk.services.monitor import PlanMonitor
-from sdk.services.plans import PlanRequest, units
+from sdk.services.plans import Plan, PlanRequest, units
 from sdk.services.schedule import BarSchedule
 from sdk.symbols import parse_symbol
 
@@ -311,8 +311,7 @@ class DecisionExecutor:
         ``rejected``; a failure before any order reached the ledger makes it wait again (re-queued)."""
         decision, plan_exit = item.decision, None
         if isinstance(decision, Signal) and decision.is_exit:
-            plans = self.services.plans.list(status="active")
-            plan_exit = next((p for p in plans if p.symbol == item.symbol and p.origin == self.origin), None)
+            plan_exit = await self._plan_to_exit(item.symbol)
         route = plan_exit.plan_id if plan_exit is not None else None
         if not await self._move(item, "sent", f"sent as {route or item.key}", client_order_id=route):
             stored = await asyncio.to_thread(dl.get_decision, self.services.ledger, item.decision_id)
@@ -324,7 +323,9 @@ class DecisionExecutor:
                         extra={"symbol": item.symbol, "decision_id": item.decision_id, "status": status})  # fmt: skip
             return f"not sent: {status}"
         try:
-            outcome, refusal = await self._execute(item.symbol, decision, item.key, item.price, ready_at=ready_at)
+            outcome, refusal = await self._execute(
+                item.symbol, decision, item.key, item.price, ready_at=ready_at, plan_exit=plan_exit
+            )
         except Exception as exc:
             # no order reached the ledger (or a plan's exit failed: its retry re-sends the exit's recorded id), so
             # it may go again; an order that did reach the ledger is the execution service's and resync's to settle
@@ -337,20 +338,29 @@ class DecisionExecutor:
             await self._move(item, "rejected", refusal)
         return outcome
 
+    async def _plan_to_exit(self, symbol: str) -> Plan | None:
+        """This strategy's active plan in ``symbol``, which a strategy's exit closes (through the plan, so the plan
+        ends with the position). Order states are refreshed first when a plan of the strategy is still ``pending``:
+        its entry may have filled since the monitor's last look (the position already shows the fill), and an exit
+        sent beside the plan would leave it open on a flat position, read by the strategy as an entry on its way."""
+        mine = [p for p in self.services.plans.list() if p.symbol == symbol and p.origin == self.origin]
+        if any(p.status == "pending" for p in mine):
+            await self.monitor.on_orders(await self.services.execution.refresh_open_orders())
+        plans = self.services.plans.list(status="active")
+        return next((p for p in plans if p.symbol == symbol and p.origin == self.origin), None)
+
     async def _execute(
-        self, symbol: str, decision: Decision, key: str, price: Decimal, *, ready_at: float
+        self, symbol: str, decision: Decision, key: str, price: Decimal, *, ready_at: float, plan_exit: Plan | None
     ) -> tuple[str, str | None]:
-        """Execute a claimed decision: ``(outcome, refusal)``; ``refusal`` says why nothing was sent (or None)."""
+        """Execute a claimed decision: ``(outcome, refusal)``; ``refusal`` says why nothing was sent (or None).
+        ``plan_exit``: the plan a strategy's exit closes (:meth:`_plan_to_exit`), None to send it as an order."""
         counters = self.telemetry.counters
-        if isinstance(decision, Signal) and decision.is_exit:
-            plans = self.services.plans.list(status="active")
-            plan = next((p for p in plans if p.symbol == symbol and p.origin == self.origin), None)
-            if plan is not None:
-                counters.plan_exits += 1
-                after = await self.monitor.exit(plan, f"strategy exit: {decision.reason}")
-                self._latency(ready_at)
-                self._emit("plan", {"plan": after.to_dict(), "why": decision.reason})
-                return f"plan {after.plan_id} {after.status}", None
+        if plan_exit is not None:
+            counters.plan_exits += 1
+            after = await self.monitor.exit(plan_exit, f"strategy exit: {decision.reason}")
+            self._latency(ready_at)
+            self._emit("plan", {"plan": after.to_dict(), "why": decision.reason})
+            return f"plan {after.plan_id} {after.status}", None
         sizing_price = decision.entry if isinstance(decision, PlanProposal) and decision.entry else price
         amount = decision.amount or await self.size(symbol, sizing_price)
         if amount is None or amount <= 0:
