@@ -292,12 +292,6 @@ async def test_random_kills_over_a_month_of_daily_bars_with_deferred_decisions(
     assert len(state["orders"]) >= 8, f"seed {seed}: too little trading to prove anything: {len(state['orders'])}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=AssertionError,
-    reason="stop 24: failed once in CI (seed 20250304, SQLite): BHP ended at 0 where the last bar wants 100, after "
-    "the simulation core replaced the gateway's book; under investigation, see the stop 24 notes",
-)
 async def test_random_kills_over_a_week_of_five_minute_bars(
     make_gateway: Any, start_runner: Any, ledger_url: str
 ) -> None:
