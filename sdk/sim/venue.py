@@ -11,7 +11,11 @@ What it shows at simulated time ``t`` (no look-ahead):
   its session's close), at any timeframe the catalog can build; each row stamped as the IB venue stamps it (an
   intraday bar by its start, a daily bar at 00:00 UTC of its session's date: :attr:`sdk.sim.bars.BarSeries.stamp`);
 * ``fetch_ticker``: the last closed bar of the driving timeframe: ``last`` its close, ``bid``/``ask`` one price step
-  around it (:func:`sdk.sim.fills.quote_for`); positions are marked there too.
+  around it (:func:`sdk.sim.fills.quote_for`); positions are marked at that close. From a session's open until the
+  session's first bar closes the ticker shows that bar's open instead: the opening auction's price, published at
+  the open (ASX: https://www.asx.com.au/markets/market-resources/asx-trading-hours, NYSE: the opening auction), so an
+  order sent at the open is priced from what a trader sees then, as the IB venue and the shadow venue price it from
+  the quote streamed after the open. Nothing else of the session is known before its bars close.
 
 When an order fills (``fill_at``):
 
@@ -30,13 +34,14 @@ margin), ``OrderNotFound``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from ccxt.base.types import Balances, Market, Order, OrderBook, Position, Ticker, Trade
 
 from sdk.base import OHLCV, BaseTrader, OrderSide, with_conveniences
+from sdk.calendars import get_calendar
 from sdk.clock import SimulatedClock
 from sdk.data.barsizes import BAR_SIZES, BarSize
 from sdk.errors import BadRequest, BadSymbol, InvalidOrder, NotSupported, OrderNotFound
@@ -341,26 +346,54 @@ class SimulatedVenue(BaseTrader):
         found = {s: self._last_close(s) for s in self.symbols}
         return {s: m for s, m in found.items() if m is not None}
 
+    def _opening(self, spec: InstrumentSpec, bars: BarSeries) -> int | None:
+        """The index of the bar in progress at the simulated time when it is its session's first (it starts at the
+        session's open: every daily bar, an intraday session's first): its open is known from then on."""
+        i = bars.started_by(self.now_ms) - 1
+        if i < 0 or i < bars.closed_by(self.now_ms):
+            return None
+        if not bars.bar_size.intraday:
+            return i
+        session = get_calendar(spec.market).session_at(datetime.fromtimestamp(self.now_ms / 1000, UTC))
+        return i if session is not None and _ms(session.open) == int(bars.start[i]) else None
+
     async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Ticker:
         """The last closed bar as a ticker: ``last``/``close`` its close, ``bid``/``ask`` one price step around it,
-        ``baseVolume`` its volume; ``timestamp`` the simulated time. Before any bar has closed every price is None.
+        ``baseVolume`` its volume; ``timestamp`` the simulated time. From a session's open until its first bar closes,
+        that bar's open instead (``last``, ``open``, ``high``, ``low`` all the open; ``baseVolume`` None;
+        ``info.opening`` True: the module docstring says why). Before any bar has closed or opened every price is None.
 
         Raises:
             BadSymbol: not a simulated symbol.
         """
         spec = self._known(symbol)
         bars = self._driving[symbol]
-        n = bars.closed_by(self.now_ms)
-        last = Decimal(repr(float(bars.close[n - 1]))) if n else None
+        opening = self._opening(spec, bars)
+        last: Decimal | None
+        high: float | None
+        low: float | None
+        first: float | None
+        volume: Decimal | None
+        if opening is not None:
+            price = float(bars.open[opening])
+            last = Decimal(repr(price))
+            high = low = first = price
+            start: int | None = int(bars.start[opening])
+            volume = None
+        else:
+            n = bars.closed_by(self.now_ms)
+            last = Decimal(repr(float(bars.close[n - 1]))) if n else None
+            high, low, first = (float(bars.high[n - 1]), float(bars.low[n - 1]), float(bars.open[n - 1])) if n else (
+                None, None, None)  # fmt: skip
+            start = int(bars.start[n - 1]) if n else None
+            volume = bars.volume_at(n - 1) if n else None
         quote = quote_for(last, spec.ladder) if last is not None else None
-        volume = bars.volume_at(n - 1) if n else None
         ticker: dict[str, Any] = {
-            "symbol": symbol, "info": {"simulated": True, "barStart": int(bars.start[n - 1]) if n else None},
-            "timestamp": self.now_ms, "datetime": iso(self.now_ms),
-            "high": float(bars.high[n - 1]) if n else None, "low": float(bars.low[n - 1]) if n else None,
+            "symbol": symbol, "info": {"simulated": True, "barStart": start, "opening": opening is not None},
+            "timestamp": self.now_ms, "datetime": iso(self.now_ms), "high": high, "low": low,
             "bid": float(quote.bid) if quote else None, "bidVolume": None,
             "ask": float(quote.ask) if quote else None, "askVolume": None, "vwap": None,
-            "open": float(bars.open[n - 1]) if n else None, "close": float(last) if last is not None else None,
+            "open": first, "close": float(last) if last is not None else None,
             "last": float(last) if last is not None else None, "previousClose": None, "change": None,
             "percentage": None, "average": None,
             "baseVolume": float(volume) if volume is not None else None, "quoteVolume": None,

@@ -44,8 +44,10 @@ def parquet(run_dir: Path, name: str) -> pd.DataFrame:
 
 
 class CatalogUntil:
-    """A catalog as if its data ended at ``cut``: only the bars of any symbol and size that had closed by then (a
-    daily bar at its session's close, :mod:`sdk.calendars`); a bar in progress at the cut is not there yet.
+    """A catalog as if its data ended at ``cut``: the bars of any symbol and size that had closed by then (a daily
+    bar at its session's close, :mod:`sdk.calendars`), and of a bar in progress at the cut that opened its session
+    (every daily bar, an intraday session's first) its open only: the opening auction's price is published at the
+    open (the simulated venue quotes it from then on). Its high, low and close are the open, its volume unknown (NaN).
 
     Answers what :func:`runner.backtest.prepare.prepare` and the simulated venue ask a catalog; everything else is
     the real catalog's (its ``corporate_actions/`` declares the same events).
@@ -62,16 +64,27 @@ class CatalogUntil:
         return getattr(self.catalog, name)
 
     def bars(self, symbol: str, bar_size: Any, start: Any = None, end: Any = None, *, rth_only: bool = True) -> Any:
-        hi = self.cut if end is None else min(pd.Timestamp(end), self.cut)
+        inclusive = self.cut + pd.Timedelta(milliseconds=1)  # a bar starting at the cut has opened by then
+        hi = inclusive if end is None else min(pd.Timestamp(end), inclusive)
         frame = self.catalog.bars(symbol, bar_size, start, hi, rth_only=rth_only)
+        if not len(frame):
+            return frame
         size = parse_bar_size(bar_size)
-        if size.intraday or not len(frame):
+        calendar = get_calendar(self.catalog.info(symbol).market)
+        first, last = frame.index[0] - pd.Timedelta(days=3), frame.index[-1] + pd.Timedelta(days=7)
+        sessions = calendar.sessions(first.to_pydatetime(), last.to_pydatetime())
+        if size.intraday:
             ends = frame.index + pd.Timedelta(seconds=size.seconds)
+            opens_session = frame.index.isin(pd.DatetimeIndex([pd.Timestamp(s.open) for s in sessions]))
         else:
-            calendar = get_calendar(self.catalog.info(symbol).market)
-            first, last = frame.index[0] - pd.Timedelta(days=3), frame.index[-1] + pd.Timedelta(days=7)
-            close = {
-                s.day: pd.Timestamp(s.close) for s in calendar.sessions(first.to_pydatetime(), last.to_pydatetime())
-            }
+            close = {s.day: pd.Timestamp(s.close) for s in sessions}
             ends = pd.DatetimeIndex([close[day] for day in frame["session"]])
-        return frame[ends <= self.cut]
+            opens_session = [True] * len(frame)
+        closed = ends <= self.cut
+        opening = ~closed & (frame.index <= self.cut) & opens_session
+        frame = frame[closed | opening].copy()
+        shown = opening[closed | opening]
+        for column in ("high", "low", "close"):
+            frame.loc[shown, column] = frame.loc[shown, "open"]
+        frame.loc[shown, "volume"] = float("nan")
+        return frame

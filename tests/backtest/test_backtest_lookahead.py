@@ -1,15 +1,18 @@
 """The look-ahead guard (issue 20, deliverable 9): a backtest decides only on what had happened by then.
 
 Property (hypothesis draws the cut): run one configuration on the real data, then on the same data truncated at a
-cut (no bar of any symbol or size starts at or after it: :class:`backtest_runs.CatalogUntil`), with the same
-configuration. Every decision on a bar that closed by the cut, every order placed and every fill booked before it,
-must be the same in both runs: nothing the data holds after a moment can change what was decided before it.
+cut (only what was known then: bars closed by the cut, and of a session in progress its opening price:
+:class:`backtest_runs.CatalogUntil`), with the same configuration. Every decision on a bar that closed by the cut,
+every order placed and every fill booked before it, must be the same in both runs: nothing the data holds after a
+moment can change what was decided before it.
 
 The cut is drawn among the closes of bars the full run decided on (the sharpest place: the decision's bar is the
 last one the truncated data holds), and an hour into any session of the window (a bar in progress: the runner has
-woken at the open, sent what waited and checked its plans against the last close; the bar itself is the future).
+woken at the open, sent what waited and checked its plans against the open; the rest of the bar is the future).
 Sharpest of all: an hour into the session after a decision, when its order went out at the open, priced from the
-last close. The configuration spans two markets (AAPL on NYSE, BHP on the ASX) in split-adjusted prices with
+session's opening price (the simulated venue quotes it from the open, as a trader sees it then).
+
+The configuration spans two markets (AAPL on NYSE, BHP on the ASX) in split-adjusted prices with
 AAPL's 4:1 split of 2020-08-31 declared: prices are adjusted as of ``--end`` whatever the data holds, so a cut
 before the split sees the same prices.
 """
@@ -77,7 +80,7 @@ def full(catalog: Any) -> BacktestResult:
 
 def after_decisions(full: BacktestResult, symbol: str | None = None) -> list[int]:
     """An hour into the session after each decision (of ``symbol``): its order went out at the open, priced from the
-    last close, and the bar in progress is not in the truncated data."""
+    session's opening price, and of the bar in progress the truncated data holds that open only."""
     ends = closes(full)
     return sorted(
         next(int(t) for t in full.series[d["symbol"]].start if t > ends[(d["symbol"], d["bar_ts"])]) + 3_600_000
@@ -97,11 +100,16 @@ def cut_points(full: BacktestResult) -> st.SearchStrategy[int]:
 def check_cut(catalog: Any, full: BacktestResult, cut: int) -> None:
     truncated = run(CatalogUntil(catalog, pd.Timestamp(cut, unit="ms", tz="UTC")))
     assert before(truncated, cut) == before(full, cut)
-    assert before(full, cut)["decisions"] == truncated.decisions, "no bar after the cut, no decision after it"
+    # no decision on a bar that had not opened by the cut (the truncated run may decide on the session's bar in
+    # progress at its close, from the open-only stand-in: that decision is after the cut and not compared)
+    opened = {(s, int(stamp)) for s, b in truncated.series.items()
+              for stamp, start in zip(b.stamp, b.start, strict=True) if start <= cut}  # fmt: skip
+    assert all((d["symbol"], d["bar_ts"]) in opened for d in truncated.decisions), "no bar after the cut, no decision"
 
 
 def test_the_open_after_an_asx_decision_knows_nothing_of_that_session(catalog: Any, full: BacktestResult) -> None:
-    """The sharpest cut, always tried: an ASX order (a marketable limit, priced from the quote) sent at the open."""
+    """The sharpest cut, always tried: an ASX order (a marketable limit, priced from the opening quote) sent at the
+    open."""
     check_cut(catalog, full, after_decisions(full, "BHP/AUD")[0])
 
 

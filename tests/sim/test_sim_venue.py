@@ -88,9 +88,15 @@ async def test_candles_are_shown_only_once_they_have_closed(catalog: Any) -> Non
     # a daily bar is stamped as IB dates it: 00:00 UTC of its session's day (the 4th's session opened 23:00 UTC the 3rd)
     assert last[0] == ms("2025-03-04T00:00"), "the 5th's session is still trading: its bar is not there yet"
     ticker = await sim.fetch_ticker("BHP/AUD")
-    assert ticker["last"] == last[4] and ticker["info"]["barStart"] == ms("2025-03-03T23:00")
+    # the session in progress shows its open (known since the opening auction), nothing else of it
+    assert ticker["info"] == {"simulated": True, "barStart": ms("2025-03-04T23:00"), "opening": True}
     sim.step(datetime(2025, 3, 5, 5, 0, tzinfo=UTC))
-    assert (await sim.fetch_ohlcv("BHP/AUD", "1d"))[-1][0] == ms("2025-03-05T00:00")
+    today = (await sim.fetch_ohlcv("BHP/AUD", "1d"))[-1]
+    assert today[0] == ms("2025-03-05T00:00")
+    assert ticker["last"] == ticker["open"] == ticker["high"] == ticker["low"] == today[1] != last[4]
+    assert ticker["baseVolume"] is None, "the session's volume is not known before it closes"
+    closed = await sim.fetch_ticker("BHP/AUD")
+    assert closed["last"] == today[4] and closed["info"]["opening"] is False
     since = await sim.fetch_ohlcv("BHP/AUD", "1d", since=ms("2025-03-04T00:00"), limit=1)
     assert [row[0] for row in since] == [ms("2025-03-04T00:00")]
 
@@ -98,9 +104,29 @@ async def test_candles_are_shown_only_once_they_have_closed(catalog: Any) -> Non
                     history_start=datetime(2024, 3, 4, tzinfo=UTC), end=datetime(2024, 3, 5, tzinfo=UTC))  # fmt: skip
     assert await minutes.fetch_ohlcv("SPY/USD", "5m") == [], "the session's first 5-minute bar ends at 14:35"
     assert (await minutes.fetch_ohlcv("SPY/USD", "1m"))[-1][0] == ms("2024-03-04T14:33")
+    assert (await minutes.fetch_ticker("SPY/USD"))["info"]["opening"] is False, "mid-session: the last close"
     minutes.step(ms("2024-03-04T14:35"))
     assert (await minutes.fetch_ohlcv("SPY/USD", "5m"))[-1][0] == ms("2024-03-04T14:30")
     assert (await minutes.fetch_ohlcv("SPY/USD", "1m"))[-1][0] == ms("2024-03-04T14:34")
+
+
+async def test_the_open_is_known_from_the_opening_to_the_first_close(catalog: Any) -> None:
+    """What an order sent at the open is priced from: the session's opening price, as a trader sees it then (the IB
+    venue's streamed quote after the opening auction); before the open, the last close; after the session's first
+    bar closed, that close."""
+    sim = venue(catalog, symbols=["SPY/USD"], timeframe="1m", start=datetime(2024, 3, 4, 14, 29, tzinfo=UTC),
+                history_start=datetime(2024, 3, 1, tzinfo=UTC), end=datetime(2024, 3, 5, tzinfo=UTC))  # fmt: skip
+    before = await sim.fetch_ticker("SPY/USD")
+    friday = (await sim.fetch_ohlcv("SPY/USD", "1m"))[-1]
+    assert before["last"] == friday[4] and before["info"]["opening"] is False
+    sim.step(datetime(2024, 3, 4, 14, 30, tzinfo=UTC))
+    at_open = await sim.fetch_ticker("SPY/USD")
+    sim.step(datetime(2024, 3, 4, 14, 31, tzinfo=UTC))
+    first = (await sim.fetch_ohlcv("SPY/USD", "1m"))[-1]
+    assert first[0] == ms("2024-03-04T14:30")
+    assert at_open["last"] == first[1] and at_open["info"]["opening"] is True
+    after = await sim.fetch_ticker("SPY/USD")
+    assert after["last"] == first[4] and after["info"]["opening"] is False
 
 
 async def test_an_order_fills_at_the_next_open_by_default_and_at_the_close_with_fill_at_close(catalog: Any) -> None:
