@@ -1,16 +1,16 @@
 """Gather a :class:`~sdk.risk.context.RiskContext` from any :class:`~sdk.base.BaseTrader`.
 
-One call per decision: the instrument (``fetch_instrument``), the top of book (``get_market_data``),
-positions (``fetch_positions``) with marks, FX rates into the base currency (``fetch_fx_rate``) for
-every currency the decision touches, the equity (``get_equity``), and a ccxt venue's fee rates
-(``fetch_fee_rates`` when the trader has it). Today's PnL comes from the caller.
+One call per decision: the instrument (``fetch_instrument``), the top of book (``get_market_data``; at a session's
+start, the session's first quote: :func:`session_quote`), positions (``fetch_positions``) with marks, FX rates into
+the base currency (``fetch_fx_rate``) for every currency the decision touches, the equity (``get_equity``), and a
+ccxt venue's fee rates (``fetch_fee_rates`` when the trader has it). Today's PnL comes from the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from ccxt.base.types import Position
 
 from sdk.base import BaseTrader
+from sdk.calendars import get_calendar
 from sdk.costs.fx import FxRate, FxTable, to_decimal
 from sdk.costs.model import FeeRates, MonthlyVolume
 from sdk.errors import FxRateUnavailable, NotSupported
@@ -25,7 +26,10 @@ from sdk.instruments import InstrumentSpec
 from sdk.risk.context import PositionFact, Quote, RiskContext
 from sdk.symbols import parse_symbol
 
-__all__ = ["build_risk_context", "positions_from_ccxt"]
+__all__ = ["FRESH_QUOTE_WAIT", "build_risk_context", "positions_from_ccxt", "session_quote"]
+
+#: Wall seconds a decision waits for its market's first quote of the session (:func:`session_quote`).
+FRESH_QUOTE_WAIT = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,8 @@ async def build_risk_context(
     instrument, market_data, positions = await asyncio.gather(
         trader.fetch_instrument(symbol), trader.get_market_data(symbol), trader.fetch_positions()
     )
+    stamp = now or datetime.now(UTC)
+    market_data = await session_quote(trader, instrument, market_data, stamp)
     quote = Quote.from_market_data(market_data)
     facts = positions_from_ccxt(positions, default_quote=base)
     facts = await _mark_unmarked(trader, facts, symbol, quote)
@@ -90,7 +96,6 @@ async def build_risk_context(
     currencies.update(trader.fee_currencies)  # IB: IDEALPRO and US commissions are charged in USD
     if fee_rates is not None and fee_rates.fee_side != "quote":
         currencies.add(instrument.base)  # the fee may be charged in the base currency
-    stamp = now or datetime.now(UTC)
     fx = await _fx_table(trader, base, currencies - {base}, stamp)
     return RiskContext(
         instrument=instrument,
@@ -103,6 +108,38 @@ async def build_risk_context(
         fee_rates=fee_rates,
         monthly_volume=monthly_volume or MonthlyVolume(),
     )
+
+
+async def session_quote(
+    trader: BaseTrader, instrument: InstrumentSpec, market_data: Mapping[str, Any], now: datetime
+) -> Mapping[str, Any]:
+    """``market_data``, or, when its ``timestamp`` (ms, venue time) is older than the session in progress at ``now``
+    (its market's calendar, :mod:`sdk.calendars`), the venue's first quote of that session.
+
+    A quote not updated since before the open is the pre-open's (the close before, or an indicative auction price):
+    an order priced from it at the open (a marketable limit, a size from an order value) is priced stale. The venue's
+    market data is read again until it is updated, for at most :data:`FRESH_QUOTE_WAIT` wall seconds (IB streams the
+    opening trade within a second of the auction); a market that quotes nothing new by then keeps the quote it has,
+    with a warning.
+    """
+    stamped = market_data.get("timestamp")
+    session = get_calendar(instrument.market).session_at(now) if instrument.market else None
+    if stamped is None or session is None:
+        return market_data
+    opened = int(session.open.timestamp() * 1000)
+    if int(stamped) >= opened:
+        return market_data
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FRESH_QUOTE_WAIT
+    while loop.time() < deadline:
+        await asyncio.sleep(0.02)  # the venue's stream updates its quote; the deadline bounds the wait
+        market_data = await trader.get_market_data(instrument.symbol)
+        stamped = market_data.get("timestamp")
+        if stamped is None or int(stamped) >= opened:
+            return market_data
+    log.warning("no quote since the session opened; pricing from the last one",
+                extra={"symbol": instrument.symbol, "quote_ms": stamped, "session_open_ms": opened})  # fmt: skip
+    return market_data
 
 
 async def _mark_unmarked(

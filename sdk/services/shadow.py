@@ -30,13 +30,14 @@ volume (the live quote reports none; ``FillConfig(fill_volume_share=None)``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ccxt.base.types import Balances, Order, Position, Trade
+from ccxt.base.types import Balances, Order, Position, Ticker, Trade
 
 from sdk.base import BaseTrader, OrderSide
 from sdk.calendars import get_calendar
@@ -64,6 +65,8 @@ _MINUTE_MS = 60_000
 COMMISSION_SOURCE = "estimate"
 #: The shadow venue's fill model: the live quote has no volume, so nothing bounds a fill by it.
 SHADOW_FILLS = FillConfig(fill_volume_share=None)
+#: Wall seconds an arriving order waits for the session's first quote when the live one is older than the session.
+FRESH_QUOTE_WAIT = 2.0
 _ORDER_INFO = {"shadow": True, "commissionSource": COMMISSION_SOURCE}
 
 
@@ -373,7 +376,7 @@ class ShadowVenue(VenueForwarder):
             return
         if instrument.market is not None and get_calendar(instrument.market).session_at(_utc(now)) is None:
             return  # the market is shut: nothing trades (as on the offline gateway) until its next session
-        market = await self._slice(order.symbol, instrument)
+        market = await self._slice(order.symbol, instrument, now, fresh=placing)
         if market is None:
             if placing and order.type == "market":
                 engine.reject(order.id, now, "no live quote to simulate a market fill against")
@@ -426,8 +429,21 @@ class ShadowVenue(VenueForwarder):
             self._worked_until[order.id] = start
         self._worked_until[order.id] = end
 
-    async def _slice(self, symbol: str, instrument: InstrumentSpec) -> MarketSlice | None:
+    async def _slice(self, symbol: str, instrument: InstrumentSpec, now: int, *, fresh: bool) -> MarketSlice | None:
+        """The live quote as one slice (bid/ask, the last price as its range); None without one.
+
+        ``fresh`` (an order arriving): a quote last updated (``timestamp``, venue time) before the session in progress
+        opened is frozen since the pre-open (the close before), not what trades now; the venue's first quote of the
+        session is awaited, up to :data:`FRESH_QUOTE_WAIT` wall seconds (an order sent at the open meets the session's
+        first quote, as IB's would; the offline gateway fills it against its market at the open). A market that
+        quotes nothing new in that time is matched against the quote it has."""
         ticker = await self.venue.fetch_ticker(symbol)
+        if fresh and _stale(ticker, instrument, now):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + FRESH_QUOTE_WAIT
+            while _stale(ticker, instrument, now) and loop.time() < deadline:
+                await asyncio.sleep(0.02)  # the venue's quote stream updates the ticker; a deadline bounds the wait
+                ticker = await self.venue.fetch_ticker(symbol)
         bid, ask, last = ticker.get("bid"), ticker.get("ask"), ticker.get("last")
         if bid and ask and float(bid) > 0 and float(ask) > float(bid):
             b, a = to_decimal(bid), to_decimal(ask)
@@ -538,3 +554,13 @@ class ShadowVenue(VenueForwarder):
 
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _stale(ticker: Ticker, instrument: InstrumentSpec, now: int) -> bool:
+    """True when the quote was last updated (``timestamp``, venue time) before the session in progress at ``now``
+    (ms) opened: frozen since the pre-open. False outside a session, or without a timestamp or a market."""
+    stamped = ticker.get("timestamp")
+    if stamped is None or instrument.market is None:
+        return False
+    session = get_calendar(instrument.market).session_at(_utc(now))
+    return session is not None and int(stamped) < int(session.open.timestamp() * 1000)
