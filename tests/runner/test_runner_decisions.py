@@ -16,6 +16,7 @@ its order was recorded is sent once after restarts; a plan decision whose entry 
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -26,7 +27,7 @@ import test_runner_processes as processes
 from runner_helpers import wait_for
 
 from runner.actions import DecisionExecutor
-from runner.strategies import PlanProposal
+from runner.strategies import PlanProposal, Signal
 from runner.telemetry import Telemetry
 from sdk.calendars import get_calendar
 from sdk.ledger import decisions as dl
@@ -328,3 +329,49 @@ async def test_a_send_that_fails_before_any_order_is_recorded_waits_and_goes_onc
         assert await executor.run_deferred() == 1
         assert [o["orderRef"] for o in gateway.state()["orders"]] == [key]
         assert dl.get_decision(ledger, decision_id)["status"] == "sent"  # type: ignore[index]
+
+
+async def test_a_strategy_exit_closes_its_plan_when_the_entry_filled_since_the_monitor_last_looked(
+    gateway: Any, make_trader: Any, sqlite_url: str
+) -> None:
+    """The crash test's seed 20250304 found it: the plan's resting entry filled at the venue (the position shows it)
+    while the plan still read ``pending`` (no monitor tick since); the strategy's exit went out as a plain sell beside
+    the plan, which then read to the strategy as an entry on its way and kept it flat. The exit goes through the
+    plan."""
+    trader = await make_trader(gateway, execute_orders=True)
+    with open_ledger(sqlite_url) as ledger:
+        executor = await restarted_executor(gateway, trader, ledger)
+        bar = [ms(datetime(2025, 3, 3, tzinfo=UTC)), 40.0, 40.5, 39.5, 40.0, 1_000_000.0]
+        bid = Decimal(str((await trader.fetch_ticker("BHP/AUD"))["bid"]))
+        entry = (bid - Decimal("0.05")).quantize(Decimal("0.01"))
+        proposal = PlanProposal("buy", entry=entry, stop=(bid / 2).quantize(Decimal("0.01")),
+                                target=(bid * 2).quantize(Decimal("0.01")), amount=Decimal(50))  # fmt: skip
+        await executor.act("BHP/AUD", bar, 0, proposal)
+        (plan,) = executor.services.plans.list()
+        assert plan.status == "pending", "the entry rests under the market"
+
+        def entry_filled() -> bool:
+            return any(p["symbol"] == "BHP/AUD" and p["position"] == 50 for p in gateway.state()["positions"])
+
+        for _ in range(240):  # the replayed session, a minute at a time, until it trades through the entry
+            if entry_filled():
+                break
+            gateway.clock.advance(60)
+        assert entry_filled(), f"the entry at {entry} never filled in the session"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not await _held(trader):  # the fill reaches the trader's positions (IB's position message)
+            assert loop.time() < deadline, "the gateway's fill never reached the trader's positions"
+            await asyncio.sleep(0.05)
+        assert executor.services.plans.get(plan.plan_id).status == "pending", "no monitor tick has looked yet"
+
+        await executor.act("BHP/AUD", bar, 1, Signal("sell", amount=Decimal(50), is_exit=True, reason="exit"))
+        after = executor.services.plans.get(plan.plan_id)
+        assert after.status == "closed" and len(after.exit_client_order_ids) == 1, after
+        refs = [o["orderRef"] for o in gateway.state()["orders"]]
+        assert refs[-1] == after.exit_client_order_ids[0], f"the exit went beside the plan: {refs}"
+    assert not [p for p in gateway.state()["positions"] if p["symbol"] == "BHP/AUD" and p["position"]]
+
+
+async def _held(trader: Any) -> bool:
+    return any(p["symbol"] == "BHP/AUD" and p["contracts"] for p in await trader.fetch_positions(["BHP/AUD"]))
