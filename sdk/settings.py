@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     #: Where ``trader backtest`` writes each run's directory (``<dir>/<run id>/``), and where the dashboard's
     #: Backtests page and the MCP tool ``run_backtest`` look for runs.
     backtest_dir: Path = Field(Path("./backtests"), examples=["./backtests"])
+    #: Where ``trader data download`` keeps IB history (Parquet per symbol, bar size and whatToShow, the download
+    #: plans beside it); the status commands, the data API and the MCP tool ``get_data_status`` read it.
+    data_cache_dir: Path = Field(Path("./data/ib-cache"), examples=["./data/ib-cache"])
 
     # --- Interactive Brokers ---------------------------------------------------------------
     ib_host: str = Field("127.0.0.1", examples=["127.0.0.1"])
