@@ -314,6 +314,15 @@ class BaseTrader(abc.ABC):
         ``has["orderNeverReceived"]`` says whether a venue can prove it."""
         return None
 
+    async def fetch_head_timestamp(self, symbol: str, params: dict[str, Any] | None = None) -> int | None:
+        """The time of the first bar the venue holds for ``symbol`` (ms UTC; IB's ``reqHeadTimeStamp``), None when
+        the venue does not say. ``params``: ``whatToShow``, ``useRTH`` as for :meth:`fetch_ohlcv`.
+
+        Raises:
+            BadSymbol: the venue does not list ``symbol``.
+        """
+        return None
+
     def ohlcv_request_span(self, timeframe: str) -> int | None:
         """The longest span, in seconds, one history request to this venue covers for ``timeframe`` (IB: its
         valid duration table, ``sdk.venues.ib.timeframes``); None when the venue states no such limit.

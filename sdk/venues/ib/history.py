@@ -203,7 +203,9 @@ class HistoryService:
             return rows[-want:]
         head = await self._head(resolved, what, rth)
         if head is not None and since < head:
-            since = head  # nothing before IB's first bar: no request for it (a since of 0 stays cheap)
+            # nothing before IB's first bar: no request for it (a since of 0 stays cheap); from the start of the bar
+            # holding it (a daily bar is stamped 00:00 UTC of its day, before a head at that day's open)
+            since = head - head % min(step_ms, 86_400_000)
         if since >= until:
             return []
         # Oldest window first, so that with a limit the walk stops once the first `limit` bars are in.

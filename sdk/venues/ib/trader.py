@@ -445,6 +445,14 @@ class IBTrader(BaseTrader):
         return MAX_DURATION_SECONDS[timeframe]
 
     @_translated
+    async def fetch_head_timestamp(self, symbol: str, params: dict[str, Any] | None = None) -> int | None:
+        """IB's ``reqHeadTimeStamp`` for ``symbol`` (ms UTC; cached per contract, whatToShow and useRTH), paced by
+        the history budget; ``params``: ``whatToShow`` (default TRADES, MIDPOINT for FX), ``useRTH`` (default False).
+        """
+        params = params or {}
+        return await self.history.head_timestamp(symbol, params.get("whatToShow"), bool(params.get("useRTH", False)))
+
+    @_translated
     async def fetch_ohlcv(
         self,
         symbol: str,
