@@ -147,10 +147,15 @@ def register(app: typer.Typer) -> None:
     """Add `trader data` (list, show, cache) to the root app."""
     data_app = typer.Typer(
         name="data",
-        help="Inspect and cache the market data the offline gateway replays (list, show, cache).",
+        help="Market data: inspect and cache local files (list, show, cache); download IB history (download).",
         no_args_is_help=True,
     )
     data_app.command("list")(_list)
     data_app.command("show")(_show)
     data_app.command("cache")(_cache)
+    from sdk.cli import data_download
+
+    data_app_commands = (data_download,)
+    for module in data_app_commands:
+        module.register(data_app)
     app.add_typer(data_app, name="data")

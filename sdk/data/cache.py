@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE_VERSION: Final = 1
+#: The whatToShow series the catalog reads from a download cache: bid, ask and bid/ask series of the same symbol are
+#: other prices of it and are never merged with its trades.
+CATALOG_SERIES: Final = frozenset({"TRADES", "MIDPOINT", "ADJUSTED_LAST"})
 METADATA_KEY: Final = b"trader_sdk.data"
 MANIFEST: Final = "manifest.json"
 
@@ -83,8 +86,10 @@ def write_frame(
     bar_label: str,
     sources: Iterable[str],
     adjusted_sources: Iterable[str] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write a normalised frame (with its ``authority`` column) and its metadata to ``path`` (zstd)."""
+    """Write a normalised frame (with its ``authority`` column) and its metadata to ``path`` (zstd), atomically;
+    ``extra`` adds keys to the metadata (a download's ``what_to_show``, ``coverage``...: :mod:`sdk.data.partitions`)."""
     if "authority" not in frame.columns:
         raise ValueError(f"{path.name}: a cached frame needs its authority column")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,11 +112,12 @@ def write_frame(
         "first": frame.index[0].isoformat() if len(frame) else None,
         "last": frame.index[-1].isoformat() if len(frame) else None,
         "rows": len(frame),
+        **(extra or {}),
     }
     table = pa.Table.from_pandas(frame, preserve_index=True)
     metadata = dict(table.schema.metadata or {})
     metadata[METADATA_KEY] = json.dumps(info).encode()
-    tmp = path.with_suffix(".parquet.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden: a scan never reads a half-written file
     pq.write_table(table.replace_schema_metadata(metadata), tmp, compression="zstd")
     tmp.replace(path)
 
@@ -157,6 +163,12 @@ def scan_parquet(path: Path, rel: str, *, use_origin: bool = False) -> SourceFil
     info = _read_info(path)
     if not info.get("rows"):
         raise UnsupportedFile(f"{rel}: a cache file with no rows")
+    what = info.get("what_to_show")
+    if what is not None and what not in CATALOG_SERIES:
+        raise UnsupportedFile(
+            f"{rel}: {what} bars (a download's quote series); the catalog reads trades and FX midpoints "
+            f"({', '.join(sorted(CATALOG_SERIES))})"
+        )
     meta = _meta(info)
     span = SymbolSpan(meta, datetime.fromisoformat(info["first"]), datetime.fromisoformat(info["last"]))
     adjusted_origin = tuple(info.get("adjusted_sources", ()))

@@ -1,0 +1,101 @@
+"""The download cache's bar files: Parquet per symbol, bar size, whatToShow and hours, one file per UTC month.
+
+Layout (inside ``DATA_CACHE_DIR``)::
+
+    <cache>/<BASE>-<QUOTE>/<bar>/<WHAT>-<rth|all>/<YYYY-MM>.parquet     e.g. SPY-USD/1min/TRADES-rth/2024-03.parquet
+
+Each file is in the catalog's cache format (:func:`sdk.data.cache.write_frame`: the normalised frame, an
+``authority`` column, metadata under ``trader_sdk.data``), so :func:`sdk.data.load_catalog` reads a download cache
+like any data directory, with these metadata keys besides the catalog's: ``source`` (``"IB"``), ``what_to_show``,
+``rth``, ``adjusted`` (True for ``ADJUSTED_LAST``), ``tz`` (``"UTC"``), ``coverage`` (the spans of the month the
+download's plan answered, ``[[start ms, end ms], ...]``) and ``last_update`` (the end of that coverage, ISO-8601 UTC:
+a fact of the data, not of the wall clock, so two downloads of one range write the same bytes).
+
+A month's file is written from its bars alone (merged with the file already there), sorted by time: appending later
+days rewrites only the months they fall in; a finished month is never touched again. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdk.calendars import get_calendar
+from sdk.data.cache import read_frame, write_frame
+from sdk.data.instruments import TickerFacts
+
+__all__ = ["AUTHORITY", "month_of", "partition_dir", "to_frame", "write_months"]
+
+#: The authority of IB's own bars when a catalog merges sources (above vendor files: :mod:`sdk.data.catalog`).
+AUTHORITY = np.int8(3)
+
+
+def partition_dir(cache: Path, symbol: str, bar_label: str, what_to_show: str, rth: bool) -> Path:
+    return cache / symbol.replace("/", "-") / bar_label / f"{what_to_show}-{'rth' if rth else 'all'}"
+
+
+def month_of(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m")
+
+
+def to_frame(bars: pd.DataFrame, *, daily: bool, market: str | None) -> pd.DataFrame:
+    """Stored chunk bars (``time`` ms as the venue stamps them, OHLCV) as a normalised frame (:mod:`sdk.data.frames`):
+    indexed by the bar's start, UTC; a daily bar (stamped 00:00 UTC of its session's date) at its session's open.
+
+    Raises:
+        ValueError: a daily bar on a date its market's calendar has no session for.
+    """
+    frame = bars.drop_duplicates("time", keep="last").sort_values("time")
+    times = pd.to_datetime(frame["time"].to_numpy(dtype="int64"), unit="ms", utc=True)
+    if daily and market is not None and len(frame):
+        calendar = get_calendar(market)
+        first, last = times[0].to_pydatetime(), times[-1].to_pydatetime()
+        opens = {s.day: pd.Timestamp(s.open) for s in calendar.sessions(first, last + pd.Timedelta(days=2))}
+        try:
+            times = pd.DatetimeIndex([opens[t.date()] for t in times])
+        except KeyError as exc:
+            raise ValueError(f"a daily bar on {exc.args[0]}, a day {market} has no session") from None
+    out = pd.DataFrame(
+        {c: frame[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close", "volume")},
+        index=pd.DatetimeIndex(times.as_unit("ns"), name="time"),
+    )
+    out["authority"] = AUTHORITY
+    return out
+
+
+def write_months(
+    directory: Path,
+    frame: pd.DataFrame,
+    *,
+    months: Iterable[str],
+    meta: TickerFacts,
+    bar_label: str,
+    coverage: list[list[int]],
+    extra: dict[str, Any],
+) -> list[Path]:
+    """Write each of ``months`` (``YYYY-MM``) of ``frame`` (normalised, with ``authority``) to its file, merged
+    with the rows already there (the new rows win a tie); returns the files written."""
+    written: list[Path] = []
+    keys = frame.index.strftime("%Y-%m") if len(frame) else pd.Index([])
+    for month in sorted(set(months)):
+        part = frame[keys == month]
+        path = directory / f"{month}.parquet"
+        if path.exists():
+            _, old = read_frame(path)
+            part = pd.concat([old[~old.index.isin(part.index)], part]).sort_index()
+        if not len(part):
+            continue
+        lo = int(pd.Timestamp(f"{month}-01", tz="UTC").value // 1_000_000)
+        hi = int((pd.Timestamp(f"{month}-01", tz="UTC") + pd.offsets.MonthBegin(1)).value // 1_000_000)
+        spans = [[max(s, lo), min(e, hi)] for s, e in coverage if s < hi and e > lo]
+        last_update = datetime.fromtimestamp(spans[-1][1] / 1000, UTC).isoformat() if spans else None
+        info = {**extra, "coverage": spans, "last_update": last_update}
+        write_frame(path, part, meta=meta, bar_label=bar_label, sources=["IB"], extra=info,
+                    adjusted_sources=["IB"] if extra.get("adjusted") else ())  # fmt: skip
+        written.append(path)
+    return written
