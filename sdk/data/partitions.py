@@ -17,6 +17,7 @@ days rewrites only the months they fall in; a finished month is never touched ag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +25,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from sdk.calendars import get_calendar
-from sdk.data.cache import read_frame, write_frame
+from sdk.data.cache import METADATA_KEY, read_frame, write_frame
 from sdk.data.instruments import TickerFacts
 
-__all__ = ["AUTHORITY", "month_of", "partition_dir", "to_frame", "write_months"]
+__all__ = ["AUTHORITY", "month_of", "partition_dir", "read_covered", "to_frame", "write_months"]
 
 #: The authority of IB's own bars when a catalog merges sources (above vendor files: :mod:`sdk.data.catalog`).
 AUTHORITY = np.int8(3)
@@ -99,3 +101,42 @@ def write_months(
                     adjusted_sources=["IB"] if extra.get("adjusted") else ())  # fmt: skip
         written.append(path)
     return written
+
+
+def read_covered(directory: Path, since: int, until: int) -> tuple[list[list[float]], list[tuple[int, int]]]:
+    """What a partition directory holds of ``[since, until)`` (ms): the bars (ccxt OHLCV rows, stamped by their
+    start, oldest first) inside the spans its downloads covered, and those spans clipped to the range, merged.
+    Bars outside a covered span are not returned: only coverage proves a span complete."""
+    spans: list[tuple[int, int]] = []
+    frames: list[pd.DataFrame] = []
+    if not directory.is_dir():
+        return [], []
+    first, last = month_of(since), month_of(until - 1)
+    for path in sorted(directory.glob("*.parquet")):
+        if not first <= path.stem <= last:
+            continue
+        info = json.loads((pq.read_schema(path).metadata or {}).get(METADATA_KEY, b"{}"))
+        covered = [(max(s, since), min(e, until)) for s, e in info.get("coverage", []) if s < until and e > since]
+        if not covered:
+            continue
+        spans += covered
+        _, frame = read_frame(path)
+        stamps = frame.index.asi8 // 1_000_000
+        keep = np.zeros(len(frame), dtype=bool)
+        for s, e in covered:
+            keep |= (stamps >= s) & (stamps < e)
+        frames.append(frame[keep])
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    if not frames:
+        return [], merged
+    bars = pd.concat(frames).sort_index()
+    bars = bars[~bars.index.duplicated(keep="last")]
+    stamps = bars.index.asi8 // 1_000_000
+    values = bars[["open", "high", "low", "close", "volume"]].to_numpy(dtype="float64")
+    rows = [[float(t), *map(float, v)] for t, v in zip(stamps, values, strict=True)]
+    return rows, merged

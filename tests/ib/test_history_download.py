@@ -154,3 +154,32 @@ async def test_a_killed_download_resumes_without_asking_again_and_writes_the_sam
     third = await _run_download(gw, whole, log)
     assert await asyncio.wait_for(third.wait(), 120) == 0, log.read_text()[-3000:]
     assert digests(killed) == digests(whole) and len(digests(whole)) == 1, "byte-identical month files"
+
+
+async def test_fetch_ohlcv_reads_the_cache_first_and_asks_ib_only_for_the_rest(
+    make_gateway: Any, make_trader: Any, tmp_path: Path
+) -> None:
+    """A week downloaded; a fetch of that week and the Monday after answers the week from the cache and asks IB for
+    the Monday alone, with the same bars as a trader without the cache."""
+    gw = await make_gateway(start=AFTER)
+    cache = tmp_path / "cache"
+    loader = await make_trader(gw, client_id=1, data_cache_dir=tmp_path / "no-cache")
+    await download(loader, DownloadRequest("SPY/USD", "1 min", *WEEK, cache))
+    reader = await make_trader(gw, client_id=2, data_cache_dir=cache)
+    since, until = datetime(2024, 3, 4, 14, 30, tzinfo=UTC), datetime(2024, 3, 12, tzinfo=UTC)
+    params = {"until": int(until.timestamp() * 1000), "useRTH": True}
+    window = {"since": int(since.timestamp() * 1000), "params": params}
+    gw.clock.advance(20)  # the loader's last request and the plain fetch's below are 15 s apart
+    plain = await loader.fetch_ohlcv("SPY/USD", "1m", **window)
+    gw.clock.advance(20)  # and the reader's request for the Monday is not the same request within 15 s
+    cached = await reader.fetch_ohlcv("SPY/USD", "1m", **window)
+    assert cached == plain and len(plain) == 6 * 390, "the week and Monday 11 March, regular hours"
+    assert reader.history_cache.cached_rows == 5 * 390, "the week from the cache"
+    gap = await make_trader(gw, client_id=3, data_cache_dir=tmp_path / "no-cache")
+    gw.clock.advance(20)
+    monday = await gap.fetch_ohlcv("SPY/USD", "1m", since=int(datetime(2024, 3, 10, tzinfo=UTC).timestamp() * 1000),
+                                   params=params)  # fmt: skip
+    assert monday == plain[-390:] and reader.history.requests == gap.history.requests, "IB asked for the gap only"
+    asked = reader.history.requests
+    first = await reader.fetch_ohlcv("SPY/USD", "1m", since=window["since"], limit=10, params=params)
+    assert first == plain[:10] and reader.history.requests == asked, "a limit inside the cached span asks IB nothing"

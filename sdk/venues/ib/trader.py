@@ -46,6 +46,7 @@ from sdk.venues.ib.contracts import ContractResolver, ResolvedContract
 from sdk.venues.ib.executions import ExecutionStore
 from sdk.venues.ib.fx import FxCache
 from sdk.venues.ib.history import HistoryService
+from sdk.venues.ib.history_cache import CachedHistory
 from sdk.venues.ib.market_data import MarketDataService
 from sdk.venues.ib.orders import OrderService
 from sdk.venues.ib.pacing import PacingBudget
@@ -192,6 +193,7 @@ class IBTrader(BaseTrader):
         self.market = MarketDataService(self.connection, self.resolver, self.clock, quote_timeout)
         self.bars = BarStreams(self.connection, self.resolver, self.budget, self.clock)
         self.history = HistoryService(self.connection, self.resolver, self.budget, self.clock)
+        self.history_cache = CachedHistory(self.history, settings.data_cache_dir)
         self.fx = FxCache(self.market.fx_mid, settings.ib_fx_max_age, self.clock, self.fx_bridge_currencies)
         self.orders = OrderService(
             settings,
@@ -461,7 +463,11 @@ class IBTrader(BaseTrader):
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[OHLCV]:
-        """Historical candles, chunked by IB's maximum durations and paced (see :mod:`.history`)."""
+        """Historical candles, chunked by IB's maximum durations and paced (see :mod:`.history`); intraday bars
+        from ``since`` are read from the download cache (``DATA_CACHE_DIR``) where it covers them
+        (:mod:`.history_cache`)."""
+        if since is not None and self.history_cache.applies(timeframe, since):
+            return await self.history_cache.fetch_ohlcv(symbol, timeframe, since, limit, params)
         return await self.history.fetch_ohlcv(symbol, timeframe, since, limit, params)
 
     async def watch_ohlcv(
