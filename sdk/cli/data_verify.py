@@ -77,7 +77,7 @@ def _verify(
     missing bars; duplicates, out-of-order rows, OHLC violations, wap outside the bar, stale repeats."""
     from sdk.data import parse_bar_size
     from sdk.data.frames import TIME_ZONES
-    from sdk.data.verify import verify_frame
+    from sdk.data.verify import stored_bars, verify_frame
     from sdk.errors import BadSymbol
 
     try:
@@ -94,7 +94,7 @@ def _verify(
     if lo is not None and hi is not None and lo > hi:
         raise _fail(f"--start {start} is after --end {end}; the end is exclusive and comes last")
     try:
-        frame = catalog.bars(symbol, bar, lo, hi, rth_only=rth)
+        frame = stored_bars(catalog, symbol, bar, lo, hi, rth_only=rth)
         if len(frame) == 0 and (lo is None or hi is None):
             raise ValueError(f"{symbol} has no {bar.label} bars there; give --start and --end to verify a range")
         report = verify_frame(frame, market=info.market, bar_size=bar, rth=rth, start=lo, end=hi)
@@ -151,12 +151,15 @@ def _print_report(symbol: str, report: VerifyReport, tz: str) -> None:
         table.add_row(name, f"[bold red]{value}[/]" if flagged else str(value), meanings[name])
     console.print(table)
     if report.missing_spans:
-        console.print(f"missing ({len(report.missing_spans)} spans, times in {tz}):")
-        for span in report.missing_spans[:_SHOWN_SPANS]:
+        spans = report.missing_spans
+        shown = sorted(sorted(spans, key=lambda s: -s.bars)[:_SHOWN_SPANS], key=lambda s: s.start)
+        longest = " (the longest shown)" if len(spans) > len(shown) else ""
+        console.print(f"missing: {len(spans)} span(s){longest}, times in {tz}:")
+        for span in shown:
             note = " (IB: no data)" if span.no_data else ""
             console.print(f"  {local(span.start)} .. {local(span.end)}  {span.bars} bar(s){note}")
-        if len(report.missing_spans) > _SHOWN_SPANS:
-            console.print(f"  ... and {len(report.missing_spans) - _SHOWN_SPANS} more spans (--json gives the counts)")
+        if len(spans) > len(shown):
+            console.print(f"  ... and {len(spans) - len(shown)} shorter span(s)")
     if report.outside_spans:
         where = "outside the session" if report.rth else "on days without a session"
         console.print(f"bars {where} ({len(report.outside_spans)} spans, not counted as present):")

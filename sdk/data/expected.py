@@ -69,7 +69,7 @@ def _nominal_days(market: str, start: pd.Timestamp, end: pd.Timestamp, before: i
     first = start.tz_convert(tz).tz_localize(None).normalize() - pd.Timedelta(days=before)
     last = end.tz_convert(tz).tz_localize(None).normalize() + pd.Timedelta(days=2)
     days = pd.date_range(first, last, freq="D")
-    return days[days.dayofweek < 5]
+    return days[days.day_of_week < 5]
 
 
 def _utc_of(days: pd.DatetimeIndex, offset_ns: int, tz: str) -> np.ndarray:

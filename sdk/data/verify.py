@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -56,8 +56,12 @@ import pandas as pd
 from sdk.data.barsizes import BarSize, parse_bar_size
 from sdk.data.expected import HOLIDAY, SESSION, SHORTENED, expected_grid
 from sdk.data.frames import TIME_ZONES
+from sdk.data.resample import session_table
 
-__all__ = ["COUNT_NAMES", "MissingSpan", "TimeSpan", "VerifyReport", "fix_minor", "verify_frame"]
+if TYPE_CHECKING:
+    from sdk.data.catalog import Catalog
+
+__all__ = ["COUNT_NAMES", "MissingSpan", "TimeSpan", "VerifyReport", "fix_minor", "stored_bars", "verify_frame"]
 
 #: The names of :meth:`VerifyReport.counts`, in order (issue 15's JSON report).
 COUNT_NAMES: Final = (
@@ -361,3 +365,41 @@ def fix_minor(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if conflicting:
         log.append(f"kept {conflicting} row(s) sharing a time with a different row: not fixed, review the source")
     return (out.copy() if out is frame else out), log
+
+
+def stored_bars(
+    catalog: Catalog,
+    symbol: str,
+    bar_size: str | BarSize,
+    start: datetime | pd.Timestamp | None,
+    end: datetime | pd.Timestamp | None,
+    *,
+    rth_only: bool,
+) -> pd.DataFrame:
+    """The bars to verify: the rows as stored when ``bar_size`` is native to ``symbol`` (one file of a download
+    cache is read exactly as written, faults included: unsorted rows, repeated times), else ``Catalog.bars``.
+
+    Rows are kept with ``start <= time < end``; with ``rth_only`` only those inside a session of the
+    instrument's market (:func:`sdk.data.resample.session_table`), in their stored order.
+
+    Raises:
+        ccxt.BadSymbol: unknown symbol. ValueError: not an IB bar size, or finer than the data.
+    """
+    info = catalog.info(symbol)
+    bar = parse_bar_size(bar_size)
+    if bar.label not in info.bar_sizes:
+        return catalog.bars(symbol, bar, start, end, rth_only=rth_only)
+    frame = catalog.native(symbol, bar)
+    frame = frame.drop(columns=[c for c in ("authority",) if c in frame.columns])
+    lo, hi = _bound(start, "start"), _bound(end, "end")
+    ns = np.asarray(frame.index.asi8)
+    keep = np.ones(len(ns), dtype=bool)
+    if lo is not None:
+        keep &= ns >= lo.value
+    if hi is not None:
+        keep &= ns < hi.value
+    if rth_only and keep.any():
+        kept = ns[keep]
+        table = session_table(info.market, pd.Timestamp(kept.min(), tz="UTC"), pd.Timestamp(kept.max(), tz="UTC"))
+        keep[keep] = table.locate(kept) >= 0
+    return frame[keep]
