@@ -100,6 +100,16 @@ def test_july_2025_has_independence_day_and_its_eve_half_day(catalog_of: Callabl
         assert report.rows == 19_953 > report.present
 
 
+def test_hour_bars_start_at_the_open_then_on_the_clock(catalog_of: Callable[..., Catalog]) -> None:
+    frame = catalog_of(JULY_2025).bars("SPY/USD", "1 hour", ny("2025-07-01"), ny("2025-07-31"))
+    report = verify_frame(
+        frame, market="NYSE", bar_size="1 hour", rth=True, start=ny("2025-07-01"), end=ny("2025-07-31")
+    )
+    # 09:30 (cut by the open, as IB labels it), 10:00, ... 15:00: 7 a day; July 3 keeps 09:30-12:00, loses 13-15
+    assert (report.expected, report.present, report.holiday, report.half_day) == (22 * 7, 20 * 7 + 4, 7, 3)
+    assert report.ok
+
+
 def test_thanksgiving_week_of_five_minute_bars(catalog_of: Callable[..., Catalog]) -> None:
     frame = catalog_of(TV_5MIN).bars("SPY/USD", "5 mins", ny("2025-11-24"), ny("2025-11-29"))
     report = verify_frame(
