@@ -16,7 +16,8 @@ at the bar size. Each slot is exactly one of
 
 * ``present``: in the day's actual session, and the frame has a bar starting there;
 * ``holiday``: a weekday the exchange did not open (``exchange_calendars``);
-* ``half_day``: a session day, but after its early close (or before a late open): expected absent;
+* ``half_day``: a session day, but after its early close (or before a late open): expected absent (intraday
+  bar sizes only: the daily bar of a half day is expected, and ``present`` when there);
 * ``before_listing``: in a session, no bar, and before the listing: ``head`` (IB's ``reqHeadTimeStamp``, the
   first bar IB has) when given, else the frame's first bar;
 * ``missing``: in a session, after the listing, and no bar.
@@ -296,11 +297,12 @@ def verify_frame(
     early = session & ~has_bar & (grid.times < listing) if listing is not None else np.zeros(len(session), bool)
     missing = session & ~has_bar & ~early
 
-    windows = sorted((_bound(a, "no_data start"), _bound(b, "no_data end")) for a, b in no_data)
-    spans = []
-    for a, b, n in _spans(grid.times, missing, grid.bar_ns):
-        inside = any(w0 is not None and w1 is not None and w0.value <= a and b <= w1.value for w0, w1 in windows)
-        spans.append(MissingSpan(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC"), n, no_data=inside))
+    runs = _spans(grid.times, missing, grid.bar_ns)
+    inside = _inside_windows(runs, no_data)
+    spans = [
+        MissingSpan(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC"), n, no_data=bool(flag))
+        for (a, b, n), flag in zip(runs, inside, strict=True)
+    ]
     outside = _outside(unique, grid.times, grid.kinds, grid.session_days, market, rth)
     outside_spans = [
         TimeSpan(pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC"), n)
@@ -323,6 +325,26 @@ def verify_frame(
         outside_spans=outside_spans,
         **faults,
     )
+
+
+def _inside_windows(
+    runs: list[tuple[int, int, int]], windows: Sequence[tuple[datetime | pd.Timestamp, datetime | pd.Timestamp]]
+) -> np.ndarray:
+    """For each run ``(start, end, bars)``: whether one window ``(start, end)`` holds it whole."""
+    if not runs or not windows:
+        return np.zeros(len(runs), dtype=bool)
+    bounds = []
+    for a, b in windows:
+        lo, hi = _bound(a, "no_data start"), _bound(b, "no_data end")
+        if lo is None or hi is None:
+            raise ValueError(f"a no_data window needs both ends, got ({a!r}, {b!r})")
+        bounds.append((lo.value, hi.value))
+    w = np.array(sorted(bounds), dtype="int64")
+    reach = np.maximum.accumulate(w[:, 1])  # the furthest end of the windows opening at or before each
+    starts = np.array([r[0] for r in runs], dtype="int64")
+    ends = np.array([r[1] for r in runs], dtype="int64")
+    i = np.searchsorted(w[:, 0], starts, side="right") - 1
+    return (i >= 0) & (reach[np.clip(i, 0, None)] >= ends)
 
 
 def _outside_runs(unique: np.ndarray, outside: np.ndarray, bar_ns: int) -> list[tuple[int, int, int]]:

@@ -193,6 +193,16 @@ def test_before_listing_is_before_the_first_bar_or_the_head_timestamp(ib_spy: pd
     _sums_up(with_head)
 
 
+def test_missing_spans_say_where_ib_answered_no_data(ib_spy: pd.DataFrame) -> None:
+    day = ib_spy[(ib_spy.index < ny("2019-04-10")) | (ib_spy.index >= ny("2019-04-11"))]  # 2019-04-10 removed
+    gap = ib_spy.index[ib_spy.index < ny("2019-04-09 12:00")][-1]
+    report = _ib_report(day.drop(index=gap), no_data=[(ny("2019-04-10"), ny("2019-04-11"))])
+    assert [(s.start, s.bars, s.no_data) for s in report.missing_spans] == [
+        (ny("2019-04-09 11:59"), 1, False),
+        (ny("2019-04-10 09:30"), 390, True),
+    ]
+
+
 # --- faults injected into a copy of IB's real bars -----------------------------------------------------------
 
 
