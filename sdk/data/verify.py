@@ -187,10 +187,17 @@ def _spans(times: np.ndarray, mask: np.ndarray, bar_ns: int) -> list[tuple[int, 
     return [(int(times[a]), int(times[b - 1]) + bar_ns, int(b - a)) for a, b in zip(starts, ends, strict=True)]
 
 
-def _row_faults(frame: pd.DataFrame, ns: np.ndarray) -> dict[str, int]:
-    """duplicates, out_of_order, ohlc_violations, wap_outside_range, stale_repeats of rows in frame order."""
+def _sorted_unique(ns: np.ndarray) -> np.ndarray:
+    """``np.unique`` of int64 times, by one sort (skipped when already sorted): faster than its hash table."""
+    ordered = ns if len(ns) < 2 or bool(np.all(ns[1:] >= ns[:-1])) else np.sort(ns, kind="stable")
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
+def _row_faults(frame: pd.DataFrame, ns: np.ndarray, unique: np.ndarray) -> dict[str, int]:
+    """duplicates, out_of_order, ohlc_violations, wap_outside_range, stale_repeats of rows in frame order
+    (``unique``: the sorted distinct times of ``ns``)."""
     o, h, lo, c, v = (frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close", "volume"))
-    duplicates = len(ns) - len(np.unique(ns))
+    duplicates = len(ns) - len(unique)
     out_of_order = int(np.count_nonzero(ns[1:] < ns[:-1]))
     bad = (h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (v < 0)
     wap_out = 0
@@ -284,8 +291,8 @@ def verify_frame(
     in_range = (ns_all >= lo.value) & (ns_all < hi.value)
     rows = frame[in_range]
     ns = ns_all[in_range]
-    faults = _row_faults(rows, ns)
-    unique = np.unique(ns)
+    unique = _sorted_unique(ns)
+    faults = _row_faults(rows, ns, unique)
 
     grid = expected_grid(market, bar, lo, hi)
     i = np.searchsorted(unique, grid.times)
@@ -383,7 +390,7 @@ def fix_minor(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if descents:
         out = out.iloc[np.argsort(ns, kind="stable")]
         log.append(f"sorted the rows by time ({descents} row(s) were earlier than the row before)")
-    conflicting = len(ns) - len(np.unique(ns))
+    conflicting = len(ns) - len(_sorted_unique(ns))
     if conflicting:
         log.append(f"kept {conflicting} row(s) sharing a time with a different row: not fixed, review the source")
     return (out.copy() if out is frame else out), log
