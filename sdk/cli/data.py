@@ -147,15 +147,14 @@ def register(app: typer.Typer) -> None:
     """Add `trader data` (list, show, cache) to the root app."""
     data_app = typer.Typer(
         name="data",
-        help="Market data: inspect and cache local files (list, show, cache); download IB history (download).",
+        help="Market data: inspect and cache local files (list, show, cache); download and verify IB history.",
         no_args_is_help=True,
     )
     data_app.command("list")(_list)
     data_app.command("show")(_show)
     data_app.command("cache")(_cache)
-    from sdk.cli import data_download
+    from sdk.cli import data_download, data_verify
 
-    data_app_commands = (data_download,)
-    for module in data_app_commands:
+    for module in (data_download, data_verify):
         module.register(data_app)
     app.add_typer(data_app, name="data")

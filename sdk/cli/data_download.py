@@ -168,6 +168,9 @@ def _report(requests: list[Any], results: list[DownloadResult | Exception]) -> i
                    f"{len(result.files)} month files, {result.requests} requests; windows: {summary}")  # fmt: skip
         for note in result.notes:
             typer.echo(f"  {note}")
+        if plan.verify is not None:
+            shown = ", ".join(f"{k} {v}" for k, v in plan.verify.items() if v or k in ("expected", "present"))
+            typer.echo(f"  verify: {shown} (trader data verify {plan.symbol} --bar-size '{plan.bar_size}' for more)")
         if not result.complete:
             status = max(status, 1)
     return status

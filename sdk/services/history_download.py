@@ -15,7 +15,9 @@ For each symbol, :func:`download`:
    for the next run; a refusal (bad request, unknown contract) is ``failed`` with IB's words. A window reaching past
    the venue's "now" is stored but stays ``pending``: the next run asks for it again;
 5. merges the stored windows into the cache's month files (:mod:`sdk.data.partitions`), touching only the months
-   the new windows fall in.
+   the new windows fall in;
+6. verifies the cache's bars of the range against the exchange calendar (:mod:`sdk.data.verify`) and records the
+   counts in the plan (``verify``).
 
 The same command after a kill, a gateway restart or a pacing penalty continues from the plan: a finished window is
 never requested again, and the month files come out byte-identical to an uninterrupted download's.
@@ -32,12 +34,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+import pandas as pd
+
 from sdk.base import BaseTrader
 from sdk.calendars import get_calendar
 from sdk.data.barsizes import BAR_SIZES, BarSize, parse_bar_size
+from sdk.data.cache import read_frame
 from sdk.data.download_plan import DownloadPlan, PlannedChunk
 from sdk.data.instruments import TickerFacts
 from sdk.data.partitions import month_of, partition_dir, to_frame, write_months
+from sdk.data.verify import verify_frame
 from sdk.errors import BadRequest, ExchangeNotAvailable, NetworkError, RateLimitExceeded, RequestTimeout
 from sdk.instruments import InstrumentSpec
 from sdk.symbols import InstrumentType
@@ -240,9 +246,33 @@ async def download(
     if left:
         result.notes.append(f"{len(left)} windows not finished (pending or failed): run the command again or see "
                             "`trader data status`")  # fmt: skip
+    plan.verify = await asyncio.to_thread(_verify, directory, plan, size, spec)
     plan.pid, plan.finished_at = None, clock()
     plan.save(cache, clock())
     return result
+
+
+def _verify(directory: Path, plan: DownloadPlan, size: BarSize, spec: InstrumentSpec) -> dict[str, int] | None:
+    """The cache's bars of the plan's range checked against the exchange calendar (:func:`sdk.data.verify.
+    verify_frame`; windows IB answered "no data" marked): the counts, None without a calendar."""
+    if not spec.market:
+        return None
+    first, last = month_of(plan.start), month_of(plan.end - 1)
+    frames = [read_frame(p)[1] for p in sorted(directory.glob("*.parquet")) if first <= p.stem <= last]
+    frame = (
+        pd.concat(frames).sort_index() if frames else pd.DataFrame(columns=["open", "high", "low", "close", "volume"])
+    )
+    if not frames:
+        frame.index = pd.DatetimeIndex([], tz="UTC", name="time")
+
+    def at(ms: int) -> pd.Timestamp:
+        return pd.Timestamp(ms, unit="ms", tz="UTC")
+
+    no_data = [(at(c.start), at(c.end)) for c in plan.chunks if c.status == "no_data"]
+    head = at(plan.head) if plan.head is not None else None
+    report = verify_frame(frame, market=spec.market, bar_size=size, rth=plan.rth, start=at(plan.start),
+                          end=at(plan.end), head=head, no_data=no_data)  # fmt: skip
+    return report.counts()
 
 
 async def _fetch(

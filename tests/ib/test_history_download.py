@@ -56,6 +56,9 @@ async def test_a_week_of_spy_minutes_lands_in_the_cache_and_the_catalog_reads_it
     windows = {c.status for c in result.plan.chunks}
     assert windows <= {"done", "closed"} and "closed" in windows, "the weekend's windows are not requested"
     assert result.requests == sum(c.status == "done" for c in result.plan.chunks), "one request per open window"
+    verified = result.plan.verify or {}
+    assert (verified["expected"], verified["present"], verified["missing"]) == (5 * 390, 5 * 390, 0), verified
+    assert not any(verified[k] for k in ("duplicates", "out_of_order", "ohlc_violations")), verified
 
     got = load_catalog(request.cache).bars("SPY/USD", "1min", "2024-03-04T00:00Z", "2024-03-09T00:00Z")
     want = catalog.bars("SPY/USD", "1min", "2024-03-04T00:00Z", "2024-03-09T00:00Z")
