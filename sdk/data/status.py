@@ -42,6 +42,7 @@ __all__ = [
     "SymbolNotInCache",
     "data_status",
     "download_state",
+    "iso_utc",
     "merge_spans",
     "ranges",
     "symbol_dir",
@@ -76,7 +77,8 @@ def symbol_dir(symbol: str) -> str:
     return f"{base}-{quote}"
 
 
-def _iso(ms: int | None) -> str | None:
+def iso_utc(ms: int | None) -> str | None:
+    """Epoch milliseconds as ISO-8601 UTC with a Z (``None`` stays None)."""
     if ms is None:
         return None
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
@@ -159,11 +161,11 @@ class _Series:
             "files": self.files,
             "rows": self.rows,
             "first_ms": self.first_ms,
-            "first": _iso(self.first_ms),
+            "first": iso_utc(self.first_ms),
             "last_ms": self.last_ms,
-            "last": _iso(self.last_ms),
+            "last": iso_utc(self.last_ms),
             "last_update_ms": self.last_update_ms,
-            "last_update": _iso(self.last_update_ms),
+            "last_update": iso_utc(self.last_update_ms),
             "coverage": coverage,
             "sources": sorted(self.sources),
             "adjusted": (next(iter(self.adjusted)) if len(self.adjusted) == 1 else None),
@@ -249,9 +251,9 @@ def _download(plan: dict[str, Any], rel: str, host: str | None) -> dict[str, Any
         "rth": plan.get("rth"),
         "state": download_state(plan, host=host),
         "start_ms": plan.get("start"),
-        "start": _iso(plan.get("start")),
+        "start": iso_utc(plan.get("start")),
         "end_ms": plan.get("end"),
-        "end": _iso(plan.get("end")),
+        "end": iso_utc(plan.get("end")),
         "head_ms": plan.get("head"),
         "chunks_total": len(chunks),
         "chunks_done": sum(n for s, n in by_status.items() if s in SETTLED_CHUNKS),
@@ -262,7 +264,7 @@ def _download(plan: dict[str, Any], rel: str, host: str | None) -> dict[str, Any
         "host": plan.get("host"),
         "started_at_ms": plan.get("started_at"),
         "updated_at_ms": plan.get("updated_at"),
-        "updated_at": _iso(plan.get("updated_at")),
+        "updated_at": iso_utc(plan.get("updated_at")),
         "finished_at_ms": plan.get("finished_at"),
         "verify": plan.get("verify"),
         "errors": errors[-5:],
@@ -376,4 +378,4 @@ def ranges(cache_dir: Path | str, symbol: str) -> dict[str, Any]:
 
 
 def _span(span: list[int]) -> dict[str, Any]:
-    return {"start_ms": span[0], "end_ms": span[1], "start": _iso(span[0]), "end": _iso(span[1])}
+    return {"start_ms": span[0], "end_ms": span[1], "start": iso_utc(span[0]), "end": iso_utc(span[1])}
