@@ -106,7 +106,8 @@ async def test_ib_test_says_why_when_ib_is_unreachable(cache: Path) -> None:
 
 
 def test_a_remote_host_is_refused_without_allow_remote() -> None:
-    result = CliRunner().invoke(trader_app, ["api", "--host", "0.0.0.0", "--port", "0"])
+    # TEST-NET-1 (RFC 5737): never an address of this host, so even a broken check cannot listen off loopback
+    result = CliRunner().invoke(trader_app, ["api", "--host", "192.0.2.1", "--port", "0"])
     assert result.exit_code == 2
     assert "not a loopback address" in result.output and "--allow-remote" in result.output
 
