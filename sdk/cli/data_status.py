@@ -50,6 +50,8 @@ def print_status(status: dict[str, Any], console: Console) -> None:
     """The human report of :func:`sdk.data.status.data_status`: a table of series, one of downloads, problems."""
     from rich.table import Table
 
+    from sdk.data.status import iso_utc
+
     if not status["exists"]:
         console.print(f"cache {status['cache_dir']}: empty (no such directory yet; `trader data download` fills it)")
         return
@@ -79,7 +81,8 @@ def print_status(status: dict[str, Any], console: Console) -> None:
         console.print(downloads)
         for d in status["downloads"]:
             for e in d["errors"]:
-                console.print(f"{d['symbol']} {d['bar_size']}: chunk {e['start_ms']}: {e['error']}", markup=False)
+                when = _day(iso_utc(e["start_ms"]) if isinstance(e["start_ms"], int) else None)
+                console.print(f"{d['symbol']} {d['bar_size']}: chunk from {when}: {e['error']}", markup=False)
     for problem in status["problems"]:
         console.print(f"unreadable: {problem['path']}: {problem['error']}", markup=False, style="yellow")
 

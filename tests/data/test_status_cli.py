@@ -59,7 +59,10 @@ def test_tables_show_series_downloads_and_chunk_errors(cache: Path, catalog: Cat
     assert f"{rows:,}" in row and "2024-03-01 14:30" in row and "2024-03-01..2024-04-01" in row
     assert "running (pid" in result.output and "0/1" in result.output
     assert "present 779, missing 1" in result.output
-    assert "SPY/USD 5 mins: chunk" in result.output and "HMDS query returned no data" in result.output
+    assert (
+        "SPY/USD 5 mins: chunk from 2024-03-01 00:00" in result.output
+        and "HMDS query returned no data" in result.output
+    )
 
 
 def test_default_cache_is_the_setting_and_a_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
