@@ -54,7 +54,10 @@ def _is_loopback(address: str) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `trader dashboard` to the root app."""
+    """Add `trader dashboard` and `trader api` (the data API, :mod:`dashboard.api.cli`) to the root app."""
+    from dashboard.api.cli import register as register_api
+
+    register_api(app)
 
     @app.command(
         "dashboard",
