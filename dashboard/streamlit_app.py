@@ -20,6 +20,8 @@ PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
 #: The page that reads no ledger (``trader backtest``'s run directories): shown whatever state the ledger is in.
 BACKTESTS = ("backtests.py", "Backtests", ":material/science:")
+#: The download cache's coverage and downloads (``DATA_CACHE_DIR``): reads no ledger either.
+DATA = ("data.py", "Data", ":material/database:")
 #: (script, title, Material icon) of each page, in the order of the navigation.
 PAGES = (
     ("account.py", "Account", ":material/account_balance:"),
@@ -30,6 +32,7 @@ PAGES = (
     ("status.py", "Status", ":material/monitor_heart:"),
     ("agents.py", "Agent activity", ":material/smart_toy:"),
     BACKTESTS,
+    DATA,
 )
 
 
@@ -38,14 +41,15 @@ def main() -> None:
     st.set_page_config(page_title="trader-sdk", page_icon=":material/monitoring:", layout="wide")
     found = common.connect()
     backtests = st.Page(PAGES_DIR / BACKTESTS[0], title=BACKTESTS[1], icon=BACKTESTS[2])
+    data = st.Page(PAGES_DIR / DATA[0], title=DATA[1], icon=DATA[2])
     if isinstance(found, common.Problem):
         problem = found
         setup = st.Page(lambda: common.show_problem(problem), title=problem.title, url_path="setup", default=True)
-        page = st.navigation([setup, backtests])
+        page = st.navigation([setup, backtests, data])
     elif common.is_empty(found.url):
         context = found
         welcome = st.Page(lambda: common.show_first_run(context), title="Welcome", url_path="welcome", default=True)
-        page = st.navigation([welcome, backtests])
+        page = st.navigation([welcome, backtests, data])
         common.sidebar(found)
     else:
         pages = [

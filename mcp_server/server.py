@@ -37,6 +37,7 @@ __all__ = [
 READ_TOOLS = (
     "get_trading_context", "get_market_data", "get_ticker", "get_ohlcv", "get_order_book", "get_balance",
     "get_equity", "get_positions", "get_open_orders", "get_trades", "get_plans", "estimate_costs",
+    "get_data_status",
 )  # fmt: skip
 #: Tools registered only with ``MCP_TRADING_ENABLED=true``.
 WRITE_TOOLS = ("preview_order", "place_order", "cancel_order", "create_plan", "cancel_plan")
@@ -155,6 +156,9 @@ def build_server(
     add_tool(server, account.get_plans, title="Trade plans", annotations=READ_LOCAL)
     add_tool(server, market.estimate_costs, title="Cost estimate", annotations=READ)
     add_tool(server, backtest.run_backtest, title="Backtest a strategy", annotations=LOCAL_FILES)
+    from mcp_server.tools.data_status import register as register_data_tools
+
+    register_data_tools(server)
     if settings.mcp_trading_enabled:
         from mcp_server.tools.trading import register as register_write_tools
 

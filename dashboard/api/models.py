@@ -50,7 +50,7 @@ class SeriesOut(BaseModel):
 
 
 class DownloadOut(BaseModel):
-    """One download plan (``<cache>/_downloads/*.json``)."""
+    """One download plan (``<cache>/.downloads/*.json``)."""
 
     file: str
     symbol: str | None

@@ -147,14 +147,14 @@ def register(app: typer.Typer) -> None:
     """Add `trader data` (list, show, cache) to the root app."""
     data_app = typer.Typer(
         name="data",
-        help="Market data: inspect and cache local files (list, show, cache); download and verify IB history.",
+        help="Market data: local files (list, show, cache); IB history (download, verify, status, validate).",
         no_args_is_help=True,
     )
     data_app.command("list")(_list)
     data_app.command("show")(_show)
     data_app.command("cache")(_cache)
-    from sdk.cli import data_download, data_verify
+    from sdk.cli import data_download, data_status, data_validate, data_verify
 
-    for module in (data_download, data_verify):
+    for module in (data_download, data_verify, data_status, data_validate):
         module.register(data_app)
     app.add_typer(data_app, name="data")

@@ -3,7 +3,7 @@
 Reads the cache ``trader data download`` writes (the ``DATA_CACHE_DIR`` setting, default ``./data/ib-cache``)::
 
     <cache>/<BASE>-<QUOTE>/<bar>/<WHAT>-<rth|all>/<YYYY-MM>.parquet     e.g. SPY-USD/1min/TRADES-rth/2024-03.parquet
-    <cache>/_downloads/<BASE>-<QUOTE>__<bar>__<WHAT>__<rth|all>.json   one download plan each
+    <cache>/.downloads/<BASE>-<QUOTE>__<bar>__<WHAT>__<rth|all>.json   one download plan each
 
 Only each Parquet file's schema metadata is read (``pyarrow.parquet.read_schema``; key ``trader_sdk.data``, the
 catalog's cache format of :mod:`sdk.data.cache` plus ``source``, ``what_to_show``, ``rth``, ``adjusted``, ``tz``,
@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sdk.data.cache import METADATA_KEY
+from sdk.data.download_plan import DOWNLOADS_DIR
 
 __all__ = [
     "DOWNLOADS_DIR",
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 #: The folder of download plans inside the cache.
-DOWNLOADS_DIR: Final = "_downloads"
 #: Chunk statuses that need no further request: bars stored, IB had none, or the market was closed.
 SETTLED_CHUNKS: Final = frozenset({"done", "no_data", "closed"})
 

@@ -68,10 +68,10 @@ def test_a_missing_cache_is_empty_and_a_file_is_refused(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_a_problem_not_a_failure(cache: Path) -> None:
     torn = cache / "SPY-USD" / "1min" / "TRADES-rth" / "2024-05.parquet"
     torn.write_bytes(b"PAR1 torn")
-    (cache / "_downloads").mkdir()
-    (cache / "_downloads" / "bad.json").write_text("{not json")
+    (cache / ".downloads").mkdir()
+    (cache / ".downloads" / "bad.json").write_text("{not json")
     status = data_status(cache)
-    assert [p["path"] for p in status["problems"]] == ["SPY-USD/1min/TRADES-rth/2024-05.parquet", "_downloads/bad.json"]
+    assert [p["path"] for p in status["problems"]] == ["SPY-USD/1min/TRADES-rth/2024-05.parquet", ".downloads/bad.json"]
     assert status["series"][0]["files"] == 2  # the readable ones still count
 
 

@@ -58,6 +58,7 @@ async def env(catalog: Any, ledger_template: Path, tmp_path_factory: pytest.Temp
 
 VALID_ARGUMENTS: dict[str, dict[str, Any]] = {
     "get_trading_context": {},
+    "get_data_status": {},
     "get_market_data": {"symbol": "BHP/AUD"},
     "get_ticker": {"symbol": "CBA/AUD"},
     "get_ohlcv": {"symbol": "BHP/AUD", "timeframe": "5m", "limit": 20},
@@ -88,8 +89,8 @@ async def test_read_tools_are_annotated_read_only(env: Env) -> None:
         hints = tool.annotations
         assert hints is not None, name
         assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint) == (True, False, True), name
-        # only the ledger and this server's own settings behind these two; every other read asks the venue
-        assert hints.open_world_hint is (name not in {"get_trading_context", "get_plans"}), name
+        # only the ledger, local files and this server's own settings behind these; every other read asks the venue
+        assert hints.open_world_hint is (name not in {"get_trading_context", "get_plans", "get_data_status"}), name
         assert tool.title and tool.description and tool.output_schema, name
 
 

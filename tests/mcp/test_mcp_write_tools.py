@@ -81,6 +81,7 @@ class Effect:
 
 EFFECTS = {
     "get_trading_context": Effect(False, False, True, False),  # settings, the clock and calendars
+    "get_data_status": Effect(False, False, True, False),  # the download cache's files
     "get_market_data": Effect(False, False, True, True),
     "get_ticker": Effect(False, False, True, True),
     "get_ohlcv": Effect(False, False, True, True),

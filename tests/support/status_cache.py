@@ -78,7 +78,7 @@ def write_month(
 def write_plan(
     cache: Path, *, symbol: str, bar_size: str, what: str = "TRADES", rth: bool = True, **fields: Any
 ) -> Path:
-    """Write a download plan ``<cache>/_downloads/<BASE>-<QUOTE>__<bar>__<WHAT>__<rth|all>.json`` (``fields``
+    """Write a download plan ``<cache>/.downloads/<BASE>-<QUOTE>__<bar>__<WHAT>__<rth|all>.json`` (``fields``
     override the defaults: a finished plan of two done chunks)."""
     label = parse_bar_size(bar_size).label
     plan: dict[str, Any] = {
@@ -116,7 +116,7 @@ def write_plan(
         "verify": None,
     }
     plan.update(fields)
-    path = cache / "_downloads" / f"{symbol.replace('/', '-')}__{label}__{what}__{'rth' if rth else 'all'}.json"
+    path = cache / ".downloads" / f"{symbol.replace('/', '-')}__{label}__{what}__{'rth' if rth else 'all'}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(plan))
     return path

@@ -259,7 +259,9 @@ class IBTrader(BaseTrader):
         orders go to (None before connecting without ``IB_ACCOUNT_ID``) and whether the session is the offline
         gateway (its identification notice at connect)."""
         conn = self.connection
-        return {"port": conn.port, "account": conn.account, "simulated": conn.offline_gateway}
+        version = conn.ib.client.serverVersion() if conn.is_ready else None
+        return {"port": conn.port, "account": conn.account, "simulated": conn.offline_gateway,
+                "server_version": version}  # fmt: skip
 
     async def connect(self) -> None:
         """Connect (live guard, client-id lease, reconciliation) and load markets. Idempotent.
