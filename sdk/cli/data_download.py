@@ -115,6 +115,10 @@ def register(data_app: typer.Typer) -> None:
         cache: Annotated[
             Path | None, typer.Option("--cache", help="Cache directory (default: the DATA_CACHE_DIR setting).")
         ] = None,
+        fill_from: Annotated[
+            Path | None,
+            typer.Option("--fill-from", help="Local files (any format the catalog reads) for bars IB cannot give."),
+        ] = None,
     ) -> None:
         """Download IB history into the Parquet cache: planned per IB's request limits, paced, resumable."""
         from sdk.errors import BadRequest
@@ -126,7 +130,13 @@ def register(data_app: typer.Typer) -> None:
             typer.echo(f"error: {exc}; give dates as YYYY-MM-DD", err=True)
             raise typer.Exit(2) from None
         directory = cache or state(ctx).settings().data_cache_dir
-        requests = [DownloadRequest(s, bar_size, first, last, directory, what_to_show, rth) for s in _symbols(symbols)]
+        if fill_from is not None and not fill_from.is_dir():
+            typer.echo(
+                f"error: --fill-from {fill_from} is not a directory; give a folder of market-data files", err=True
+            )
+            raise typer.Exit(2)
+        requests = [DownloadRequest(s, bar_size, first, last, directory, what_to_show, rth, fill_from)
+                    for s in _symbols(symbols)]  # fmt: skip
         try:
             check_request(requests[0])  # bad input is refused before anything connects
         except BadRequest as exc:

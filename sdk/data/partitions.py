@@ -18,7 +18,7 @@ days rewrites only the months they fall in; a finished month is never touched ag
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,26 +79,35 @@ def write_months(
     bar_label: str,
     coverage: list[list[int]],
     extra: dict[str, Any],
+    sources: Iterable[str] = ("IB",),
+    filled: Iterable[Sequence[int]] = (),
 ) -> list[Path]:
     """Write each of ``months`` (``YYYY-MM``) of ``frame`` (normalised, with ``authority``) to its file, merged
-    with the rows already there (the new rows win a tie); returns the files written."""
+    with the rows already there (the new rows win a tie); returns the files written. ``sources`` and ``filled``
+    (spans taken from local files, ms: :mod:`sdk.data.gap_fill`) join those the file already names."""
     written: list[Path] = []
     keys = frame.index.strftime("%Y-%m") if len(frame) else pd.Index([])
     for month in sorted(set(months)):
         part = frame[keys == month]
         path = directory / f"{month}.parquet"
+        named, spans_filled = list(sources), [list(s) for s in filled]
         if path.exists():
             _, old = read_frame(path)
             part = pd.concat([old[~old.index.isin(part.index)], part]).sort_index()
+            before = json.loads((pq.read_schema(path).metadata or {}).get(METADATA_KEY, b"{}"))
+            named = sorted({*before.get("sources", []), *named}, key=lambda n: (n != "IB", n))
+            unique = {(int(a), int(b)) for a, b in [*before.get("filled", []), *spans_filled]}
+            spans_filled = [[a, b] for a, b in sorted(unique)]
         if not len(part):
             continue
         lo = int(pd.Timestamp(f"{month}-01", tz="UTC").value // 1_000_000)
         hi = int((pd.Timestamp(f"{month}-01", tz="UTC") + pd.offsets.MonthBegin(1)).value // 1_000_000)
         spans = [[max(s, lo), min(e, hi)] for s, e in coverage if s < hi and e > lo]
         last_update = datetime.fromtimestamp(spans[-1][1] / 1000, UTC).isoformat() if spans else None
-        info = {**extra, "coverage": spans, "last_update": last_update}
-        write_frame(path, part, meta=meta, bar_label=bar_label, sources=["IB"], extra=info,
-                    adjusted_sources=["IB"] if extra.get("adjusted") else ())  # fmt: skip
+        month_filled = [list(f) for f in spans_filled if f[0] < hi and f[1] > lo]
+        info = {**extra, "coverage": spans, "last_update": last_update, "filled": month_filled}
+        write_frame(path, part, meta=meta, bar_label=bar_label, sources=named, extra=info,
+                    adjusted_sources=named if extra.get("adjusted") else ())  # fmt: skip
         written.append(path)
     return written
 

@@ -41,9 +41,10 @@ from sdk.calendars import get_calendar
 from sdk.data.barsizes import BAR_SIZES, BarSize, parse_bar_size
 from sdk.data.cache import read_frame
 from sdk.data.download_plan import DownloadPlan, PlannedChunk
+from sdk.data.gap_fill import fill_gaps
 from sdk.data.instruments import TickerFacts
 from sdk.data.partitions import month_of, partition_dir, to_frame, write_months
-from sdk.data.verify import verify_frame
+from sdk.data.verify import VerifyReport, verify_frame
 from sdk.errors import BadRequest, ExchangeNotAvailable, NetworkError, RateLimitExceeded, RequestTimeout
 from sdk.instruments import InstrumentSpec
 from sdk.symbols import InstrumentType
@@ -64,7 +65,8 @@ _SEC_TYPES = {InstrumentType.FX: "CASH", InstrumentType.INDEX: "IND"}
 class DownloadRequest:
     """One symbol's download: bars of ``bar_size`` (IB's spelling, ``"1 min"``, or a label, ``"1min"``) on the
     trading dates ``start`` to ``end`` inclusive, of ``what_to_show`` (None: TRADES, MIDPOINT for FX), regular hours
-    only (``rth``) or all hours, into ``cache``."""
+    only (``rth``) or all hours, into ``cache``; bars IB could not give are taken from the local files in
+    ``fill_from`` where they pass the checks (:mod:`sdk.data.gap_fill`)."""
 
     symbol: str
     bar_size: str
@@ -73,6 +75,7 @@ class DownloadRequest:
     cache: Path
     what_to_show: str | None = None
     rth: bool = True
+    fill_from: Path | None = None
 
 
 @dataclass(slots=True)
@@ -246,15 +249,29 @@ async def download(
     if left:
         result.notes.append(f"{len(left)} windows not finished (pending or failed): run the command again or see "
                             "`trader data status`")  # fmt: skip
-    plan.verify = await asyncio.to_thread(_verify, directory, plan, size, spec)
+    report = await asyncio.to_thread(_verify, directory, plan, size, spec)
+    if report is not None and report.missing_spans and request.fill_from is not None and spec.market:
+        market, adjusted = spec.market, plan.what_to_show == "ADJUSTED_LAST"
+        fill = await asyncio.to_thread(fill_gaps, request.fill_from, spec.symbol, size, market=market, rth=plan.rth,
+                                       adjusted=adjusted, gaps=report.missing_spans)  # fmt: skip
+        result.notes += fill.notes
+        if len(fill.frame):
+            months = {month_of(int(t.value // 1_000_000)) for t in fill.frame.index}
+            result.files = sorted({*result.files, *write_months(
+                directory, fill.frame, months=months, meta=_facts(spec), bar_label=size.label,
+                coverage=plan.coverage(), extra=extra, sources=["IB", *fill.sources], filled=fill.spans)})  # fmt: skip
+            result.notes.append(f"filled {len(fill.frame)} bars IB did not give from {request.fill_from} "
+                                f"({len(fill.spans)} spans; marked with their source)")  # fmt: skip
+            report = await asyncio.to_thread(_verify, directory, plan, size, spec)
+    plan.verify = report.counts() if report is not None else None
     plan.pid, plan.finished_at = None, clock()
     plan.save(cache, clock())
     return result
 
 
-def _verify(directory: Path, plan: DownloadPlan, size: BarSize, spec: InstrumentSpec) -> dict[str, int] | None:
+def _verify(directory: Path, plan: DownloadPlan, size: BarSize, spec: InstrumentSpec) -> VerifyReport | None:
     """The cache's bars of the plan's range checked against the exchange calendar (:func:`sdk.data.verify.
-    verify_frame`; windows IB answered "no data" marked): the counts, None without a calendar."""
+    verify_frame`; windows IB answered "no data" marked); None without a calendar."""
     if not spec.market:
         return None
     first, last = month_of(plan.start), month_of(plan.end - 1)
@@ -272,7 +289,7 @@ def _verify(directory: Path, plan: DownloadPlan, size: BarSize, spec: Instrument
     head = at(plan.head) if plan.head is not None else None
     report = verify_frame(frame, market=spec.market, bar_size=size, rth=plan.rth, start=at(plan.start),
                           end=at(plan.end), head=head, no_data=no_data)  # fmt: skip
-    return report.counts()
+    return report
 
 
 async def _fetch(

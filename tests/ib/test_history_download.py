@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from sdk.data import load_catalog
+from sdk.data.cache import read_frame
 from sdk.errors import BadRequest, BadSymbol
 from sdk.services.history_download import DownloadRequest, download
 
@@ -186,3 +188,60 @@ async def test_fetch_ohlcv_reads_the_cache_first_and_asks_ib_only_for_the_rest(
     asked = reader.history.requests
     first = await reader.fetch_ohlcv("SPY/USD", "1m", since=window["since"], limit=10, params=params)
     assert first == plain[:10] and reader.history.requests == asked, "a limit inside the cached span asks IB nothing"
+
+
+class WithoutDay:
+    """The catalog as the gateway replays it, without one session of ``symbol`` (its bars of every size, so the
+    gateway has nothing to build that day's minutes from): IB holds no bars of that day, the local files do."""
+
+    def __init__(self, catalog: Any, symbol: str, day: date) -> None:
+        self.catalog, self.symbol = catalog, symbol
+        self.lo = pd.Timestamp(day, tz="America/New_York").tz_convert("UTC")
+        self.hi = self.lo + pd.Timedelta(days=1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.catalog, name)
+
+    def bars(self, symbol: str, bar_size: Any, start: Any = None, end: Any = None, **kwargs: Any) -> Any:
+        frame = self.catalog.bars(symbol, bar_size, start, end, **kwargs)
+        if symbol != self.symbol:
+            return frame
+        return frame[(frame.index < self.lo) | (frame.index >= self.hi)]  # every size: nothing to synthesize from
+
+    def path(self, symbol: str, start: Any, end: Any, **kwargs: Any) -> Any:
+        frame = self.catalog.path(symbol, start, end, **kwargs)
+        if symbol != self.symbol:
+            return frame
+        return frame[(frame.index < self.lo) | (frame.index >= self.hi)]  # nor a replayed path that day
+
+
+async def test_bars_ib_cannot_give_are_filled_from_local_files_and_marked(
+    make_gateway: Any, make_trader: Any, catalog: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    gw = await make_gateway(start=AFTER, catalog_=WithoutDay(catalog, "SPY/USD", date(2024, 3, 6)))
+    trader = await make_trader(gw)
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "SPY_1min.csv").symlink_to(shared_data / "intraday" / "SPY_1min_2024-02-20_2024-05-17.csv")
+    plain = await download(trader, DownloadRequest("SPY/USD", "1 min", *WEEK, tmp_path / "plain"))
+    assert (plain.plan.verify or {})["missing"] == 390, "IB's answer lacks 6 March"
+    gw.clock.advance(20)
+    request = DownloadRequest("SPY/USD", "1 min", *WEEK, tmp_path / "cache", fill_from=files)
+    result = await download(trader, request)
+    assert (result.plan.verify or {})["missing"] == 0, result.notes
+    assert any("filled 390 bars" in n for n in result.notes), result.notes
+    _, frame = read_frame(result.files[0])
+    day = frame.loc["2024-03-06"]
+    assert len(day) == 390 and set(day["authority"]) == {1} and set(frame.drop(day.index)["authority"]) == {3}
+    want = catalog.bars("SPY/USD", "1min", "2024-03-04T00:00Z", "2024-03-09T00:00Z")
+    pd.testing.assert_frame_equal(frame[["open", "high", "low", "close"]], want[["open", "high", "low", "close"]])
+    info = json.loads(pq.read_schema(result.files[0]).metadata[b"trader_sdk.data"])
+    assert info["sources"][0] == "IB" and any(s.startswith("file:") for s in info["sources"]), info["sources"]
+    assert len(info["filled"]) == 1, info["filled"]
+
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    (elsewhere / "BHP.csv").symlink_to(shared_data / "asx_daily" / "BHP.AX.csv")
+    gw.clock.advance(20)
+    other = await download(trader, DownloadRequest("SPY/USD", "1 min", *WEEK, tmp_path / "c2", fill_from=elsewhere))
+    assert (other.plan.verify or {})["missing"] == 390 and any("holds no SPY/USD" in n for n in other.notes)
