@@ -42,6 +42,8 @@ def _clean_trader_env(monkeypatch: pytest.MonkeyPatch) -> None:
             "DATABASE_URL", "SYMBOL_OVERRIDES", "CLIENT_ORDER_PREFIX", "LOG_FORMAT", "LOG_LEVEL",
         }:  # fmt: skip
             monkeypatch.delenv(name, raising=False)
+    # a download cache in the working directory (./data/ib-cache) would answer the IB venue's history: none here
+    monkeypatch.setenv("DATA_CACHE_DIR", "/nonexistent/trader-sdk-tests/ib-cache")
 
 
 @pytest.fixture(autouse=True)
