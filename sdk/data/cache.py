@@ -42,6 +42,7 @@ __all__ = [
     "default_cache_dir",
     "file_stamps",
     "read_frame",
+    "read_info",
     "read_manifest",
     "scan_parquet",
     "write_frame",
@@ -122,7 +123,12 @@ def write_frame(
     tmp.replace(path)
 
 
-def _read_info(path: Path) -> dict[str, Any]:
+def read_info(path: Path) -> dict[str, Any]:
+    """A cache file's ``trader_sdk.data`` metadata (schema only, no rows).
+
+    Raises:
+        UnsupportedFile: not readable, without the metadata, or of another cache version.
+    """
     try:
         metadata = pq.read_schema(path).metadata or {}
     except (pa.ArrowInvalid, OSError) as exc:
@@ -160,7 +166,7 @@ def scan_parquet(path: Path, rel: str, *, use_origin: bool = False) -> SourceFil
     """
     from sdk.data.files import SourceFile, SymbolSpan
 
-    info = _read_info(path)
+    info = read_info(path)
     if not info.get("rows"):
         raise UnsupportedFile(f"{rel}: a cache file with no rows")
     what = info.get("what_to_show")
@@ -188,7 +194,7 @@ def scan_parquet(path: Path, rel: str, *, use_origin: bool = False) -> SourceFil
 
 def read_frame(path: Path) -> tuple[str, pd.DataFrame]:
     """Read a cache file: (symbol, frame with its ``authority`` column), exactly as written."""
-    info = _read_info(path)
+    info = read_info(path)
     frame = pq.read_table(path).to_pandas()
     frame.index = frame.index.as_unit("ns")
     return str(info["symbol"]), frame

@@ -17,7 +17,6 @@ days rewrites only the months they fall in; a finished month is never touched ag
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from sdk.calendars import get_calendar
-from sdk.data.cache import METADATA_KEY, read_frame, write_frame
+from sdk.data.cache import read_frame, read_info, write_frame
 from sdk.data.instruments import TickerFacts
 
 __all__ = ["AUTHORITY", "month_of", "partition_dir", "read_covered", "to_frame", "write_months"]
@@ -94,7 +92,7 @@ def write_months(
         if path.exists():
             _, old = read_frame(path)
             part = pd.concat([old[~old.index.isin(part.index)], part]).sort_index()
-            before = json.loads((pq.read_schema(path).metadata or {}).get(METADATA_KEY, b"{}"))
+            before = read_info(path)
             named = sorted({*before.get("sources", []), *named}, key=lambda n: (n != "IB", n))
             unique = {(int(a), int(b)) for a, b in [*before.get("filled", []), *spans_filled]}
             spans_filled = [[a, b] for a, b in sorted(unique)]
@@ -124,7 +122,7 @@ def read_covered(directory: Path, since: int, until: int) -> tuple[list[list[flo
     for path in sorted(directory.glob("*.parquet")):
         if not first <= path.stem <= last:
             continue
-        info = json.loads((pq.read_schema(path).metadata or {}).get(METADATA_KEY, b"{}"))
+        info = read_info(path)
         covered = [(max(s, since), min(e, until)) for s, e in info.get("coverage", []) if s < until and e > since]
         if not covered:
             continue

@@ -31,10 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from sdk.data.cache import METADATA_KEY
+from sdk.data.cache import read_info
 from sdk.data.download_plan import DOWNLOADS_DIR
 
 __all__ = [
@@ -172,18 +169,6 @@ class _Series:
         }
 
 
-def _read_info(path: Path) -> dict[str, Any]:
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValueError(f"not a readable Parquet file ({exc})") from exc
-    raw = metadata.get(METADATA_KEY)
-    if raw is None:
-        raise ValueError("no trader_sdk.data metadata (not written by trader data download)")
-    info: dict[str, Any] = json.loads(raw)
-    return info
-
-
 def _walk_series(root: Path, problems: list[dict[str, str]], only: str | None = None) -> dict[tuple[Any, ...], _Series]:
     series: dict[tuple[Any, ...], _Series] = {}
     pattern = f"{only}/*/*/*.parquet" if only else "*/*/*/*.parquet"
@@ -194,7 +179,7 @@ def _walk_series(root: Path, problems: list[dict[str, str]], only: str | None = 
         sym_dir, bar, what_dir = path.relative_to(root).parts[:3]
         what, _, hours = what_dir.rpartition("-")
         try:
-            info = _read_info(path)
+            info = read_info(path)
         except (ValueError, json.JSONDecodeError) as exc:
             problems.append({"path": rel, "error": str(exc)})
             continue
