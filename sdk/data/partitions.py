@@ -28,15 +28,25 @@ import pandas as pd
 from sdk.calendars import get_calendar
 from sdk.data.cache import read_frame, read_info, write_frame
 from sdk.data.instruments import TickerFacts
+from sdk.instruments import InstrumentSpec
+from sdk.symbols import InstrumentType
 
-__all__ = ["AUTHORITY", "month_of", "partition_dir", "read_covered", "to_frame", "write_months"]
+__all__ = ["AUTHORITY", "month_of", "partition_dir", "read_covered", "ticker_facts", "to_frame", "write_months"]
 
 #: The authority of IB's own bars when a catalog merges sources (above vendor files: :mod:`sdk.data.catalog`).
 AUTHORITY = np.int8(3)
+_SEC_TYPES = {InstrumentType.FX: "CASH", InstrumentType.INDEX: "IND"}
 
 
 def partition_dir(cache: Path, symbol: str, bar_label: str, what_to_show: str, rth: bool) -> Path:
     return cache / symbol.replace("/", "-") / bar_label / f"{what_to_show}-{'rth' if rth else 'all'}"
+
+
+def ticker_facts(spec: InstrumentSpec) -> TickerFacts:
+    """The cache metadata's instrument facts of a venue's instrument (IB secType from its type)."""
+    sec_type = _SEC_TYPES.get(spec.instrument_type, "STK")
+    return TickerFacts(spec.symbol, spec.instrument_type, sec_type, spec.base, spec.quote, spec.exchange or "SMART",
+                       spec.market or "", spec.long_name or spec.symbol)  # fmt: skip
 
 
 def month_of(ms: int) -> str:

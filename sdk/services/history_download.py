@@ -42,8 +42,7 @@ from sdk.data.barsizes import BAR_SIZES, BarSize, parse_bar_size
 from sdk.data.cache import read_frame
 from sdk.data.download_plan import DownloadPlan, PlannedChunk
 from sdk.data.gap_fill import fill_gaps
-from sdk.data.instruments import TickerFacts
-from sdk.data.partitions import month_of, partition_dir, to_frame, write_months
+from sdk.data.partitions import month_of, partition_dir, ticker_facts, to_frame, write_months
 from sdk.data.verify import VerifyReport, verify_frame
 from sdk.errors import BadRequest, ExchangeNotAvailable, NetworkError, RateLimitExceeded, RequestTimeout
 from sdk.instruments import InstrumentSpec
@@ -58,7 +57,6 @@ WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK", "ADJUSTED_LAST")
 #: Attempts per window within one run for a transient failure, and the first backoff (seconds, doubling).
 ATTEMPTS, BACKOFF = 3, 1.0
 _TRANSIENT = (RequestTimeout, RateLimitExceeded, ExchangeNotAvailable, NetworkError)
-_SEC_TYPES = {InstrumentType.FX: "CASH", InstrumentType.INDEX: "IND"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +130,6 @@ def check_request(request: DownloadRequest) -> BarSize:
     except OSError as exc:
         raise BadRequest(f"the cache {request.cache} cannot be written ({exc.strerror}); give --cache DIR") from None
     return size
-
-
-def _facts(spec: InstrumentSpec) -> TickerFacts:
-    sec_type = _SEC_TYPES.get(spec.instrument_type, "STK")
-    return TickerFacts(spec.symbol, spec.instrument_type, sec_type, spec.base, spec.quote, spec.exchange or "SMART",
-                       spec.market or "", spec.long_name or spec.symbol)  # fmt: skip
 
 
 def _ms(moment: datetime) -> int:
@@ -240,7 +232,7 @@ async def download(
     directory = partition_dir(cache, spec.symbol, size.label, plan.what_to_show, plan.rth)
     extra = {"source": "IB", "what_to_show": plan.what_to_show, "rth": plan.rth,
              "adjusted": plan.what_to_show == "ADJUSTED_LAST", "tz": "UTC"}  # fmt: skip
-    result.files = write_months(directory, frame, months=touched, meta=_facts(spec), bar_label=size.label,
+    result.files = write_months(directory, frame, months=touched, meta=ticker_facts(spec), bar_label=size.label,
                                 coverage=plan.coverage(), extra=extra)  # fmt: skip
     for stored in sorted(plan.chunk_dir(cache).glob("*.parquet")) if plan.chunk_dir(cache).exists() else []:
         stored.unlink()  # merged into the month files; the plan keeps the record
@@ -258,7 +250,7 @@ async def download(
         if len(fill.frame):
             months = {month_of(int(t.value // 1_000_000)) for t in fill.frame.index}
             result.files = sorted({*result.files, *write_months(
-                directory, fill.frame, months=months, meta=_facts(spec), bar_label=size.label,
+                directory, fill.frame, months=months, meta=ticker_facts(spec), bar_label=size.label,
                 coverage=plan.coverage(), extra=extra, sources=["IB", *fill.sources], filled=fill.spans)})  # fmt: skip
             result.notes.append(f"filled {len(fill.frame)} bars IB did not give from {request.fill_from} "
                                 f"({len(fill.spans)} spans; marked with their source)")  # fmt: skip

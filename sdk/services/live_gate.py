@@ -62,7 +62,7 @@ REFUSED_END = "refused by the live gate"
 _NOT_CONFIGURATION = frozenset({
     "ib_host", "ib_port", "ib_client_id", "ib_client_id_max", "ib_account_id", "ib_paper", "ib_allow_live",
     "ib_connect_timeout", "ib_heartbeat_interval", "execute_orders", "ccxt_sandbox", "ccxt_allow_live",
-    "ccxt_api_key", "ccxt_secret", "database_url", "log_level", "log_format", "market_data_dir",
+    "ccxt_api_key", "ccxt_secret", "database_url", "log_level", "log_format", "market_data_dir", "data_cache_dir",
     "mcp_http_host", "mcp_http_port", "mcp_http_token", "mcp_ib_client_id", "kill_switch_file",
 })  # fmt: skip
 _UNRESOLVED_STAGES = frozenset({"submitting", "unknown"})
